@@ -1,0 +1,112 @@
+"""Command line of the symbolic layer: ``python -m derivations {check,latex,list}``."""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+from .document import render_latex, render_markdown
+from .registry import check_all, names
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse that prints a one-line error and exits with status 2 (no usage dump, no traceback)."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def fail(prog: str, message: str) -> "NoReturn":  # noqa: F821
+    """Print a one-line error and exit with status 2."""
+    sys.stderr.write(f"{prog}: error: {message}\n")
+    raise SystemExit(2)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = ArgumentParser(prog="python -m derivations",
+                       description="Derive and machine-check the results R1-R14 of the theory of linear "
+                                   "denoising autoencoders, and write them as a LaTeX or Markdown document.")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=ArgumentParser)
+    c = sub.add_parser("check", help="verify results; one line per result; exit 1 if any fails",
+                       description="Verify each result: symbolic residuals must simplify to zero and a 50-digit "
+                                   "numeric check by an independent method must pass.")
+    c.add_argument("names", nargs="*", metavar="NAME", help="results to check (default: all); see 'list'")
+    c.add_argument("--seed", type=int, default=0, help="seed of the random numeric check points (default 0)")
+    l = sub.add_parser("latex", help="write the derivation document",
+                       description="Write a standalone document: conventions, then for each result its statement, "
+                                   "derivation steps and verification status.")
+    l.add_argument("--out", required=True, metavar="FILE", help="output file (.tex or .md)")
+    l.add_argument("--format", choices=("tex", "md"), default="tex", help="LaTeX (default) or Markdown")
+    l.add_argument("--pdf", action="store_true", help="also run pdflatex and leave FILE.pdf next to FILE")
+    l.add_argument("--no-verify", action="store_true", help="skip verification (statuses print 'not checked')")
+    sub.add_parser("list", help="list the result names")
+    return p
+
+
+def write_document(out: str, fmt: str = "tex", pdf: bool = False, verify: bool = True):
+    """Write the document to ``out`` (atomically); return (paths written, verifications)."""
+    directory = os.path.dirname(os.path.abspath(out))
+    if not os.path.isdir(directory):
+        raise FileNotFoundError(f"directory {directory} does not exist")
+    verifications = check_all() if verify else []
+    text = render_latex(verifications) if fmt == "tex" else render_markdown(verifications)
+    tmp = out + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    os.replace(tmp, out)
+    written = [out]
+    if pdf:
+        written.append(compile_pdf(out))
+    return written, verifications
+
+
+def compile_pdf(tex_path: str) -> str:
+    """Run pdflatex twice on ``tex_path`` in its directory; return the PDF path."""
+    exe = shutil.which("pdflatex")
+    if exe is None:
+        raise RuntimeError("pdflatex not found; install Debian's texlive-latex-base and texlive-latex-recommended")
+    directory, name = os.path.split(os.path.abspath(tex_path))
+    for _ in range(2):
+        proc = subprocess.run([exe, "-interaction=nonstopmode", "-halt-on-error", name], cwd=directory,
+                              capture_output=True, text=True, timeout=300)
+        if proc.returncode != 0:
+            tail = " | ".join(line for line in proc.stdout.splitlines() if line.startswith("!"))[:500]
+            raise RuntimeError(f"pdflatex failed on {tex_path}: {tail or 'see the .log file'}")
+    pdf = os.path.splitext(os.path.abspath(tex_path))[0] + ".pdf"
+    return pdf
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    prog = parser.prog
+    if args.command == "list":
+        print("\n".join(names()))
+        return 0
+    if args.command == "check":
+        unknown = [n for n in args.names if n not in names()]
+        if unknown:
+            fail(prog, f"unknown result {unknown[0]!r}; choose from: {', '.join(names())}")
+        start = time.perf_counter()
+        verifications = []
+        for n in args.names or names():
+            (v,) = check_all([n], seed=args.seed)
+            print(v.summary(), flush=True)
+            verifications.append(v)
+        n_ok = sum(v.ok for v in verifications)
+        print(f"{n_ok}/{len(verifications)} results verified in {time.perf_counter() - start:.1f} s")
+        return 0 if n_ok == len(verifications) else 1
+    if args.command == "latex":
+        if args.pdf and args.format != "tex":
+            fail(prog, "--pdf needs --format tex")
+        try:
+            written, verifications = write_document(args.out, args.format, args.pdf, not args.no_verify)
+        except (FileNotFoundError, PermissionError, IsADirectoryError, RuntimeError) as exc:
+            fail(prog, str(exc))
+        for path in written:
+            print(f"wrote {path}")
+        return 0 if all(v.ok for v in verifications) else 1
+    return 2

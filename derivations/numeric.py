@@ -1,0 +1,55 @@
+"""The symbolic -> numeric handoff: NumPy functions generated from the derived results.
+
+Following PyDy's ``generate_ode_function``, each generated function records which symbol sits
+at which argument position in its docstring. The numeric layer (:mod:`dynamics`) builds its
+right-hand sides and simple closed forms from these, so there is one source of truth.
+"""
+from __future__ import annotations
+
+import functools
+
+import sympy as sp
+
+from .flow import flow_rhs
+from .learning_rates import discrete_map
+from .registry import get
+from .symbols import a, b, eps, eta, gam, lam
+
+
+def _lambdify(args, expr, doc):
+    fn = sp.lambdify(args, expr, modules="numpy", cse=True)
+    fn.__doc__ = doc + "\n\nArguments, in order: " + ", ".join(str(s) for s in args) + "."
+    return fn
+
+
+def lambdify_statement(name: str, args, index: int | None = None):
+    """NumPy function of a result's statement right-hand side.
+
+    Parameters
+    ----------
+    name : str
+        Result name, e.g. ``"fixed_points"``.
+    args : sequence of str or Symbol
+        The free symbols, in argument order (names are matched against the statement's symbols).
+    index : int, optional
+        Which equation of a multi-equation statement (default: the first).
+    """
+    stmt = get(name).statement
+    eq = stmt[index or 0] if isinstance(stmt, tuple) else stmt
+    free = {str(s): s for s in eq.rhs.free_symbols}
+    symbols = [free.get(str(s), sp.Symbol(str(s))) if isinstance(s, str) else s for s in args]
+    return _lambdify(symbols, eq.rhs, f"{name}: {eq}")
+
+
+@functools.lru_cache(maxsize=None)
+def mode_flow_function():
+    """(a, b, lam, eps, gamma) -> (da/dt, db/dt), generated from R3."""
+    da, db = flow_rhs()
+    return _lambdify([a, b, lam, eps, gam], (da, db), "Per-mode gradient flow (R3): -grad l(a, b).")
+
+
+@functools.lru_cache(maxsize=None)
+def mode_gd_map_function():
+    """(a, b, lam, eps, gamma, eta) -> (a', b'), the exact per-mode GD map generated from R12."""
+    fa, fb = discrete_map()
+    return _lambdify([a, b, lam, eps, gam, eta], (fa, fb), "Exact per-mode GD map (R12).")

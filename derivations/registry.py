@@ -1,0 +1,51 @@
+"""The ordered registry of derived results, R1-R14."""
+from __future__ import annotations
+
+import functools
+from typing import Callable
+
+from .fixed_points import fixed_points, hessian
+from .flow import balance_law, gradient_flow
+from .learning_rates import discrete_map_stability, optimal_learning_rates
+from .loss import mode_decoupling, noise_marginalisation
+from .norms import effective_initial_strength, weight_norm
+from .result import Result
+from .solutions import balanced_solution, hyperbolic_solution
+from .timing import noise_weight_decay_equivalence, time_to_learn
+
+#: Builders in the order of THEORY.md.
+BUILDERS: dict[str, Callable[[], Result]] = {
+    fn.__name__: fn for fn in (
+        noise_marginalisation, mode_decoupling, gradient_flow, balance_law, balanced_solution,
+        hyperbolic_solution, fixed_points, hessian, time_to_learn, noise_weight_decay_equivalence,
+        optimal_learning_rates, discrete_map_stability, weight_norm, effective_initial_strength)
+}
+
+
+def names() -> list[str]:
+    """Names of all results, in THEORY.md order."""
+    return list(BUILDERS)
+
+
+@functools.lru_cache(maxsize=None)
+def get(name: str) -> Result:
+    """The result called ``name`` (derived on first use and cached).
+
+    Raises
+    ------
+    KeyError
+        If no result has that name; the message lists the valid names.
+    """
+    if name not in BUILDERS:
+        raise KeyError(f"unknown result {name!r}; known results: {', '.join(BUILDERS)}")
+    return BUILDERS[name]()
+
+
+def results() -> list[Result]:
+    """All results, derived and cached, in THEORY.md order."""
+    return [get(n) for n in BUILDERS]
+
+
+def check_all(selected=None, seed: int = 0):
+    """Verify the selected results (all by default); returns a list of Verification."""
+    return [get(n).verify(seed=seed) for n in (selected or names())]

@@ -1,0 +1,76 @@
+"""The derivations CLI and the generated LaTeX / Markdown document."""
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+import derivations
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def run(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "derivations", *args], capture_output=True, text=True,
+                          cwd=cwd or ROOT, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def verifications():
+    return derivations.check_all()
+
+
+def test_pdflatex_is_installed():
+    # The README's test command installs it; a missing pdflatex must fail, not skip.
+    assert shutil.which("pdflatex"), "pdflatex missing: run the README's test command, which installs it"
+
+
+def test_latex_document_compiles_and_lists_every_result(tmp_path, verifications):
+    from derivations.cli import compile_pdf
+    tex = tmp_path / "derivations.tex"
+    tex.write_text(derivations.render_latex(verifications))
+    pdf = compile_pdf(str(tex))
+    assert os.path.getsize(pdf) > 10_000
+    text = tex.read_text()
+    for r in derivations.results():
+        assert r.name.replace("_", r"\_") in text
+    assert text.count("verified}") == len(derivations.names())
+
+
+def test_failed_result_is_printed_as_failed(verifications):
+    bad = [v if v.name != "hessian" else type(v)(**{**v.__dict__, "ok": False, "failures": ("x",)})
+           for v in verifications]
+    text = derivations.render_latex(bad)
+    assert "FAILED" in text and text.count("verified}") == len(verifications) - 1
+
+
+def test_markdown_has_every_statement(verifications):
+    md = derivations.render_markdown(verifications)
+    assert md.count("## R") == 14 and "$$" in md
+
+
+def test_cli_check_one_result():
+    proc = run("check", "gradient_flow", "hessian")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.count("verified") >= 2 and "2/2 results verified" in proc.stdout
+
+
+@pytest.mark.parametrize("args,needle", [
+    (("latex", "--out", "/nonexistent/dir/x.tex"), "does not exist"),
+    (("check", "no_such_result"), "unknown result"),
+    (("latex",), "required"),
+    (("frobnicate",), "invalid choice"),
+    (("latex", "--out", "x.md", "--format", "md", "--pdf"), "--pdf needs"),
+])
+def test_cli_bad_input_is_one_line_exit_2(args, needle):
+    proc = run(*args)
+    assert proc.returncode == 2
+    assert needle in proc.stderr
+    assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_cli_help_works():
+    for args in ((), ("check",), ("latex",)):
+        proc = run(*args, "--help")
+        assert proc.returncode == 0 and "usage" in proc.stdout

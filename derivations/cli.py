@@ -9,6 +9,7 @@ import sys
 import time
 
 from .document import render_latex, render_markdown
+from .files import atomic_write_text
 from .registry import check_all, names
 
 
@@ -53,10 +54,7 @@ def write_document(out: str, fmt: str = "tex", pdf: bool = False, verify: bool =
         raise FileNotFoundError(f"directory {directory} does not exist")
     verifications = check_all() if verify else []
     text = render_latex(verifications) if fmt == "tex" else render_markdown(verifications)
-    tmp = out + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    os.replace(tmp, out)
+    atomic_write_text(out, text)
     written = [out]
     if pdf:
         written.append(compile_pdf(out))

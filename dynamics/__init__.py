@@ -1,0 +1,23 @@
+"""lindae.dynamics: the numeric layer.
+
+Stable closed forms of the per-mode theory (R5-R13), ODE integration of the gradient flow,
+exact discrete-time gradient descent, one :func:`trajectory` entry point over the three, and
+the paper's Figures 1-4. Example::
+
+    >>> import dynamics
+    >>> float(dynamics.mode_strength(10.0, 1.0, eps=0.5, a0=0.01, b0=0.02))  # doctest: +ELLIPSIS
+    0.66...
+"""
+from .closed_form import (balanced_strength, equivalent_weight_decay, final_weight_norm, fixed_point,
+                          hyperbolic_strength, mode_strength, paper_learning_rate, stability_bound,
+                          time_to_learn)
+from .errors import DivergenceError
+from .gd import gd_matrix, gd_modes
+from .matrix import loss_and_gradient
+from .ode import integrate_matrix_flow, integrate_modes
+from .trajectory import METHODS, Trajectory, trajectory
+
+__all__ = ["balanced_strength", "equivalent_weight_decay", "final_weight_norm", "fixed_point",
+           "hyperbolic_strength", "mode_strength", "paper_learning_rate", "stability_bound", "time_to_learn",
+           "DivergenceError", "gd_matrix", "gd_modes", "loss_and_gradient", "integrate_matrix_flow",
+           "integrate_modes", "METHODS", "Trajectory", "trajectory"]

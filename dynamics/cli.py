@@ -1,0 +1,78 @@
+"""Command line of the numeric layer: ``python -m dynamics {figures,strength}``."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+import numpy as np
+
+from derivations.cli import ArgumentParser, fail
+
+
+def _float_list(text):
+    try:
+        return [float(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
+
+
+def build_parser():
+    p = ArgumentParser(prog="python -m dynamics",
+                       description="Numeric layer of lindae: stable closed forms, ODE and GD trajectories, "
+                                   "and the paper's Figures 1-4.")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=ArgumentParser)
+    f = sub.add_parser("figures", help="draw Figures 1-4 and figures.json",
+                       description="Write fig1.png ... fig4.png and figures.json (the numbers each figure shows) "
+                                   "with the paper's settings (THEORY.md section 5).")
+    f.add_argument("--out", required=True, metavar="DIR", help="output directory (created if missing)")
+    f.add_argument("--only", default="1,2,3,4", metavar="LIST", help="which figures, e.g. '1,3' (default all)")
+    f.add_argument("--quick", action="store_true", help="shrunk settings (fewer epochs and runs) for a smoke test")
+    f.add_argument("--no-force", action="store_true", help="skip figures whose PNG and numbers already exist")
+    s = sub.add_parser("strength", help="print u(t) for one mode by closed form, ODE or GD",
+                       description="Print a table of t and the mode strength u(t) = a(t) b(t).")
+    s.add_argument("--lam", type=float, required=True, help="eigenvalue lambda >= 0")
+    s.add_argument("--eps", type=float, default=0.0, help="noise variance sigma^2 >= 0 (default 0)")
+    s.add_argument("--gamma", type=float, default=0.0, help="weight decay >= 0 (default 0)")
+    s.add_argument("--a0", type=float, required=True, help="initial encoder weight of the mode")
+    s.add_argument("--b0", type=float, required=True, help="initial decoder weight of the mode")
+    s.add_argument("--eta", type=float, default=0.01, help="learning rate; t = eta * step (default 0.01)")
+    s.add_argument("--steps", type=int, default=1000, help="number of GD steps / grid length (default 1000)")
+    s.add_argument("--every", type=int, default=100, help="print every N steps (default 100)")
+    s.add_argument("--method", choices=("closed_form", "ode", "gd"), default="closed_form",
+                   help="closed form (R5/R6), ODE integration (R3) or exact GD (R12)")
+    return p
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    prog = parser.prog
+    if args.command == "figures":
+        try:
+            which = [f"fig{int(x)}" for x in args.only.split(",") if x.strip()]
+        except ValueError:
+            fail(prog, f"--only takes numbers 1-4 separated by commas, got {args.only!r}")
+        if not which or any(w not in ("fig1", "fig2", "fig3", "fig4") for w in which):
+            fail(prog, f"--only takes numbers 1-4 separated by commas, got {args.only!r}")
+        try:
+            os.makedirs(args.out, exist_ok=True)
+        except OSError as exc:
+            fail(prog, f"cannot create --out {args.out}: {exc.strerror}")
+        from .figures import write_figures
+        print(f"Figures {', '.join(which)} -> {args.out}", flush=True)
+        write_figures(args.out, which=which, quick=args.quick, force=not args.no_force,
+                      log=lambda m: print(m, flush=True))
+        return 0
+    from .trajectory import trajectory
+    try:
+        tr = trajectory(args.lam, eps=args.eps, gamma=args.gamma, a0=args.a0, b0=args.b0, method=args.method,
+                        eta=args.eta, steps=args.steps, record_every=args.every)
+    except (ValueError, TypeError) as exc:
+        fail(prog, str(exc))
+    print(f"# {args.method}: lam={args.lam:g} eps={args.eps:g} gamma={args.gamma:g} a0={args.a0:g} b0={args.b0:g}"
+          f" eta={args.eta:g}")
+    print(f"{'step':>8} {'t':>12} {'u':>22}")
+    for t, u in zip(tr.t, tr.u[:, 0]):
+        print(f"{int(round(t / args.eta)):>8} {t:>12.6g} {u:>22.15g}")
+    return 0

@@ -1,0 +1,253 @@
+"""The paper's Figures 1-4 (scalar network), with the numbers each figure shows.
+
+Every ``figN`` function returns ``(figure, numbers)``; :func:`write_figures` saves fig1.png to
+fig4.png and ``figures.json`` atomically. Settings come from :mod:`dynamics.problems`
+(THEORY.md section 5). Time axes are in epochs (one full-batch GD step each); continuous
+time is t = eta * epoch.
+"""
+from __future__ import annotations
+
+import os
+import time
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from derivations.files import atomic_write_json, save_figure  # noqa: E402
+
+from .closed_form import (equivalent_weight_decay, final_weight_norm, fixed_point, mode_strength,  # noqa: E402
+                          paper_learning_rate, time_to_learn)
+from .gd import gd_modes  # noqa: E402
+from .problems import FIG1, FIG2, FIG3, FIG4, Fig1, Fig2, Fig3, Fig4  # noqa: E402
+
+CITATION = "Pretorius, Kroon & Kamper (2018), ICML"
+
+
+def _epochs_axis(ax, eta):
+    ax.set_xlabel(f"epoch (one GD step; t = η·epoch, η = {eta:g})")
+
+
+def fig1(p: Fig1 = FIG1):
+    """Figure 1: DAE dynamics from random initialisation; theory (R6) against GD; loss surface."""
+    rng = np.random.default_rng(p.seed)
+    a0 = rng.uniform(p.init_low, p.init_high, p.runs)
+    b0 = rng.uniform(p.init_low, p.init_high, p.runs)
+    k = np.arange(p.epochs + 1)
+    t = p.eta * k
+    fig, axes = plt.subplots(1, 4, figsize=(19, 4.2))
+    numbers = {"u_star": {}, "final_u_theory": {}, "final_u_gd": {}, "max_abs_gd_minus_theory": {}}
+    paths = {}
+    for ax, eps in zip(axes[:3], p.eps_values):
+        theory = mode_strength(t[:, None], p.lam, eps=eps, a0=a0, b0=b0)
+        _, A, B = gd_modes(p.epochs, p.lam, eps=eps, a0=a0, b0=b0, eta=p.eta)
+        paths[eps] = (A, B)
+        ustar = float(fixed_point(p.lam, eps=eps))
+        for j in range(p.runs):
+            ax.plot(k, theory[:, j], color="C0", lw=1.6, label="theory (R6)" if j == 0 else None)
+            ax.plot(k[::8], (A * B)[::8, j], "o", color="C3", ms=2.2, label="gradient descent" if j == 0 else None)
+        ax.axhline(ustar, color="k", ls=":", lw=1, label=f"u* = λ/(λ+ε) = {ustar:.3g}")
+        ax.set_title(f"ε = σ² = {eps:g}")
+        ax.set_ylabel("mode strength u = ab")
+        _epochs_axis(ax, p.eta)
+        ax.legend(fontsize=8, loc="lower right")
+        key = f"{eps:g}"
+        numbers["u_star"][key] = ustar
+        numbers["final_u_theory"][key] = theory[-1].tolist()
+        numbers["final_u_gd"][key] = (A * B)[-1].tolist()
+        numbers["max_abs_gd_minus_theory"][key] = float(np.max(np.abs(A * B - theory)))
+        # GD differs from the flow at O(eta * curvature); with eta/10 the gap shrinks ~10x.
+        _, A10, B10 = gd_modes(10 * p.epochs, p.lam, eps=eps, a0=a0, b0=b0, eta=p.eta / 10, record_every=10)
+        numbers.setdefault("max_abs_gd_minus_theory_eta_over_10", {})[key] = float(np.max(np.abs(A10 * B10 - theory)))
+    eps_s = p.eps_values[1]
+    ax = axes[3]
+    g = np.linspace(-2.2, 2.2, 301)
+    aa, bb = np.meshgrid(g, g)
+    loss = p.lam / 2 * (1 - aa * bb) ** 2 + eps_s / 2 * (aa * bb) ** 2
+    cs = ax.contourf(aa, bb, np.log10(loss + 1e-3), levels=30, cmap="viridis")
+    fig.colorbar(cs, ax=ax, label="log₁₀ loss")
+    us = float(fixed_point(p.lam, eps=eps_s))
+    for sgn in (1, -1):
+        x = np.linspace(0.05, 2.2, 200) * sgn
+        ax.plot(x, us / x, "w--", lw=1.2, label="minima ab = u*" if sgn == 1 else None)
+    A, B = paths[eps_s]
+    for j in range(p.runs):
+        ax.plot(A[:, j], B[:, j], color="C3", lw=1)
+        ax.plot(A[0, j], B[0, j], "o", color="C3", ms=3)
+    ax.set_xlim(-2.2, 2.2), ax.set_ylim(-2.2, 2.2)
+    ax.set_xlabel("a (encoder weight)"), ax.set_ylabel("b (decoder weight)")
+    ax.set_title(f"loss surface and GD paths, ε = {eps_s:g}")
+    ax.legend(fontsize=8, loc="lower right")
+    fig.suptitle(f"Figure 1: DAE learning dynamics, λ = {p.lam:g}, {p.runs} random initialisations "
+                 f"a, b ~ U({p.init_low:g}, {p.init_high:g})")
+    numbers["settings"] = dict(lam=p.lam, eta=p.eta, epochs=p.epochs, runs=p.runs, seed=p.seed)
+    return fig, numbers
+
+
+def fig2(p: Fig2 = FIG2):
+    """Figure 2: theory curves for noise against the equivalent weight decay (R5, R10)."""
+    k = np.linspace(0, p.epochs, 2001)
+    t = p.eta * k
+    eps = np.asarray(p.eps_values)
+    fig, axes = plt.subplots(1, len(p.lam_values), figsize=(5.2 * len(p.lam_values), 4.2), sharey=False)
+    colours = plt.cm.viridis(np.linspace(0, 0.9, len(eps)))
+    numbers = {"t90_epochs": {}, "u_star": {}}
+    for ax, lam in zip(axes, p.lam_values):
+        gamma = equivalent_weight_decay(lam, eps)
+        dae = mode_strength(t[:, None], lam, eps=eps, u0=p.u0)
+        wdae = mode_strength(t[:, None], lam, gamma=gamma, u0=p.u0)
+        for j, e in enumerate(eps):
+            ax.plot(k, dae[:, j], color=colours[j], lw=1.6, label=f"ε = {e:g}")
+            ax.plot(k, wdae[:, j], color=colours[j], lw=1.2, ls="--")
+        ax.set_title(f"λ = {lam:g}  (solid: DAE noise ε, dashed: WDAE γ = λε/(λ+ε))", fontsize=9)
+        ax.set_ylabel("mode strength u")
+        _epochs_axis(ax, p.eta)
+        t90_d = time_to_learn(lam, eps=eps, u0=p.u0, fraction=0.9) / p.eta
+        t90_w = time_to_learn(lam, gamma=gamma, u0=p.u0, fraction=0.9) / p.eta
+        numbers["t90_epochs"][f"{lam:g}"] = {"dae": t90_d.tolist(), "wdae": t90_w.tolist(),
+                                             "ratio_wdae_over_dae": (t90_w / t90_d).tolist()}
+        numbers["u_star"][f"{lam:g}"] = fixed_point(lam, eps=eps).tolist()
+    axes[0].legend(fontsize=7, ncol=2)
+    fig.suptitle(f"Figure 2: noise against equivalent weight decay (same fixed points; DAE faster by (λ+ε)/λ), "
+                 f"u₀ = {p.u0:g}")
+    numbers["settings"] = dict(eps=eps.tolist(), lam=list(p.lam_values), eta=p.eta, epochs=p.epochs, u0=p.u0)
+    return fig, numbers
+
+
+def fig3(p: Fig3 = FIG3):
+    """Figure 3: the paper's "optimal" learning rates, with erratum E1 reproduced.
+
+    With the paper's WDAE rate 1/(2λ + γ) the balanced DAE and WDAE maps coincide (R11), so
+    the difference is zero to rounding; the authors' simulation used 1/(2λ + 2γ), which gives the
+    published gap.
+    """
+    lam = p.lam
+    eps = np.asarray(p.eps_values)
+    gamma = equivalent_weight_decay(lam, eps)
+    a0 = np.sqrt(p.u0)
+    eta_d = p.scale * paper_learning_rate(lam, eps=eps)
+    eta_w = p.scale * paper_learning_rate(lam, gamma=gamma)
+    eta_w_stale = p.scale / (2 * lam + 2 * gamma)
+    runs = {}
+    for name, etas, e, g in (("dae", eta_d, eps, 0.0), ("wdae_paper", eta_w, 0.0, gamma),
+                             ("wdae_stale", eta_w_stale, 0.0, gamma)):
+        _, A, B = gd_modes(p.epochs, lam, eps=e, gamma=g, a0=a0, b0=a0, eta=etas)  # one eta per curve
+        runs[name] = A * B
+    k = np.arange(p.epochs + 1)
+    diff_paper = runs["dae"] - runs["wdae_paper"]
+    diff_stale = runs["dae"] - runs["wdae_stale"]
+    fig, axes = plt.subplots(1, 3, figsize=(17, 4.3))
+    colours = plt.cm.viridis(np.linspace(0, 0.9, len(eps)))
+    for j, e in enumerate(eps):
+        axes[0].plot(k, runs["dae"][:, j], color=colours[j], lw=1.8, label=f"ε = {e:g}")
+        axes[0].plot(k, runs["wdae_paper"][:, j], color="k", lw=0.7, ls="--")
+        axes[2].plot(k, diff_stale[:, j], color=colours[j], lw=1.2)
+        axes[2].plot(k, diff_paper[:, j], color=colours[j], lw=1.2, ls=":")
+    axes[0].set_title("DAE (colour) and WDAE (black dashed) at the paper's rates:\nthe curves coincide (R11)",
+                      fontsize=9)
+    axes[0].set_ylabel("mode strength u"), axes[0].legend(fontsize=7, ncol=2)
+    axes[0].set_xlabel("epoch (rates η = 0.005/(2λ+3ε) and 0.005/(2λ+γ))")
+    grid = np.linspace(0, p.eps_grid_max, 400, endpoint=False)
+    g_grid = equivalent_weight_decay(lam, grid)
+    axes[1].plot(grid, paper_learning_rate(lam, eps=grid), label="η*_DAE = 1/(2λ+3ε)")
+    axes[1].plot(grid, paper_learning_rate(lam, gamma=g_grid), label="η*_WDAE = 1/(2λ+γ), γ = λε/(λ+ε)")
+    axes[1].plot(grid, paper_learning_rate(lam, eps=grid) / paper_learning_rate(lam, gamma=g_grid),
+                 label="R = η*_DAE/η*_WDAE = λ/(λ+ε)")
+    axes[1].plot(grid, 1 / (2 * lam + 2 * g_grid), ls="--", color="C1", alpha=0.6, label="stale rate 1/(2λ+2γ) (E1)")
+    axes[1].set_xlabel("noise variance ε"), axes[1].set_ylabel("learning rate / ratio")
+    axes[1].set_title(f"λ = {lam:g}", fontsize=9), axes[1].legend(fontsize=7)
+    axes[2].set_title("DAE − WDAE: paper's rate (dotted, ≈ 0) and\nthe notebooks' stale rate (solid, erratum E1)",
+                      fontsize=9)
+    axes[2].set_ylabel("u_DAE − u_WDAE"), axes[2].set_xlabel("epoch")
+    fig.suptitle("Figure 3: the paper's \"optimal\" learning rates")
+    numbers = {
+        "max_abs_dae_minus_wdae_paper_rate": float(np.max(np.abs(diff_paper))),
+        "max_abs_dae_minus_wdae_stale_rate": float(np.max(np.abs(diff_stale))),
+        "max_abs_diff_per_eps_stale": np.max(np.abs(diff_stale), axis=0).tolist(),
+        "eta_dae": eta_d.tolist(), "eta_wdae_paper": eta_w.tolist(), "eta_wdae_stale": eta_w_stale.tolist(),
+        "settings": dict(lam=lam, eps=eps.tolist(), scale=p.scale, epochs=p.epochs, u0=p.u0),
+    }
+    return fig, numbers
+
+
+def fig4(p: Fig4 = FIG4):
+    """Figure 4: weight norm under noise (ε) against the equivalent weight decay (γ), R13."""
+    rng = np.random.default_rng(p.seed)
+    a0 = np.append(rng.uniform(p.init_low, p.init_high, p.runs), p.small_init[0])
+    b0 = np.append(rng.uniform(p.init_low, p.init_high, p.runs), p.small_init[1])
+    k = np.arange(p.epochs + 1)
+    fig, axes = plt.subplots(1, 3, figsize=(17, 4.5))
+    numbers = {}
+    for name, eps, gamma, colour in (("dae", p.eps, 0.0, "C0"), ("wdae", 0.0, p.gamma, "C3")):
+        _, A, B = gd_modes(p.epochs, p.lam, eps=eps, gamma=gamma, a0=a0, b0=b0, eta=p.eta)
+        norm = np.hypot(A, B)
+        pred = final_weight_norm(p.lam, eps=eps, gamma=gamma, a0=a0, b0=b0)
+        label = "DAE (noise ε)" if name == "dae" else "WDAE (weight decay γ)"
+        for j in range(len(a0)):
+            style = dict(color=colour, lw=2.2 if j == p.runs else 0.9, alpha=1 if j == p.runs else 0.7)
+            axes[0].plot(A[:, j], B[:, j], **style, label=label if j == 0 else None)
+            axes[1].plot(k, (A * B)[:, j], **style, label=label if j == 0 else None)
+            axes[2].plot(k, norm[:, j], **style, label=label if j == 0 else None)
+        axes[2].plot(np.full(len(a0), p.epochs), pred, "x", color=colour, ms=6,
+                     label=f"R13 limit ({name.upper()})")
+        numbers[name] = {"final_u": (A * B)[-1].tolist(), "final_norm": norm[-1].tolist(),
+                         "predicted_final_norm_R13": pred.tolist(),
+                         "u_star": float(fixed_point(p.lam, eps=eps, gamma=gamma))}
+    us = numbers["dae"]["u_star"]
+    for sgn in (1, -1):
+        x = np.linspace(0.05, 2.2, 200) * sgn
+        axes[0].plot(x, us / x, "k:", lw=1, label="ab = u* (DAE minima)" if sgn == 1 else None)
+    axes[0].set_xlim(-2.2, 2.2), axes[0].set_ylim(-2.2, 2.2)
+    axes[0].set_xlabel("a"), axes[0].set_ylabel("b"), axes[0].set_title("weight space (thick: small init)", fontsize=9)
+    axes[1].set_ylabel("mode strength u"), _epochs_axis(axes[1], p.eta)
+    axes[2].set_ylabel("weight norm ‖(a, b)‖"), _epochs_axis(axes[2], p.eta)
+    for ax in axes:
+        ax.legend(fontsize=7)
+    fig.suptitle(f"Figure 4: noise ε = {p.eps:g} against weight decay γ = {p.gamma:.4g}: same u*, different norms "
+                 "unless the initialisation is small")
+    numbers["settings"] = dict(lam=p.lam, eps=p.eps, gamma=p.gamma, eta=p.eta, epochs=p.epochs, seed=p.seed,
+                               a0=a0.tolist(), b0=b0.tolist())
+    return fig, numbers
+
+
+FIGURES = {"fig1": fig1, "fig2": fig2, "fig3": fig3, "fig4": fig4}
+
+
+def quick_problems():
+    """Shrunk settings for smoke tests and ``reproduce --quick`` (same structure, fewer epochs/runs)."""
+    return {"fig1": Fig1(epochs=60, runs=4), "fig2": Fig2(epochs=4000, lam_values=(2.5, 1.0)),
+            "fig3": Fig3(epochs=3000), "fig4": Fig4(epochs=200, runs=3)}
+
+
+def write_figures(out_dir, *, which=None, quick=False, force=True, log=print):
+    """Draw the figures into ``out_dir`` (fig1.png ... and figures.json); return the numbers.
+
+    With ``force=False`` a figure whose PNG and numbers already exist is skipped.
+    """
+    os.makedirs(out_dir, exist_ok=True)
+    which = list(which or FIGURES)
+    json_path = os.path.join(out_dir, "figures.json")
+    numbers = {}
+    if os.path.exists(json_path):
+        import json
+        with open(json_path) as fh:
+            numbers = json.load(fh)
+    problems = quick_problems() if quick else {}
+    for name in which:
+        png = os.path.join(out_dir, f"{name}.png")
+        if not force and os.path.exists(png) and name in numbers and numbers[name].get("quick") == quick:
+            log(f"  {name}: exists, skipped (use --force to redraw)")
+            continue
+        start = time.perf_counter()
+        fig, nums = FIGURES[name](problems[name]) if name in problems else FIGURES[name]()
+        save_figure(fig, png)
+        plt.close(fig)
+        nums["seconds"] = round(time.perf_counter() - start, 3)
+        nums["quick"] = quick
+        nums["citation"] = CITATION
+        numbers[name] = nums
+        atomic_write_json(json_path, numbers)
+        log(f"  {name}: wrote {png} ({nums['seconds']:.1f} s)")
+    return numbers

@@ -1,0 +1,99 @@
+"""Exact discrete-time gradient descent: per mode (R12's map) and on the matrix loss (R1)."""
+from __future__ import annotations
+
+import numpy as np
+
+from ._checks import as_array, as_int, broadcast
+from .errors import DivergenceError
+from .matrix import loss_and_gradient
+
+#: A weight larger than this is treated as divergence (it would overflow a few steps later).
+OVERFLOW_GUARD = 1e100
+
+
+def _record_steps(steps, record_every):
+    steps = as_int("steps", steps, lo=0)
+    record_every = as_int("record_every", record_every, lo=1)
+    k = np.arange(0, steps + 1, record_every)
+    if k[-1] != steps:
+        k = np.append(k, steps)
+    return steps, k
+
+
+def gd_modes(steps, lam, *, eps=0.0, gamma=0.0, a0, b0, eta, record_every=1):
+    r"""Iterate the exact per-mode GD map, vectorised over modes (R12); eta may differ per mode.
+
+    .. math:: a' = a - \eta\,\partial\ell/\partial a,\qquad b' = b - \eta\,\partial\ell/\partial b
+
+    The map is generated from the symbolic layer (:func:`derivations.mode_gd_map_function`).
+
+    Returns
+    -------
+    k : ndarray (K,)
+        Recorded step indices (0, record_every, ..., steps); time is t = eta * k.
+    a, b : ndarray (K, M)
+
+    Raises
+    ------
+    DivergenceError
+        When a weight exceeds 1e100 or stops being finite; it names the mode and the R12 bound
+        and carries the (k, a, b) recorded so far in ``.partial``.
+    """
+    from derivations import mode_gd_map_function
+    from .closed_form import stability_bound
+    eta = as_array("eta", eta, lo=0.0, lo_open=True)
+    steps, k = _record_steps(steps, record_every)
+    lam, eps, gamma = (as_array(n, v, lo=0.0) for n, v in (("lam", lam), ("eps", eps), ("gamma", gamma)))
+    a0, b0 = as_array("a0", a0), as_array("b0", b0)
+    lam, eps, gamma, a, b, eta = (np.atleast_1d(x).astype(float).ravel()
+                                  for x in broadcast(lam=lam, eps=eps, gamma=gamma, a0=a0, b0=b0, eta=eta))
+    step = mode_gd_map_function()
+    A = np.empty((len(k), a.size))
+    B = np.empty_like(A)
+    A[0], B[0] = a, b
+    row = 1
+    for n in range(1, steps + 1):
+        a, b = step(a, b, lam, eps, gamma, eta)
+        if not (np.all(np.abs(a) < OVERFLOW_GUARD) and np.all(np.abs(b) < OVERFLOW_GUARD)):
+            bad = int(np.flatnonzero(~((np.abs(a) < OVERFLOW_GUARD) & (np.abs(b) < OVERFLOW_GUARD)))[0])
+            bound = float(stability_bound(lam[bad], eps=eps[bad], gamma=gamma[bad]))
+            raise DivergenceError(
+                f"gradient descent diverged at step {n} in mode {bad}: eta = {eta[bad]:g} exceeds the stability "
+                f"bound {bound:.6g} of R12 (lam={lam[bad]:g}, eps={eps[bad]:g}, gamma={gamma[bad]:g})",
+                step=n, mode=bad, bound=bound, partial=(k[:row], A[:row], B[:row]))
+        if row < len(k) and n == k[row]:
+            A[row], B[row] = a, b
+            row += 1
+    return k, A, B
+
+
+def gd_matrix(Sigma, W1, W2, *, eta, steps, eps=0.0, gamma=0.0, record_every=1):
+    r"""Full-batch GD on the marginalised matrix loss (R1): :math:`W_i \leftarrow W_i - \eta\,\partial L/\partial W_i`.
+
+    Returns
+    -------
+    k : ndarray (K,), W1s : ndarray (K, H, D), W2s : ndarray (K, D, H), loss : ndarray (K,)
+    """
+    eta = float(as_array("eta", eta, lo=0.0, lo_open=True))
+    steps, k = _record_steps(steps, record_every)
+    Sigma, W1, W2 = (as_array(n, v) for n, v in (("Sigma", Sigma), ("W1", W1), ("W2", W2)))
+    D = Sigma.shape[0]
+    if Sigma.shape != (D, D) or W1.ndim != 2 or W1.shape[1] != D or W2.shape != (D, W1.shape[0]):
+        raise ValueError(f"need Sigma (D, D), W1 (H, D), W2 (D, H); got {Sigma.shape}, {W1.shape}, {W2.shape}")
+    W1s = np.empty((len(k),) + W1.shape)
+    W2s = np.empty((len(k),) + W2.shape)
+    losses = np.empty(len(k))
+    W1s[0], W2s[0] = W1, W2
+    row = 1
+    L, g1, g2 = loss_and_gradient(W1, W2, Sigma, eps, gamma)
+    losses[0] = L
+    for n in range(1, steps + 1):
+        W1, W2 = W1 - eta * g1, W2 - eta * g2
+        L, g1, g2 = loss_and_gradient(W1, W2, Sigma, eps, gamma)
+        if not np.isfinite(L) or np.max(np.abs(W1)) > OVERFLOW_GUARD or np.max(np.abs(W2)) > OVERFLOW_GUARD:
+            raise DivergenceError(f"matrix gradient descent diverged at step {n} (eta = {eta:g})", step=n,
+                                  partial=(k[:row], W1s[:row], W2s[:row], losses[:row]))
+        if row < len(k) and n == k[row]:
+            W1s[row], W2s[row], losses[row] = W1, W2, L
+            row += 1
+    return k, W1s, W2s, losses

@@ -1,0 +1,94 @@
+"""50-digit mpmath references, evaluated from the SymPy statements of :mod:`derivations`.
+
+These are slow and exact: the tests compare the fast NumPy closed forms with them. Precision
+is raised adaptively where the *textbook* form cancels (kappa t -> 0, c -> 0), so the reference
+keeps 50 correct digits for every float input.
+"""
+from __future__ import annotations
+
+import functools
+
+import mpmath
+import sympy as sp
+
+#: Correct digits every reference keeps.
+DPS = 50
+
+
+@functools.lru_cache(maxsize=None)
+def _balanced_fn():
+    import derivations
+    from derivations.symbols import eps, gam, lam, t, u0
+    return sp.lambdify([t, lam, eps, gam, u0], derivations.get("balanced_solution").statement.rhs, "mpmath")
+
+
+@functools.lru_cache(maxsize=None)
+def _zform_fn():
+    import derivations
+    from derivations.symbols import c, eps, lam, t
+    step = derivations.get("hyperbolic_solution").steps[-1]
+    z_t = step.expr[0].rhs
+    z0 = sp.Symbol("z_0", real=True)
+    return sp.lambdify([t, lam, eps, c, z0], z_t, "mpmath")
+
+
+def _digits_lost(x):
+    """Digits lost to cancellation in 1 - e^{-x} for small x (0 when x is 0 or large)."""
+    x = abs(mpmath.mpf(x))
+    return 0 if x == 0 or x >= 1 else int(mpmath.ceil(-mpmath.log10(x))) + 2
+
+
+def balanced_strength_mp(t, lam, eps, gamma, u0):
+    """R5 at 50 correct digits for exact float inputs (the SymPy Piecewise, lambdified to mpmath)."""
+    t, lam, eps, gamma, u0 = (mpmath.mpf(float(x)) for x in (t, lam, eps, gamma, u0))
+    if t == 0:
+        return u0
+    extra = _digits_lost(2 * (lam - gamma) * t)
+    with mpmath.workdps(DPS + 10 + extra):
+        if lam + eps == 0:  # xi = 0: R5's limit, u' = 2 kappa u
+            return u0 * mpmath.exp(2 * (lam - gamma) * t)
+        return +_balanced_fn()(t, lam, eps, gamma, u0)
+
+
+def hyperbolic_strength_mp(t, lam, eps, a0, b0):
+    """R6 at 50 correct digits via THEORY.md's z-form u = c z / (1 - z^2), z0 = tanh(asinh(2u0/c)/2).
+
+    Independent of the P-form used by :func:`dynamics.hyperbolic_strength`. Needs lam > 0.
+    Falls back to R5 (gamma = 0) when c = 0.
+    """
+    t, lam, eps, a0, b0 = (mpmath.mpf(float(x)) for x in (t, lam, eps, a0, b0))
+    c = b0 ** 2 - a0 ** 2
+    if c == 0:
+        if a0 * b0 >= 0:
+            return balanced_strength_mp(t, lam, eps, 0, a0 * b0) if a0 * b0 > 0 else mpmath.mpf(0)
+        return _anti_mp(t, lam, eps, a0, b0)
+    if c < 0:  # symmetry a <-> b
+        a0, b0, c = b0, a0, -c
+    scale = a0 ** 2 + b0 ** 2
+    extra = 2 * max(0, int(mpmath.ceil(mpmath.log10(scale / c)))) + _digits_lost(lam * t) + 10
+    with mpmath.workdps(DPS + extra + 10):
+        z0 = mpmath.tanh(mpmath.asinh(2 * a0 * b0 / c) / 2)
+        z = _zform_fn()(t, lam, eps, c, z0)
+        return +(c * z / (1 - z ** 2))
+
+
+def _anti_mp(t, lam, eps, a0, b0):
+    """a0 = -b0, gamma = 0: u stays on a = -b and -u obeys the logistic with rate -lambda (exact ODE solution)."""
+    v0 = -a0 * b0
+    with mpmath.workdps(DPS + 10 + _digits_lost(2 * lam * t)):
+        kap, xi = -lam, lam + eps
+        return -(v0 * mpmath.exp(2 * kap * t) / (1 + xi * v0 * mpmath.expm1(2 * kap * t) / kap))
+
+
+def ode_strength_mp(t, lam, eps, gamma, a0, b0, dps=30):
+    """u(t) by mpmath's Taylor-series ODE solver (slow; moderate t only). Accurate to ~dps digits."""
+    with mpmath.workdps(dps):
+        l, e, g = mpmath.mpf(float(lam)), mpmath.mpf(float(eps)), mpmath.mpf(float(gamma))
+        x = l + e
+
+        def rhs(_t, y):
+            a, b = y
+            return [b * (l - x * a * b) - g * a, a * (l - x * a * b) - g * b]
+
+        a, b = mpmath.odefun(rhs, 0, [mpmath.mpf(float(a0)), mpmath.mpf(float(b0))])(mpmath.mpf(float(t)))
+        return a * b

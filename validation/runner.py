@@ -1,0 +1,211 @@
+"""Script-driven runs: ``python -m validation run CONFIG.toml --out DIR``.
+
+Layout of DIR::
+
+    results.json       config, eigenvalues, the plotted modes' series per model, agreement metrics
+                       (all deterministic) and "timings" (the only part that varies between reruns)
+    models/NAME.json   one finished model (its config hash decides whether a rerun skips it)
+    figure.png         Figure 5 or 6, laid out like the paper's
+    manifest.json      config, versions, seed, git commit, timings
+
+Every file is written atomically, so an interrupted run leaves only complete files, and a
+rerun skips finished models unless ``force`` is set.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+
+import numpy as np
+
+from derivations.files import atomic_write_json, save_figure
+from dynamics import DivergenceError
+
+from .config import load_config, model_hash, parse_config
+from .data import CIFAR10_HELP, DataError, cache_dir, load_array, load_cifar10, load_mnist
+from .manifest import environment
+from .spectrum import cached_spectrum
+from .theory import agreement, half_time, paper_agreement
+
+
+class RunFailed(RuntimeError):
+    """A model diverged or failed; the finished parts are kept."""
+
+
+def load_data(data_cfg, *, cifar10_dir=None, log=print):
+    """The (N, D) data of a config's [data] section."""
+    n = data_cfg["n_samples"] or None
+    kind = data_cfg["dataset"]
+    if kind == "mnist":
+        return load_mnist(n, path=data_cfg["path"] or None, log=log)
+    if kind == "cifar10":
+        directory = cifar10_dir or data_cfg["path"]
+        if not directory:
+            raise DataError(f"the config needs CIFAR-10, but no directory was given. {CIFAR10_HELP}")
+        return load_cifar10(directory, n)
+    return load_array(data_cfg["path"], data_cfg["key"] or None, n)
+
+
+def _round(values, digits=12):
+    """Floats rounded to 12 significant digits (stable JSON, well below any agreement we report)."""
+    arr = np.asarray(values, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return [float(f"{x:.{digits}g}") for x in arr.ravel()]
+
+
+def _linear_model(X, spec, m, modes, log):
+    from .train import train_linear_ae
+    kw = dict(noise_var=m["noise_var"], weight_decay=m["weight_decay"], init=m["init"], init_scale=m["init_scale"],
+              seed=m["seed"], record_every=m["record_every"], sv_every=m["sv_every"] or None,
+              sampled_noise=m["sampled_noise"], batch_size=m["batch_size"] or None, spectrum=spec,
+              progress=log, name=m["name"])
+    if m["init"] == "aligned":
+        kw.update(modes=list(range(m["hidden"])), u0=m["u0"])
+    res = train_linear_ae(X, m["hidden"], m["lr"], m["epochs"], **kw)
+    return summarise_linear(res, modes)
+
+
+def summarise_linear(res, modes, status="finished"):
+    """JSON-ready summary of a linear run: series of the plotted modes and agreement metrics."""
+    modes = [k for k in modes if k <= len(res.eigenvalues)]
+    out = {"status": status, "kind": "linear", "epochs": res.epochs.tolist(), "leakage_final":
+           float(res.leakage[-1]) if len(res.leakage) else None, "loss_final": float(res.loss[-1]) if len(res.loss) else None,
+           "effective_u0": _round(res.effective_u0[[k - 1 for k in modes]]),
+           "orthogonal_u0": _round(res.orthogonal_u0[[k - 1 for k in modes]]), "shared_u0": res.shared_u0,
+           "leakage": _round(res.leakage), "loss": _round(res.loss), "seconds": res.seconds}
+    if len(res.epochs) < 2:
+        return out
+    ours, th_orth = agreement(res, modes, time="discrete", u0="orthogonal")
+    r14, th_r14 = agreement(res, modes, time="discrete", u0="effective")
+    cont, th_cont = agreement(res, modes, time="continuous", u0="orthogonal")
+    paper, th_paper = paper_agreement(res, modes)
+    out["agreement"] = {"r14_orthogonal_discrete": ours, "r14_discrete": r14, "r14_orthogonal_continuous": cont,
+                        "paper_singular_values_shared_u0": paper}
+    out["series"] = {str(k): {"actual": _round(res.strengths[:, k - 1]), "theory": _round(th_orth[:, k - 1]),
+                              "theory_r14": _round(th_r14[:, k - 1])} for k in modes}
+    out["paper_series"] = {"epochs": res.sv_epochs.tolist(),
+                           **{str(k): {"singular_value": _round(res.singular_values[:, k - 1]) if k <= res.singular_values.shape[1]
+                                       else [0.0] * len(res.sv_epochs), "theory_shared_u0": _round(th_paper[:, j])}
+                              for j, k in enumerate(modes)}}
+    return out
+
+
+def _relu_model(X, spec, m, log):
+    from .relu import train_relu_ae
+    res = train_relu_ae(X, m["hidden"], m["lr"], m["epochs"], noise_std=m["noise_std"],
+                        weight_decay=m["weight_decay"], init_std=m["init_std"], seed=m["seed"], dtype=m["dtype"],
+                        record_every=m["record_every"], n_modes=m["n_modes"], spectrum=spec, progress=log,
+                        name=m["name"])
+    return summarise_relu(res)
+
+
+def summarise_relu(res, status="finished"):
+    out = {"status": status, "kind": "relu", "epochs": res.epochs.tolist(), "loss": _round(res.loss),
+           "seconds": res.seconds, "series": {}, "half_time": {}}
+    for i in range(res.m.shape[1]):
+        m = res.m[:, i]
+        out["series"][str(i + 1)] = {"m": _round(m)}
+        out["half_time"][str(i + 1)] = half_time(res.epochs, m, m[-1] / 2) if len(m) and m[-1] > 0 else None
+    return out
+
+
+class _Terminate(BaseException):
+    """Raised from the SIGTERM handler so that cleanup runs as for Ctrl-C."""
+
+
+def run_config(config, out_dir, *, force=False, cifar10_dir=None, log=print, models=None):
+    """Run every model of ``config`` (a path or a dict), writing into ``out_dir``; return results.
+
+    Raises
+    ------
+    ConfigError, DataError
+        For a bad config or missing data (nothing is written).
+    RunFailed
+        When a model diverged: its partial series are saved, the other models still run.
+    KeyboardInterrupt
+        On SIGINT or SIGTERM; files already written are complete, and a rerun resumes.
+    """
+    cfg = load_config(config) if isinstance(config, (str, os.PathLike)) else parse_config(config)
+    if models is not None:
+        cfg["models"] = [m for m in cfg["models"] if m["name"] in models]
+    previous = signal.getsignal(signal.SIGTERM)
+
+    def on_term(signum, frame):
+        raise KeyboardInterrupt("terminated (SIGTERM)")
+
+    try:
+        signal.signal(signal.SIGTERM, on_term)
+    except ValueError:  # not in the main thread
+        previous = None
+    try:
+        return _run(cfg, out_dir, force, cifar10_dir, log)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _run(cfg, out_dir, force, cifar10_dir, log):
+    start = time.perf_counter()
+    title = cfg["title"] or cfg["figure"]
+    log(f"{title}: {cfg['data']['dataset']} data, {len(cfg['models'])} model(s) -> {out_dir}")
+    X = load_data(cfg["data"], cifar10_dir=cifar10_dir, log=log)
+    if cfg["data"]["center"]:
+        X = X - X.mean(axis=0)
+    log(f"data: {X.shape[0]} samples x {X.shape[1]} features")
+    for m in cfg["models"]:
+        if m["hidden"] > X.shape[1]:
+            raise DataError(f"model {m['name']}: hidden = {m['hidden']} exceeds the data dimension D = {X.shape[1]}")
+    spec = cached_spectrum(X, cache=os.path.join(cache_dir(), "spectra"), log=log)
+    timings = {"data_and_spectrum_seconds": round(time.perf_counter() - start, 3)}
+    os.makedirs(os.path.join(out_dir, "models"), exist_ok=True)
+    summaries, failures = {}, []
+    for m in cfg["models"]:
+        path = os.path.join(out_dir, "models", f"{m['name']}.json")
+        h = model_hash(cfg["data"], m)
+        if not force and os.path.exists(path):
+            with open(path) as fh:
+                old = json.load(fh)
+            if old.get("hash") == h and old.get("status") == "finished":
+                log(f"model {m['name']}: finished earlier, skipped (use --force to rerun)")
+                summaries[m["name"]] = old
+                continue
+        log(f"model {m['name']}: training ({m['kind']}, H = {m['hidden']}, lr = {m['lr']:g}, {m['epochs']} epochs)")
+        t = time.perf_counter()
+        try:
+            if m["kind"] == "linear":
+                summary = _linear_model(X, spec, m, cfg["report"]["modes"], log)
+            else:
+                summary = _relu_model(X, spec, m, log)
+        except DivergenceError as exc:
+            log(f"model {m['name']}: DIVERGED - {exc}")
+            part = exc.partial
+            summary = (summarise_linear(part, cfg["report"]["modes"], "diverged") if m["kind"] == "linear"
+                       else summarise_relu(part, "diverged"))
+            summary["error"] = str(exc)
+            failures.append(f"{m['name']}: {exc}")
+        summary.update(hash=h, config=m, wall_seconds=round(time.perf_counter() - t, 3))
+        atomic_write_json(path, summary)
+        summaries[m["name"]] = summary
+        log(f"model {m['name']}: done in {summary['wall_seconds']:.1f} s")
+    results = {"title": title, "config": cfg, "n_samples": int(X.shape[0]), "dimension": int(X.shape[1]),
+               "eigenvalues": _round(spec.eigenvalues),
+               "models": {k: {kk: vv for kk, vv in v.items() if kk not in ("seconds", "wall_seconds")}
+                          for k, v in summaries.items()},
+               "timings": {**timings, **{f"{k}_seconds": v.get("wall_seconds") for k, v in summaries.items()}}}
+    atomic_write_json(os.path.join(out_dir, "results.json"), results)
+    if cfg["figure"] != "none":
+        from .figures import plot_results
+        fig = plot_results(results)
+        save_figure(fig, os.path.join(out_dir, "figure.png"))
+        import matplotlib.pyplot as plt
+        plt.close(fig)
+        log(f"wrote {os.path.join(out_dir, 'figure.png')}")
+    results["timings"]["total_seconds"] = round(time.perf_counter() - start, 3)
+    atomic_write_json(os.path.join(out_dir, "manifest.json"),
+                      {"config": cfg, "environment": environment(), "seeds": {m["name"]: m["seed"] for m in cfg["models"]},
+                       "timings": results["timings"], "files": sorted(os.listdir(out_dir))})
+    if failures:
+        raise RunFailed("; ".join(failures))
+    return results

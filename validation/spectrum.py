@@ -1,0 +1,74 @@
+"""The data's second-moment matrix and its eigen-decomposition (THEORY.md section 2)."""
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+from derivations.files import atomic_write_bytes
+
+
+@dataclass(frozen=True)
+class Spectrum:
+    r"""Eigen-decomposition :math:`\Sigma = V\Lambda V^\top` of :math:`\Sigma = X^\top X/N`.
+
+    Attributes
+    ----------
+    eigenvalues : ndarray (D,)
+        Descending, clipped at 0 (rounding can make the smallest slightly negative).
+    eigenvectors : ndarray (D, D)
+        Columns are the eigenvectors v_i, in the same order.
+    mean : ndarray (D,) or None
+        The data mean when the data were centred (the model then sees centred data).
+    n_samples : int
+    """
+
+    eigenvalues: np.ndarray
+    eigenvectors: np.ndarray
+    mean: np.ndarray | None
+    n_samples: int
+
+
+def second_moment(X, center=False):
+    r"""Uncentred second moment :math:`X^\top X/N` (or the covariance of the centred data)."""
+    if center:
+        X = X - X.mean(axis=0)
+    return (X.T @ X) / X.shape[0]
+
+
+def compute_spectrum(X, center=False) -> Spectrum:
+    """Eigen-decomposition of the second moment of X (descending eigenvalues)."""
+    Sigma = second_moment(X, center)
+    lam, V = np.linalg.eigh(Sigma)
+    order = np.argsort(lam)[::-1]
+    return Spectrum(np.clip(lam[order], 0.0, None), np.ascontiguousarray(V[:, order]),
+                    X.mean(axis=0) if center else None, X.shape[0])
+
+
+def data_fingerprint(X) -> str:
+    """A short hash of the array's shape and bytes (cache key)."""
+    h = hashlib.sha256(str(X.shape).encode())
+    h.update(np.ascontiguousarray(X).view(np.uint8))
+    return h.hexdigest()[:16]
+
+
+def cached_spectrum(X, center=False, cache=None, log=print) -> Spectrum:
+    """:func:`compute_spectrum`, cached on disk per (data fingerprint, center) in ``cache``."""
+    if cache is None:
+        return compute_spectrum(X, center)
+    os.makedirs(cache, exist_ok=True)
+    path = os.path.join(cache, f"spectrum-{data_fingerprint(X)}-{'centred' if center else 'uncentred'}.npz")
+    if os.path.exists(path):
+        with np.load(path) as z:
+            log(f"spectrum: cached ({os.path.basename(path)})")
+            return Spectrum(z["eigenvalues"], z["eigenvectors"], z["mean"] if center else None, int(z["n"]))
+    log(f"spectrum: eigen-decomposing a {X.shape[1]}x{X.shape[1]} second-moment matrix ...")
+    spec = compute_spectrum(X, center)
+    import io
+    buf = io.BytesIO()
+    np.savez(buf, eigenvalues=spec.eigenvalues, eigenvectors=spec.eigenvectors,
+             mean=spec.mean if center else np.zeros(0), n=spec.n_samples)
+    atomic_write_bytes(path, buf.getvalue())
+    return spec

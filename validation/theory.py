@@ -1,0 +1,85 @@
+"""Theory for a training run, and how well it agrees with the measured mode strengths."""
+from __future__ import annotations
+
+import numpy as np
+
+from dynamics import fixed_point, gd_modes, mode_strength
+
+from .train import TrainResult
+
+
+def run_theory(result: TrainResult, *, time="discrete", u0="effective"):
+    """Predicted strengths (K, D) at ``result.epochs`` for every mode.
+
+    Parameters
+    ----------
+    time : {"discrete", "continuous"}
+        The exact per-mode GD map (R12) at the run's learning rate, or the gradient-flow closed
+        form (R5/R6) at t = lr * epoch.
+    u0 : {"effective", "orthogonal", "shared"}
+        Per-mode effective initial strength (R14; for aligned runs the actual (a0, b0)); R14
+        orthogonalised in learning order (see :class:`TrainResult`); or the paper's single shared u0
+        (the mean of the top-H singular values of W(0)) for every mode.
+    """
+    cfg = result.config
+    lam, eps, gamma, lr = result.eigenvalues, cfg["noise_var"], cfg["weight_decay"], cfg["lr"]
+    if u0 == "shared":
+        a0 = b0 = np.full(lam.shape, np.sqrt(result.shared_u0))
+    elif result.init_a0 is not None and u0 in ("effective", "orthogonal"):
+        a0, b0 = result.init_a0, result.init_b0
+    elif u0 in ("effective", "orthogonal"):
+        a0 = b0 = np.sqrt(result.effective_u0 if u0 == "effective" else result.orthogonal_u0)
+    else:
+        raise ValueError(f"u0 must be 'effective', 'orthogonal' or 'shared', got {u0!r}")
+    epochs = result.epochs
+    if time == "continuous":
+        return mode_strength(lr * epochs[:, None], lam, eps=eps, gamma=gamma, a0=a0, b0=b0)
+    if time != "discrete":
+        raise ValueError(f"time must be 'discrete' or 'continuous', got {time!r}")
+    k, A, B = gd_modes(int(epochs[-1]) if len(epochs) else 0, lam, eps=eps, gamma=gamma, a0=a0, b0=b0, eta=lr)
+    return (A * B)[epochs]
+
+
+def half_time(epochs, series, target):
+    """First epoch (linearly interpolated) at which ``series`` reaches ``target``; None if never."""
+    above = np.flatnonzero(series >= target)
+    if target <= 0 or len(above) == 0:
+        return None
+    j = int(above[0])
+    if j == 0:
+        return float(epochs[0])
+    x0, x1, y0, y1 = epochs[j - 1], epochs[j], series[j - 1], series[j]
+    return float(x0 + (target - y0) * (x1 - x0) / (y1 - y0))
+
+
+def agreement(result: TrainResult, modes, *, time="discrete", u0="effective"):
+    """Per-mode agreement of measured and predicted strengths.
+
+    Returns a dict keyed by the 1-based mode number with ``max_abs`` (max |s - theory| over the
+    run), ``t_half_actual``, ``t_half_theory`` (epochs to reach u*/2) and ``t_half_error``.
+    """
+    theory = run_theory(result, time=time, u0=u0)
+    cfg = result.config
+    out = {}
+    for m in modes:
+        i = m - 1
+        s, th = result.strengths[:, i], theory[:, i]
+        ustar = float(fixed_point(result.eigenvalues[i], eps=cfg["noise_var"], gamma=cfg["weight_decay"]))
+        ta, tt = half_time(result.epochs, s, ustar / 2), half_time(result.epochs, th, ustar / 2)
+        out[str(m)] = dict(max_abs=float(np.max(np.abs(s - th))), u_star=ustar, t_half_actual=ta, t_half_theory=tt,
+                           t_half_error=None if ta is None or tt is None else ta - tt)
+    return out, theory
+
+
+def paper_agreement(result: TrainResult, modes):
+    """The paper's comparison (erratum E2): the j-th largest singular value of W against the
+    continuous theory of mode j with the shared u0. Returns per-mode max |sv_j - theory_j|."""
+    cfg = result.config
+    lam = result.eigenvalues[[m - 1 for m in modes]]
+    th = mode_strength(cfg["lr"] * result.sv_epochs[:, None], lam, eps=cfg["noise_var"], gamma=cfg["weight_decay"],
+                       u0=result.shared_u0)
+    out = {}
+    for j, m in enumerate(modes):
+        sv = result.singular_values[:, m - 1] if m - 1 < result.singular_values.shape[1] else np.zeros(len(th))
+        out[str(m)] = dict(max_abs=float(np.max(np.abs(sv - th[:, j]))))
+    return out, th

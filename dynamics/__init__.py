@@ -16,8 +16,9 @@ from .gd import gd_matrix, gd_modes
 from .matrix import loss_and_gradient
 from .ode import integrate_matrix_flow, integrate_modes
 from .trajectory import METHODS, Trajectory, trajectory
+from .units import from_paper_units, to_paper_units
 
 __all__ = ["balanced_strength", "equivalent_weight_decay", "final_weight_norm", "fixed_point",
            "hyperbolic_strength", "mode_strength", "paper_learning_rate", "stability_bound", "time_to_learn",
            "DivergenceError", "gd_matrix", "gd_modes", "loss_and_gradient", "integrate_matrix_flow",
-           "integrate_modes", "METHODS", "Trajectory", "trajectory"]
+           "integrate_modes", "METHODS", "Trajectory", "trajectory", "from_paper_units", "to_paper_units"]

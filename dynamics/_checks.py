@@ -27,15 +27,15 @@ def as_array(name: str, value, *, lo=None, hi=None, lo_open=False, hi_open=False
         raise TypeError(f"{name} must be real-valued, got dtype {arr.dtype}")
     arr = arr.astype(np.float64, copy=False)
     if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} must be finite, got {arr[~np.isfinite(arr)].ravel()[0]!r}")
+        raise ValueError(f"{name} must be finite, got {arr[~np.isfinite(arr)].ravel()[0].item()!r}")
     if lo is not None:
         bad = arr <= lo if lo_open else arr < lo
         if np.any(bad):
-            raise ValueError(f"{name} must be {'>' if lo_open else '>='} {lo}, got {arr[bad].ravel()[0]!r}")
+            raise ValueError(f"{name} must be {'>' if lo_open else '>='} {lo}, got {arr[bad].ravel()[0].item()!r}")
     if hi is not None:
         bad = arr >= hi if hi_open else arr > hi
         if np.any(bad):
-            raise ValueError(f"{name} must be {'<' if hi_open else '<='} {hi}, got {arr[bad].ravel()[0]!r}")
+            raise ValueError(f"{name} must be {'<' if hi_open else '<='} {hi}, got {arr[bad].ravel()[0].item()!r}")
     return arr
 
 

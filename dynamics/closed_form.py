@@ -18,8 +18,17 @@ __all__ = ["balanced_strength", "hyperbolic_strength", "mode_strength", "fixed_p
            "equivalent_weight_decay", "paper_learning_rate", "stability_bound", "final_weight_norm"]
 
 
+#: The documented domain: every argument is at most this in magnitude (far beyond physical use; inside
+#: it no intermediate of the closed forms can overflow).
+MAX_MAGNITUDE = 1e50
+
+
 def _nonneg(name, value):
-    return as_array(name, value, lo=0.0)
+    return as_array(name, value, lo=0.0, hi=MAX_MAGNITUDE)
+
+
+def _weight(name, value):
+    return as_array(name, value, lo=-MAX_MAGNITUDE, hi=MAX_MAGNITUDE)
 
 
 def _balanced_kernel(t, kappa, xi, u0):
@@ -33,7 +42,7 @@ def _balanced_kernel(t, kappa, xi, u0):
     Arguments broadcast; the per-mode coefficients are formed on the small arrays and only the
     time-dependent terms on the full grid (in place).
     """
-    absk = np.abs(kappa)
+    absk = np.abs(np.asarray(kappa, dtype=float))
     tiny = absk < 1e-200           # then |s| < 1e-190 t and g(s) = 1 to double precision
     coef = -np.asarray(xi, dtype=float) / np.where(tiny, 1.0, absk)
     s = np.asarray(np.multiply(t, -2.0 * absk))   # an ndarray even for scalar inputs, so out= works
@@ -41,14 +50,20 @@ def _balanced_kernel(t, kappa, xi, u0):
     growth = np.multiply(np.expm1(s, out=s), coef, out=s)
     if np.any(tiny):
         growth = np.where(tiny, 2.0 * xi * t, growth)
-    inv_u0 = 1.0 / np.asarray(u0, dtype=float)
+    u0 = np.asarray(u0, dtype=float)
     neg = np.asarray(kappa) < 0
-    if not np.any(neg):
-        den = np.add(np.multiply(E, inv_u0, out=E), growth, out=E)
-        return np.reciprocal(den, out=den)
-    if np.all(neg):
-        return np.divide(E, np.add(growth, inv_u0, out=growth), out=E)
-    return np.where(neg, E, 1.0) / (np.where(neg, 1.0, E) * inv_u0 + growth)
+    # Scale by u0 only when u0 > 1, so that neither 1/u0 (tiny u0) nor u0 * growth (huge u0) overflows:
+    # kappa >= 0: u = u0 / (E + u0 G) = 1 / (E/u0 + G);  kappa < 0: u = u0 E / (1 + u0 G) = E / (1/u0 + G).
+    big = u0 > 1
+    if not np.any(big):
+        if not np.any(neg):
+            return np.divide(u0, np.add(E, np.multiply(growth, u0, out=growth), out=E), out=E)
+        num, den = np.where(neg, u0 * E, u0), np.where(neg, 1.0, E) + u0 * growth
+        return num / den
+    inv = 1.0 / np.where(big, u0, 1.0)
+    num = np.where(big, np.where(neg, E, 1.0), np.where(neg, u0 * E, u0))
+    den = np.where(big, np.where(neg, inv, E * inv), np.where(neg, 1.0, E)) + np.where(big, 1.0, u0) * growth
+    return num / den
 
 
 def _balanced_signed(t, lam, eps, gamma, u0):
@@ -68,7 +83,8 @@ def balanced_strength(t, lam, *, eps=0.0, gamma=0.0, u0):
 
     evaluated as :math:`1/(e^{-2\kappa t}/u_0 + 2\xi t\,g(-2\kappa t))` (and the mirrored form for
     :math:`\kappa < 0`), :math:`g(s) = (e^s - 1)/s`, which cannot overflow and has no cancellation
-    for any t >= 0, u0 in [1e-300, 1e300], and lambda, eps, gamma >= 0, including lambda ≈ gamma.
+    for every t, lambda, eps, gamma in [0, 1e50] and u0 in (0, 1e50], including lambda ≈ gamma, kappa = 0,
+    xi = 0, t = 1e9 and u0 = 1e-300 (the documented domain, :data:`MAX_MAGNITUDE`).
 
     Parameters
     ----------
@@ -85,7 +101,7 @@ def balanced_strength(t, lam, *, eps=0.0, gamma=0.0, u0):
         u(t), broadcast over all arguments.
     """
     t, lam, eps, gamma = _nonneg("t", t), _nonneg("lam", lam), _nonneg("eps", eps), _nonneg("gamma", gamma)
-    u0 = as_array("u0", u0, lo=0.0, lo_open=True)
+    u0 = as_array("u0", u0, lo=0.0, lo_open=True, hi=MAX_MAGNITUDE)
     shape = broadcast_shape(t=t, lam=lam, eps=eps, gamma=gamma, u0=u0)
     out = _balanced_kernel(t, lam - gamma, lam + eps, u0)
     out = np.broadcast_to(out, shape) if out.shape != shape else out
@@ -106,14 +122,15 @@ def hyperbolic_strength(t, lam, *, eps=0.0, a0, b0):
     .. math:: P(t) = \frac{P_0(P_+ - P_-E) - P_+P_-(1 - E)}{P_0(1 - E) - P_- + P_+E},\quad E = e^{-rt},\qquad
               u = \frac{D\,(P + c)}{4P},\ D = P - c
 
-    where D obeys the same Riccati equation with roots :math:`P_\pm - c` and is evaluated by the
-    same Möbius map, so that tiny strengths (a0 << b0) keep full relative precision. There is no
+    where D obeys the same Riccati equation with roots :math:`P_\pm - c`; it is evaluated as P - c where
+    P >= 2c and by the same Möbius map elsewhere, so that tiny strengths (a0 << b0) keep full relative
+    precision and nothing cancels. There is no
     division by c: c = 0 gives R5 exactly (evaluated by :func:`balanced_strength`'s kernel).
     For u0 < 0 the strength crosses zero, where only absolute accuracy (relative to the mode's
     scale) is possible for any floating-point method.
     """
     t, lam, eps = _nonneg("t", t), _nonneg("lam", lam), _nonneg("eps", eps)
-    a0, b0 = as_array("a0", a0), as_array("b0", b0)
+    a0, b0 = _weight("a0", a0), _weight("b0", b0)
     t, lam, eps, a0, b0 = broadcast(t=t, lam=lam, eps=eps, a0=a0, b0=b0)
     return _hyperbolic(t, lam, eps, a0, b0)
 
@@ -149,7 +166,9 @@ def _hyperbolic(t, lam, eps, a0, b0):
         omE = -np.expm1(-rt)
         den = (P0 + Pm_abs) * omE + 2.0 * disc * E
         P = _mobius(P0, Pp, Pm_abs, omE, E, den)
-        D = _mobius(D0, Dp, Dm_abs, omE, E, den)
+        # D = P - c directly where that cannot cancel (P >= 2c); the Mobius form of D elsewhere, which
+        # keeps tiny strengths (a0 << b0) at full relative precision.
+        D = np.where(P >= 2.0 * cc, P - cc, _mobius(D0, Dp, Dm_abs, omE, E, den))
         out[gen] = np.where(moving, D * (P + cc) / (4.0 * P), A0 * B0)
     return out
 
@@ -163,7 +182,10 @@ def mode_strength(t, lam, *, eps=0.0, gamma=0.0, a0=None, b0=None, u0=None, rtol
       logistic with rate :math:`-(\lambda + \gamma)`);
     * gamma = 0: R6 (:func:`hyperbolic_strength`);
     * gamma > 0 and c0 != 0: **no closed form is known**; the per-mode ODE (R3) is integrated
-      with :func:`dynamics.integrate_modes` (LSODA, relative tolerance ``rtol``).
+      with LSODA (relative tolerance ``rtol``) until the imbalance has decayed by e^-80
+      (t = 40/gamma), after which R5 continues exactly (:func:`dynamics.ode.strength_by_ode`).
+
+    Every argument must lie in [-1e50, 1e50] (t, lam, eps, gamma >= 0): the documented domain.
 
     Parameters
     ----------
@@ -179,11 +201,11 @@ def mode_strength(t, lam, *, eps=0.0, gamma=0.0, a0=None, b0=None, u0=None, rtol
     if u0 is not None:
         if a0 is not None or b0 is not None:
             raise TypeError("give either u0 or (a0, b0), not both")
-        a0 = b0 = np.sqrt(as_array("u0", u0, lo=0.0, lo_open=True))
+        a0 = b0 = np.sqrt(as_array("u0", u0, lo=0.0, lo_open=True, hi=MAX_MAGNITUDE))
     elif a0 is None or b0 is None:
         raise TypeError("mode_strength needs a0 and b0 (or u0 for a balanced start)")
     t, lam, eps, gamma = _nonneg("t", t), _nonneg("lam", lam), _nonneg("eps", eps), _nonneg("gamma", gamma)
-    a0, b0 = as_array("a0", a0), as_array("b0", b0)
+    a0, b0 = _weight("a0", a0), _weight("b0", b0)
     t, lam, eps, gamma, a0, b0 = broadcast(t=t, lam=lam, eps=eps, gamma=gamma, a0=a0, b0=b0)
     out = np.empty(t.shape)
     balanced = np.abs(a0) == np.abs(b0)

@@ -74,19 +74,61 @@ def integrate_modes(t, lam, *, eps=0.0, gamma=0.0, a0, b0, rtol=1e-10, atol=None
     return y[:, :M], y[:, M:]
 
 
-def strength_by_ode(t, lam, eps, gamma, a0, b0, rtol=1e-11):
-    """u(t) = a(t) b(t) by LSODA for elementwise (already broadcast, 1-D) arguments.
+#: The ODE fallback integrates until the imbalance c = b^2 - a^2 has decayed by exp(-2 * SWITCH) ...
+SWITCH = 40.0
+#: ... and refuses problems whose stiffness times horizon exceeds this (they would take minutes).
+MAX_WORK = 1e7
 
-    Elements that share (lam, eps, gamma, a0, b0) are integrated once over the union of their times.
+
+def strength_by_ode(t, lam, eps, gamma, a0, b0, rtol=1e-11):
+    """u(t) = a(t) b(t) for gamma > 0 (elementwise, already broadcast 1-D arguments).
+
+    Integrates R3 with LSODA up to T1 = min(t, 40/gamma), when c = c0 e^{-2 gamma t} has decayed by
+    e^-80 and the mode is balanced to double precision; from there R5 continues exactly. Elements
+    that share (lam, eps, gamma, a0, b0) are integrated once over the union of their times.
+
+    Raises
+    ------
+    ValueError
+        If (lam + gamma + xi (a0^2 + b0^2)) * T1 > 1e7: the integration would be too long.
     """
+    from derivations import mode_flow_function
+    from .closed_form import _balanced_signed
     t, lam, eps, gamma, a0, b0 = (np.ravel(x) for x in (t, lam, eps, gamma, a0, b0))
+    T1 = np.minimum(t, SWITCH / gamma)
+    xi = lam + eps
+    work = (lam + gamma + xi * (a0 ** 2 + b0 ** 2)) * T1
+    if np.any(work > MAX_WORK):
+        j = int(np.argmax(work))
+        raise ValueError(
+            f"gamma > 0 with a0^2 != b0^2 has no closed form and needs the ODE, but this problem is too stiff over "
+            f"its horizon ((lam + gamma + xi (a0^2 + b0^2)) * min(t, 40/gamma) = {work[j]:.3g} > {MAX_WORK:g}; "
+            f"lam={lam[j]:g}, gamma={gamma[j]:g}, t={t[j]:g}); use dynamics.integrate_modes with method='LSODA'")
+    flow = mode_flow_function()
+    u = np.empty(t.shape)
     keys = np.stack([lam, eps, gamma, a0, b0], axis=1)
     uniq, inverse = np.unique(keys, axis=0, return_inverse=True)
-    inverse = inverse.ravel()
-    times = np.unique(t)
-    a, b = integrate_modes(times, uniq[:, 0], eps=uniq[:, 1], gamma=uniq[:, 2], a0=uniq[:, 3], b0=uniq[:, 4],
-                           rtol=rtol, method="LSODA")
-    return (a * b)[np.searchsorted(times, t), inverse]
+    for g, (l, e, gm, A0, B0) in enumerate(uniq):
+        idx = np.flatnonzero(inverse.ravel() == g)
+        T = float(np.max(T1[idx]))
+        if T == 0:
+            u[idx] = A0 * B0
+            continue
+        # Nondimensionalise: a = S alpha, b = S beta, t = T tau. The flow keeps its form (R3) with
+        # coefficients lambda' = T lambda, xi' = T xi S^2, gamma' = T gamma, all bounded by MAX_WORK.
+        S = max(abs(A0), abs(B0))
+        lp, xp, gp = T * l, T * (l + e) * S * S, T * gm
+        taus = np.unique(T1[idx] / T)
+
+        def rhs(_tau, y, lp=lp, xp=xp, gp=gp):
+            return np.concatenate(flow(y[:1], y[1:], lp, xp - lp, gp))
+
+        y = _solve(rhs, taus, np.array([A0 / S, B0 / S]), "LSODA", rtol, 1e-14)
+        u[idx] = S * S * (y[:, 0] * y[:, 1])[np.searchsorted(taus, T1[idx] / T)]
+    late = t > T1
+    if np.any(late):
+        u[late] = _balanced_signed(t[late] - T1[late], lam[late], eps[late], gamma[late], u[late])
+    return u
 
 
 def integrate_matrix_flow(t, Sigma, W1, W2, *, eps=0.0, gamma=0.0, rtol=1e-10, atol=None, method="DOP853"):

@@ -1,0 +1,42 @@
+r"""Conversion between the toolkit's per-sample units and the paper's summed-scatter units.
+
+The toolkit (THEORY.md §1) uses the per-sample mean loss, so :math:`\Sigma = X^\top X/N`. The paper
+and its notebooks use the summed scatter :math:`\sum_n x_nx_n^\top`, so
+
+.. math:: \lambda_\mathrm{paper} = N\lambda,\quad \varepsilon_\mathrm{paper} = N\sigma^2,\quad
+          \gamma_\mathrm{paper} = N\gamma,\quad \eta_\mathrm{paper} = \eta/N\ (\tau = 1/\eta_\mathrm{paper} = N/\eta)
+
+Every product :math:`\eta\lambda`, :math:`\eta\varepsilon`, :math:`\eta\gamma` is unchanged, so the learning
+curves against epochs are identical; only the labels differ. Never mix the two systems in one call.
+"""
+from __future__ import annotations
+
+from ._checks import as_array, as_int
+
+_SCALED_UP = ("lam", "eps", "gamma")
+
+
+def to_paper_units(n_samples, **values):
+    """Per-sample values (lam, eps, gamma, eta) -> the paper's summed-scatter values.
+
+    >>> to_paper_units(50000, lam=2.0, eta=0.01)
+    {'lam': 100000.0, 'eta': 2e-07}
+    """
+    return _convert(n_samples, values, up=True)
+
+
+def from_paper_units(n_samples, **values):
+    """The paper's summed-scatter values (lam, eps, gamma, eta) -> per-sample values."""
+    return _convert(n_samples, values, up=False)
+
+
+def _convert(n_samples, values, up):
+    N = as_int("n_samples", n_samples, lo=1)
+    out = {}
+    for key, val in values.items():
+        if key not in _SCALED_UP + ("eta",):
+            raise TypeError(f"unknown quantity {key!r}; convert lam, eps, gamma or eta")
+        v = as_array(key, val, lo=0.0)
+        factor = N if (key in _SCALED_UP) == up else 1.0 / N
+        out[key] = float(v * factor) if v.ndim == 0 else v * factor
+    return out

@@ -1,0 +1,56 @@
+"""Paper units, and the public API under arbitrary floats (never a silent NaN)."""
+import numpy as np
+import pytest
+from hypothesis import given, strategies as st
+
+import dynamics
+
+floats = st.floats(allow_nan=True, allow_infinity=True)
+
+
+def test_paper_units_give_the_same_curve_against_epochs():
+    N = 50_000
+    ours = dict(lam=1.7, eps=0.5, gamma=0.2, eta=0.01)
+    paper = dynamics.to_paper_units(N, **ours)
+    assert paper["lam"] == pytest.approx(1.7 * N) and paper["eta"] == pytest.approx(0.01 / N)
+    _, a1, b1 = dynamics.gd_modes(800, ours["lam"], eps=ours["eps"], gamma=ours["gamma"], a0=0.01, b0=0.02, eta=ours["eta"])
+    _, a2, b2 = dynamics.gd_modes(800, paper["lam"], eps=paper["eps"], gamma=paper["gamma"], a0=0.01, b0=0.02,
+                                  eta=paper["eta"])
+    np.testing.assert_allclose(a1 * b1, a2 * b2, rtol=1e-10, atol=1e-14)
+    back = dynamics.from_paper_units(N, **paper)
+    assert back == pytest.approx(ours, rel=1e-15)
+    with pytest.raises(TypeError, match="unknown quantity"):
+        dynamics.to_paper_units(N, sigma=1.0)
+
+
+@given(floats, floats, floats, floats, floats, floats)
+def test_mode_strength_never_returns_nan_for_any_floats(t, lam, eps, gamma, a0, b0):
+    try:
+        u = dynamics.mode_strength(t, lam, eps=eps, gamma=gamma, a0=a0, b0=b0)
+    except (ValueError, TypeError) as exc:
+        assert str(exc)
+        return
+    assert np.isfinite(u)
+
+
+@given(floats, floats, floats, floats, st.floats(0, 1))
+def test_closed_form_helpers_raise_or_return_finite_values(lam, eps, gamma, u0, f):
+    for call in (lambda: dynamics.balanced_strength(1.0, lam, eps=eps, gamma=gamma, u0=u0),
+                 lambda: dynamics.fixed_point(lam, eps=eps, gamma=gamma),
+                 lambda: dynamics.time_to_learn(lam, eps=eps, gamma=gamma, u0=u0, fraction=f),
+                 lambda: dynamics.equivalent_weight_decay(lam, eps),
+                 lambda: dynamics.paper_learning_rate(lam, eps=eps, gamma=gamma)):
+        try:
+            val = call()
+        except (ValueError, TypeError):
+            continue
+        assert np.all(np.isfinite(val))
+
+
+@given(floats, st.integers(-3, 30), floats)
+def test_gd_rejects_bad_eta_and_steps_or_runs_finite(eta, steps, a0):
+    try:
+        _, a, b = dynamics.gd_modes(steps, 1.0, a0=a0, b0=0.1, eta=eta)
+    except (ValueError, TypeError, dynamics.DivergenceError):
+        return
+    assert np.all(np.isfinite(a)) and np.all(np.isfinite(b))

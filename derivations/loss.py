@@ -163,11 +163,14 @@ def mode_decoupling() -> Result:
                                        sp.Indexed("b", i): bk})
         return total
 
-    def aligned_loss(V, R, lam_vals=lams, a_vals=As, b_vals=Bs, e=eps, g=gam):
-        A = sp.zeros(H, D)
-        B = sp.zeros(D, H)
+    def rectangular_diagonals(a_vals, b_vals):
+        A, B = sp.zeros(H, D), sp.zeros(D, H)
         for k in range(H):
             A[k, k], B[k, k] = a_vals[k], b_vals[k]
+        return A, B
+
+    def aligned_loss(V, R, lam_vals=lams, a_vals=As, b_vals=Bs, e=eps, g=gam):
+        A, B = rectangular_diagonals(a_vals, b_vals)
         Sigma = V * sp.diag(*lam_vals) * V.T
         return matrix_loss(R * A * V.T, V * B * R.T, Sigma, e, g)
 
@@ -180,10 +183,7 @@ def mode_decoupling() -> Result:
         W2s = sp.Matrix(D, H, lambda i, j: sp.Symbol(f"q_{i}{j}"))
         Sigma = V * sp.diag(*lams) * V.T
         L = matrix_loss(W1s, W2s, Sigma, eps, gam)
-        A = sp.zeros(H, D)
-        B = sp.zeros(D, H)
-        for k in range(H):
-            A[k, k], B[k, k] = As[k], Bs[k]
+        A, B = rectangular_diagonals(As, Bs)
         at = dict(zip(list(W1s) + list(W2s), list(R * A * V.T) + list(V * B * R.T)))
         grad1 = sp.Matrix(H, D, lambda i, j: sp.diff(L, W1s[i, j])).xreplace(at)
         ell = sum(mode_loss(lams[k], eps, gam, As[k], Bs[k]) for k in range(H))

@@ -43,9 +43,16 @@ def lambdify_statement(name: str, args, index: int | None = None):
 
 @functools.lru_cache(maxsize=None)
 def mode_flow_function():
-    """(a, b, lam, eps, gamma) -> (da/dt, db/dt), generated from R3."""
+    """(a, b, lam, xi, gamma) -> (da/dt, db/dt), generated from R3 with xi = lam + eps as the argument.
+
+    The derived gradient is rewritten with eps = xi - lam and expanded, giving
+    b lam - xi a b^2 - gamma a: lam and eps never appear as two large terms that cancel, which
+    matters when the flow is integrated in rescaled variables.
+    """
     da, db = flow_rhs()
-    return _lambdify([a, b, lam, eps, gam], (da, db), "Per-mode gradient flow (R3): -grad l(a, b).")
+    xis = sp.Symbol("xi", positive=True)
+    da, db = (sp.expand(d.subs(eps, xis - lam)) for d in (da, db))
+    return _lambdify([a, b, lam, xis, gam], (da, db), "Per-mode gradient flow (R3): -grad l(a, b), xi = lam + eps.")
 
 
 @functools.lru_cache(maxsize=None)

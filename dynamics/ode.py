@@ -65,8 +65,10 @@ def integrate_modes(t, lam, *, eps=0.0, gamma=0.0, a0, b0, rtol=1e-10, atol=None
     M = lam.size
     flow = mode_flow_function()
 
+    xi = lam + eps
+
     def rhs(_t, y):
-        da, db = flow(y[:M], y[M:], lam, eps, gamma)
+        da, db = flow(y[:M], y[M:], lam, xi, gamma)
         return np.concatenate([np.broadcast_to(da, (M,)), np.broadcast_to(db, (M,))])
 
     scale = max(float(np.max(np.abs(np.concatenate([a0, b0])), initial=0.0)), 1e-300)
@@ -121,7 +123,7 @@ def strength_by_ode(t, lam, eps, gamma, a0, b0, rtol=1e-11):
         taus = np.unique(T1[idx] / T)
 
         def rhs(_tau, y, lp=lp, xp=xp, gp=gp):
-            return np.concatenate(flow(y[:1], y[1:], lp, xp - lp, gp))
+            return np.concatenate(flow(y[:1], y[1:], lp, xp, gp))
 
         y = _solve(rhs, taus, np.array([A0 / S, B0 / S]), "LSODA", rtol, 1e-14)
         u[idx] = S * S * (y[:, 0] * y[:, 1])[np.searchsorted(taus, T1[idx] / T)]

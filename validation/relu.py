@@ -17,8 +17,8 @@ import numpy as np
 from dynamics import DivergenceError
 from dynamics._checks import as_array, as_int
 
-from .data import check_data
 from .spectrum import Spectrum, compute_spectrum
+from .train import check_problem, schedule
 
 
 def relu_loss_and_gradient(W1, W2, X_in, X_target):
@@ -72,13 +72,7 @@ def train_relu_ae(X, hidden, lr, epochs, *, noise_std=0.0, weight_decay=0.0, ini
     init_std : weights ~ N(0, init_std²) (the paper: variance 1e-6, so 1e-3)
     dtype : "float32" (default, 2x faster) or "float64"
     """
-    X = check_data(X, "X")
-    N, D = X.shape
-    H = as_int("hidden", hidden, lo=1)
-    if H > D:
-        raise ValueError(f"hidden must be <= D = {D} (the data dimension), got {H}")
-    lr = float(as_array("lr", lr, lo=0.0, lo_open=True))
-    epochs = as_int("epochs", epochs, lo=0)
+    X, N, D, H, lr, epochs = check_problem(X, hidden, lr, epochs)
     noise_std = float(as_array("noise_std", noise_std, lo=0.0))
     weight_decay = float(as_array("weight_decay", weight_decay, lo=0.0))
     record_every = as_int("record_every", record_every, lo=1)
@@ -92,9 +86,7 @@ def train_relu_ae(X, hidden, lr, epochs, *, noise_std=0.0, weight_decay=0.0, ini
     W1 = (init_std * rng.standard_normal((H, D))).astype(dtype)
     W2 = (init_std * rng.standard_normal((D, H))).astype(dtype)
     Xd = X.astype(dtype)
-    rec = np.arange(0, epochs + 1, record_every)
-    if rec[-1] != epochs:
-        rec = np.append(rec, epochs)
+    rec = schedule(epochs, record_every)
     M = np.empty((len(rec), n_modes))
     losses = np.empty(len(rec))
     row = 0

@@ -78,7 +78,18 @@ class TrainResult:
     W2: np.ndarray | None = None
 
 
-def _schedule(epochs, every):
+def check_problem(X, hidden, lr, epochs):
+    """Validated (X, N, D, H, lr, epochs) of a training problem: finite 2-D data, 1 <= H <= D, lr > 0, epochs >= 0."""
+    X = check_data(X, "X")
+    N, D = X.shape
+    H = as_int("hidden", hidden, lo=1)
+    if H > D:
+        raise ValueError(f"hidden must be <= D = {D} (the data dimension), got {H}")
+    return X, N, D, H, float(as_array("lr", lr, lo=0.0, lo_open=True)), as_int("epochs", epochs, lo=0)
+
+
+def schedule(epochs, every):
+    """Recorded epochs 0, every, 2 every, ..., always including the last one."""
     k = np.arange(0, epochs + 1, every)
     return k if k[-1] == epochs else np.append(k, epochs)
 
@@ -178,13 +189,7 @@ def train_linear_ae(X, hidden, lr, epochs, *, noise_var=0.0, weight_decay=0.0, i
         When the loss overflows (lr above R12's bound): names the mode, the bound, and keeps the
         records so far in ``.partial``.
     """
-    X = check_data(X, "X")
-    N, D = X.shape
-    H = as_int("hidden", hidden, lo=1)
-    if H > D:
-        raise ValueError(f"hidden must be <= D = {D} (the data dimension), got {H}")
-    lr = float(as_array("lr", lr, lo=0.0, lo_open=True))
-    epochs = as_int("epochs", epochs, lo=0)
+    X, N, D, H, lr, epochs = check_problem(X, hidden, lr, epochs)
     eps = float(as_array("noise_var", noise_var, lo=0.0))
     gamma = float(as_array("weight_decay", weight_decay, lo=0.0))
     init_scale = float(as_array("init_scale", init_scale, lo=0.0, lo_open=True))
@@ -207,8 +212,8 @@ def train_linear_ae(X, hidden, lr, epochs, *, noise_var=0.0, weight_decay=0.0, i
     config = dict(name=name, hidden=H, lr=lr, epochs=epochs, noise_var=eps, weight_decay=gamma, init=init,
                   init_scale=init_scale, seed=seed, center=bool(center), record_every=record_every,
                   sv_every=sv_every, sampled_noise=bool(sampled_noise), batch_size=batch_size, N=N, D=D)
-    rec = _schedule(epochs, record_every)
-    sv_rec = _schedule(epochs, sv_every)
+    rec = schedule(epochs, record_every)
+    sv_rec = schedule(epochs, sv_every)
     S = np.empty((len(rec), D))
     leak, losses = np.empty(len(rec)), np.empty(len(rec))
     SV = np.empty((len(sv_rec), min(H, D)))

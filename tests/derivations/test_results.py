@@ -79,8 +79,8 @@ def test_lambdified_fixed_point_matches_formula():
 
 def test_generated_flow_is_minus_gradient():
     flow = derivations.mode_flow_function()
-    da, db = flow(0.3, -0.7, 1.5, 0.25, 0.1)
-    xi = 1.75
+    xi = 1.5 + 0.25
+    da, db = flow(0.3, -0.7, 1.5, xi, 0.1)
     assert da == pytest.approx(-0.7 * (1.5 - xi * 0.3 * -0.7) - 0.1 * 0.3, rel=1e-14)
     assert db == pytest.approx(0.3 * (1.5 - xi * 0.3 * -0.7) - 0.1 * -0.7, rel=1e-14)
     step = derivations.mode_gd_map_function()

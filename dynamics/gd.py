@@ -53,7 +53,8 @@ def gd_modes(steps, lam, *, eps=0.0, gamma=0.0, a0, b0, eta, record_every=1):
     A[0], B[0] = a, b
     row = 1
     for n in range(1, steps + 1):
-        a, b = step(a, b, lam, eps, gamma, eta)
+        with np.errstate(over="ignore", invalid="ignore"):  # divergence is detected and reported below
+            a, b = step(a, b, lam, eps, gamma, eta)
         if not (np.all(np.abs(a) < OVERFLOW_GUARD) and np.all(np.abs(b) < OVERFLOW_GUARD)):
             bad = int(np.flatnonzero(~((np.abs(a) < OVERFLOW_GUARD) & (np.abs(b) < OVERFLOW_GUARD)))[0])
             bound = float(stability_bound(lam[bad], eps=eps[bad], gamma=gamma[bad]))

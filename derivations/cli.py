@@ -10,7 +10,7 @@ import time
 
 from .document import render_latex, render_markdown
 from .files import atomic_write_text
-from .registry import check_all, names
+from .registry import check_all, names, resolve
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -34,7 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser("check", help="verify results; one line per result; exit 1 if any fails",
                        description="Verify each result: symbolic residuals must simplify to zero and a 50-digit "
                                    "numeric check by an independent method must pass.")
-    c.add_argument("names", nargs="*", metavar="NAME", help="results to check (default: all); see 'list'")
+    c.add_argument("names", nargs="*", metavar="NAME", help="results to check by name or number, e.g. "
+                   "'balanced_solution' or 'R5' (default: all); see 'list'")
     c.add_argument("--seed", type=int, default=0, help="seed of the random numeric check points (default 0)")
     l = sub.add_parser("latex", help="write the derivation document",
                        description="Write a standalone document: conventions, then for each result its statement, "
@@ -49,6 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def write_document(out: str, fmt: str = "tex", pdf: bool = False, verify: bool = True):
     """Write the document to ``out`` (atomically); return (paths written, verifications)."""
+    if os.path.isdir(out):
+        raise IsADirectoryError(f"--out {out} is a directory; give a file name such as {os.path.join(out, 'derivations.tex')}")
     directory = os.path.dirname(os.path.abspath(out))
     if not os.path.isdir(directory):
         raise FileNotFoundError(f"directory {directory} does not exist")
@@ -73,8 +76,11 @@ def compile_pdf(tex_path: str) -> str:
         if proc.returncode != 0:
             tail = " | ".join(line for line in proc.stdout.splitlines() if line.startswith("!"))[:500]
             raise RuntimeError(f"pdflatex failed on {tex_path}: {tail or 'see the .log file'}")
-    pdf = os.path.splitext(os.path.abspath(tex_path))[0] + ".pdf"
-    return pdf
+    stem = os.path.splitext(os.path.abspath(tex_path))[0]
+    for ext in (".aux", ".log", ".out"):  # keep the folder tidy; the log is kept only on failure
+        if os.path.exists(stem + ext):
+            os.unlink(stem + ext)
+    return stem + ".pdf"
 
 
 def main(argv=None) -> int:
@@ -85,12 +91,13 @@ def main(argv=None) -> int:
         print("\n".join(names()))
         return 0
     if args.command == "check":
-        unknown = [n for n in args.names if n not in names()]
-        if unknown:
-            fail(prog, f"unknown result {unknown[0]!r}; choose from: {', '.join(names())}")
+        try:
+            selected = [resolve(n) for n in args.names] or names()
+        except KeyError as exc:
+            fail(prog, exc.args[0])
         start = time.perf_counter()
         verifications = []
-        for n in args.names or names():
+        for n in selected:
             (v,) = check_all([n], seed=args.seed)
             print(v.summary(), flush=True)
             verifications.append(v)

@@ -27,17 +27,31 @@ def names() -> list[str]:
     return list(BUILDERS)
 
 
-@functools.lru_cache(maxsize=None)
+#: THEORY.md numbers as aliases: "R1" -> "noise_marginalisation", ...
+NUMBERS = {f"R{k}": name for k, name in enumerate(BUILDERS, 1)}
+
+
+def resolve(name_or_number: str) -> str:
+    """The result name for a name or a THEORY.md number ("R5"); KeyError listing both otherwise."""
+    key = NUMBERS.get(name_or_number.upper(), name_or_number) if isinstance(name_or_number, str) else name_or_number
+    if key not in BUILDERS:
+        raise KeyError(f"unknown result {name_or_number!r}; use R1-R14 or a name: {', '.join(BUILDERS)}")
+    return key
+
+
 def get(name: str) -> Result:
-    """The result called ``name`` (derived on first use and cached).
+    """The result called ``name`` or numbered ``name`` ("R5"), derived on first use and cached.
 
     Raises
     ------
     KeyError
-        If no result has that name; the message lists the valid names.
+        If no result has that name or number; the message lists the valid names.
     """
-    if name not in BUILDERS:
-        raise KeyError(f"unknown result {name!r}; known results: {', '.join(BUILDERS)}")
+    return _get(resolve(name))
+
+
+@functools.lru_cache(maxsize=None)
+def _get(name: str) -> Result:
     return BUILDERS[name]()
 
 

@@ -24,7 +24,7 @@ def build_parser():
     sub = p.add_subparsers(dest="command", required=True, parser_class=ArgumentParser)
     f = sub.add_parser("figures", help="draw Figures 1-4 and figures.json",
                        description="Write fig1.png ... fig4.png and figures.json (the numbers each figure shows) "
-                                   "with the paper's settings (THEORY.md section 5).")
+                                   "with the paper's settings (dynamics/problems.py; docs/conventions.md).")
     f.add_argument("--out", required=True, metavar="DIR", help="output directory (created if missing)")
     f.add_argument("--only", default="1,2,3,4", metavar="LIST", help="which figures, e.g. '1,3' (default all)")
     f.add_argument("--quick", action="store_true", help="shrunk settings (fewer epochs and runs) for a smoke test")

@@ -14,6 +14,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.ticker  # noqa: E402,F401
 import numpy as np  # noqa: E402
 
 from derivations.files import atomic_write_json, save_figure  # noqa: E402
@@ -161,6 +162,8 @@ def fig3(p: Fig3 = FIG3):
     axes[2].set_title("DAE − WDAE: paper's rate (dotted, ≈ 0) and\nthe notebooks' stale rate (solid, erratum E1)",
                       fontsize=9)
     axes[2].set_ylabel("u_DAE − u_WDAE"), axes[2].set_xlabel("epoch")
+    for ax in (axes[0], axes[2]):
+        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(5))
     fig.suptitle("Figure 3: the paper's \"optimal\" learning rates")
     numbers = {
         "max_abs_dae_minus_wdae_paper_rate": float(np.max(np.abs(diff_paper))),

@@ -65,6 +65,7 @@ def plot_fig6(results):
         ht = mres["half_time"]
         ks = [int(k) for k in ht if ht[k] is not None]
         axes[-1].plot(ks, [ht[str(k)] for k in ks], "o-", label=name)
+        axes[-1].set_xticks(ks)
     axes[-1].set_xlabel("mode i"), axes[-1].set_ylabel("epoch at half of final mᵢ")
     axes[-1].set_title("time to learn each mode (lower = earlier)", fontsize=9), axes[-1].legend(fontsize=8)
     fig.suptitle(f"{results['title']}: {results['n_samples']} samples")

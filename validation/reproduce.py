@@ -96,6 +96,9 @@ def reproduce(out_dir, *, quick=False, force=False, cifar10_dir=None, data=None,
     from dynamics.figures import write_figures
     from .runner import RunFailed, run_config
     start = time.perf_counter()
+    if data:
+        from .data import load_array
+        load_array(data)  # fail now, not after the derivations and Figures 1-4
     os.makedirs(out_dir, exist_ok=True)
     timings, notes = {}, []
 
@@ -166,7 +169,7 @@ def write_report(out_dir, timings, notes, quick):
     """index.html: figures with captions, agreement tables, errata, timings and environment."""
     parts = [f"<h1>lindae: Learning Dynamics of Linear Denoising Autoencoders, reproduced{' (quick)' if quick else ''}</h1>",
              "<p>Pretorius, Kroon &amp; Kamper, ICML 2018 (arXiv:1806.05413). Every number below was computed by "
-             "this run; settings are in THEORY.md §5 and configs/.</p>"]
+             "this run; the settings are in configs/ and docs/conventions.md, the errata in docs/errata.md.</p>"]
     for n in notes:
         parts.append(f'<p class="note">{html.escape(n)}</p>')
     dv = os.path.join(out_dir, "derivations.json")

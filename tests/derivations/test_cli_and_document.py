@@ -51,7 +51,7 @@ def test_markdown_has_every_statement(verifications):
 
 
 def test_cli_check_one_result():
-    proc = run("check", "gradient_flow", "hessian")
+    proc = run("check", "gradient_flow", "R8")
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.count("verified") >= 2 and "2/2 results verified" in proc.stdout
 
@@ -59,6 +59,8 @@ def test_cli_check_one_result():
 @pytest.mark.parametrize("args,needle", [
     (("latex", "--out", "/nonexistent/dir/x.tex"), "does not exist"),
     (("check", "no_such_result"), "unknown result"),
+    (("check", "R15"), "use R1-R14"),
+    (("latex", "--out", "/tmp"), "is a directory"),
     (("latex",), "required"),
     (("frobnicate",), "invalid choice"),
     (("latex", "--out", "x.md", "--format", "md", "--pdf"), "--pdf needs"),

@@ -67,6 +67,7 @@ def test_corrupted_statements_fail(name, index, change):
 
 
 def test_unknown_result_name_lists_the_known_ones():
+    assert derivations.get("R5") is derivations.get("balanced_solution")
     with pytest.raises(KeyError, match="balanced_solution"):
         derivations.get("no_such_result")
 

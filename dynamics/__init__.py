@@ -11,14 +11,15 @@ the paper's Figures 1-4. Example::
 from .closed_form import (balanced_strength, equivalent_weight_decay, final_weight_norm, fixed_point,
                           hyperbolic_strength, mode_strength, paper_learning_rate, stability_bound,
                           time_to_learn)
-from .errors import DivergenceError
+from .errors import OVERFLOW_GUARD, DivergenceError
 from .gd import gd_matrix, gd_modes
-from .matrix import loss_and_gradient
+from .matrix import loss_and_gradient, sample_loss_and_gradient, second_moment_root
 from .ode import integrate_matrix_flow, integrate_modes
 from .trajectory import METHODS, Trajectory, trajectory
 from .units import from_paper_units, to_paper_units
 
 __all__ = ["balanced_strength", "equivalent_weight_decay", "final_weight_norm", "fixed_point",
            "hyperbolic_strength", "mode_strength", "paper_learning_rate", "stability_bound", "time_to_learn",
-           "DivergenceError", "gd_matrix", "gd_modes", "loss_and_gradient", "integrate_matrix_flow",
+           "OVERFLOW_GUARD", "DivergenceError", "gd_matrix", "gd_modes", "loss_and_gradient",
+           "sample_loss_and_gradient", "second_moment_root", "integrate_matrix_flow",
            "integrate_modes", "METHODS", "Trajectory", "trajectory", "from_paper_units", "to_paper_units"]

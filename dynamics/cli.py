@@ -3,11 +3,8 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 
-import numpy as np
-
-from derivations.cli import fail, make_parser
+from derivations.commandline import fail, make_parser
 
 
 def _float_list(text):

@@ -1,18 +1,22 @@
-"""Closed-form per-mode theory, evaluated in forms that neither overflow nor cancel.
+"""Closed-form per-mode theory, validated once and dispatched by masks to the kernels.
 
 Every function broadcasts over all of its array arguments (NumPy rules). Units: the toolkit's
-per-sample convention of THEORY.md section 1; time t = eta * steps.
+per-sample convention (docs/conventions.md); time t = eta * steps.
 
-The formulas are the results R5-R13 of :mod:`derivations`; the stable rearrangements used here
-are themselves proved equal to the derived statements there (R5 "stable forms", R6 "Möbius
-map"), and the tests compare every function with a 50-digit mpmath evaluation of the SymPy
-statement.
+The formulas are the results R5-R13 of :mod:`derivations` (docs/theory.md); the stable
+rearrangements in :mod:`dynamics.kernels` are themselves proved equal to the derived statements
+there (R5 "stable forms", R6 "Möbius map"), and the tests compare every function with a 50-digit
+mpmath evaluation of the SymPy statement. Dispatch costs O(1) NumPy passes: the case of each mode
+is decided on the parameter arrays (without the time axis), and a grid whose modes share one case
+goes straight to its kernel with broadcasting.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from ._checks import as_array, broadcast, broadcast_shape
+from .kernels import balanced_log, balanced_signed, hyperbolic
+from .ode import strength_by_ode
 
 __all__ = ["balanced_strength", "hyperbolic_strength", "mode_strength", "fixed_point", "time_to_learn",
            "equivalent_weight_decay", "paper_learning_rate", "stability_bound", "final_weight_norm"]
@@ -31,48 +35,9 @@ def _weight(name, value):
     return as_array(name, value, lo=-MAX_MAGNITUDE, hi=MAX_MAGNITUDE)
 
 
-def _balanced_kernel(t, kappa, xi, u0):
-    r"""Logistic :math:`\dot u = 2u(\kappa - \xi u)` from u0 > 0, overflow-free (R5, stable forms).
-
-    With :math:`s = -2|\kappa| t`, :math:`E = e^s` and :math:`2\xi t\,g(s) = -\xi\operatorname{expm1}(s)/|\kappa|`
-    (:math:`= 2\xi t` when :math:`|\kappa| t` underflows): :math:`u = 1/(E/u_0 + 2\xi t g)` for
-    :math:`\kappa \ge 0` and :math:`u = E/(1/u_0 + 2\xi t g)` for :math:`\kappa < 0`. All terms are
-    non-negative, so nothing cancels, and :math:`E \le 1`, so nothing overflows.
-
-    Arguments broadcast; the per-mode coefficients are formed on the small arrays and only the
-    time-dependent terms on the full grid (in place).
-    """
-    absk = np.abs(np.asarray(kappa, dtype=float))
-    tiny = absk < 1e-200           # then |s| < 1e-190 t and g(s) = 1 to double precision
-    coef = -np.asarray(xi, dtype=float) / np.where(tiny, 1.0, absk)
-    s = np.asarray(np.multiply(t, -2.0 * absk))   # an ndarray even for scalar inputs, so out= works
-    E = np.exp(s, out=np.empty_like(s))
-    growth = np.multiply(np.expm1(s, out=s), coef, out=s)
-    if np.any(tiny):
-        growth = np.where(tiny, 2.0 * xi * t, growth)
-    u0 = np.asarray(u0, dtype=float)
-    neg = np.asarray(kappa) < 0
-    # Scale by u0 only when u0 > 1, so that neither 1/u0 (tiny u0) nor u0 * growth (huge u0) overflows:
-    # kappa >= 0: u = u0 / (E + u0 G) = 1 / (E/u0 + G);  kappa < 0: u = u0 E / (1 + u0 G) = E / (1/u0 + G).
-    big = u0 > 1
-    if not np.any(big):
-        if not np.any(neg):
-            return np.divide(u0, np.add(E, np.multiply(growth, u0, out=growth), out=E), out=E)
-        num, den = np.where(neg, u0 * E, u0), np.where(neg, 1.0, E) + u0 * growth
-        return num / den
-    inv = 1.0 / np.where(big, u0, 1.0)
-    num = np.where(big, np.where(neg, E, 1.0), np.where(neg, u0 * E, u0))
-    den = np.where(big, np.where(neg, inv, E * inv), np.where(neg, 1.0, E)) + np.where(big, 1.0, u0) * growth
-    return num / den
-
-
-def _balanced_signed(t, lam, eps, gamma, u0):
-    """R5 for c0 = 0 with either sign of u0 = a0 b0: a0 = b0 is the logistic with rate kappa;
-    a0 = -b0 gives v = -u obeying the logistic with rate -(lambda + gamma); u0 = 0 stays 0."""
-    anti = u0 < 0
-    val = _balanced_kernel(t, np.where(anti, -(lam + gamma), lam - gamma), lam + eps,
-                           np.where(u0 != 0, np.abs(u0), 1.0))
-    return np.where(u0 != 0, np.where(anti, -val, val), 0.0)
+def _log_abs(x):
+    with np.errstate(divide="ignore"):
+        return np.log(np.abs(x))
 
 
 def balanced_strength(t, lam, *, eps=0.0, gamma=0.0, u0):
@@ -81,10 +46,10 @@ def balanced_strength(t, lam, *, eps=0.0, gamma=0.0, u0):
     .. math:: u(t) = \frac{u^*}{1 + (u^*/u_0 - 1)e^{-2\kappa t}},\quad \kappa = \lambda - \gamma,\ u^* = \kappa/\xi,
               \qquad u(t) = \frac{u_0}{1 + 2\xi u_0 t}\ (\kappa = 0)
 
-    evaluated as :math:`1/(e^{-2\kappa t}/u_0 + 2\xi t\,g(-2\kappa t))` (and the mirrored form for
-    :math:`\kappa < 0`), :math:`g(s) = (e^s - 1)/s`, which cannot overflow and has no cancellation
-    for every t, lambda, eps, gamma in [0, 1e50] and u0 in (0, 1e50], including lambda ≈ gamma, kappa = 0,
-    xi = 0, t = 1e9 and u0 = 1e-300 (the documented domain, :data:`MAX_MAGNITUDE`).
+    evaluated as :math:`1/(e^{-2\kappa t - \ln u_0} + 2\xi t\,g(-2\kappa t))` (and the mirrored form for
+    :math:`\kappa < 0`), :math:`g(s) = (e^s - 1)/s` (:func:`dynamics.kernels.balanced_log`), which
+    cannot overflow and has no cancellation for every t, lambda, eps, gamma in [0, 1e50] and u0 in
+    (0, 1e50], subnormal u0 included (the documented domain, :data:`MAX_MAGNITUDE`).
 
     Parameters
     ----------
@@ -103,14 +68,13 @@ def balanced_strength(t, lam, *, eps=0.0, gamma=0.0, u0):
     t, lam, eps, gamma = _nonneg("t", t), _nonneg("lam", lam), _nonneg("eps", eps), _nonneg("gamma", gamma)
     u0 = as_array("u0", u0, lo=0.0, lo_open=True, hi=MAX_MAGNITUDE)
     shape = broadcast_shape(t=t, lam=lam, eps=eps, gamma=gamma, u0=u0)
-    out = _balanced_kernel(t, lam - gamma, lam + eps, u0)
+    return _finish(balanced_log(t, lam - gamma, lam + eps, np.log(u0)), shape)
+
+
+def _finish(out, shape):
+    """``out`` broadcast to ``shape``; a scalar for scalar inputs."""
     out = np.broadcast_to(out, shape) if out.shape != shape else out
     return out[()] if out.ndim == 0 else out
-
-
-def _mobius(y0, yp, ym_abs, omE, E, den):
-    """Numerator/den of the Riccati solution with roots yp >= 0 >= -ym_abs (see derivations.solutions.mobius)."""
-    return (y0 * (yp + ym_abs * E) + yp * ym_abs * omE) / den
 
 
 def hyperbolic_strength(t, lam, *, eps=0.0, a0, b0):
@@ -122,55 +86,15 @@ def hyperbolic_strength(t, lam, *, eps=0.0, a0, b0):
     .. math:: P(t) = \frac{P_0(P_+ - P_-E) - P_+P_-(1 - E)}{P_0(1 - E) - P_- + P_+E},\quad E = e^{-rt},\qquad
               u = \frac{D\,(P + c)}{4P},\ D = P - c
 
-    where D obeys the same Riccati equation with roots :math:`P_\pm - c`; it is evaluated as P - c where
-    P >= 2c and by the same Möbius map elsewhere, so that tiny strengths (a0 << b0) keep full relative
-    precision and nothing cancels. There is no
-    division by c: c = 0 gives R5 exactly (evaluated by :func:`balanced_strength`'s kernel).
-    For u0 < 0 the strength crosses zero, where only absolute accuracy (relative to the mode's
-    scale) is possible for any floating-point method.
+    where D obeys the same Riccati equation with roots :math:`P_\pm - c`. The kernel
+    (:func:`dynamics.kernels.hyperbolic`) works with a0/b0 and log|b0|, so starts that differ by
+    hundreds of orders of magnitude (a0 = 1e-300, b0 = 1e-200) keep full precision; there is no
+    division by c: c = 0 gives R5 exactly. For u0 < 0 the strength crosses zero, where only absolute
+    accuracy (relative to the mode's scale) is possible for any floating-point method.
     """
     t, lam, eps = _nonneg("t", t), _nonneg("lam", lam), _nonneg("eps", eps)
     a0, b0 = _weight("a0", a0), _weight("b0", b0)
-    t, lam, eps, a0, b0 = broadcast(t=t, lam=lam, eps=eps, a0=a0, b0=b0)
-    return _hyperbolic(t, lam, eps, a0, b0)
-
-
-def _hyperbolic(t, lam, eps, a0, b0):
-    # Normalise by the symmetries (a, b) -> (b, a) and (a, b) -> (-a, -b): b0 >= |a0|, so c >= 0.
-    swap = np.abs(a0) > np.abs(b0)
-    a0, b0 = np.where(swap, b0, a0), np.where(swap, a0, b0)
-    flip = b0 < 0
-    a0, b0 = np.where(flip, -a0, a0), np.where(flip, -b0, b0)
-    xi = lam + eps
-    c = (b0 - a0) * (b0 + a0)
-    u0 = a0 * b0
-    out = np.empty(np.broadcast(t, a0).shape)
-    bal = c == 0
-    if np.any(bal):
-        out[bal] = _balanced_signed(t[bal], lam[bal], eps[bal], 0.0, u0[bal])
-    gen = ~bal
-    if np.any(gen):
-        tt, ll, xx, cc, A0, B0 = t[gen], lam[gen], xi[gen], c[gen], a0[gen], b0[gen]
-        moving = xx > 0
-        xs = np.where(moving, xx, 1.0)
-        h = 2.0 * ll / xs
-        disc = np.hypot(h, cc)
-        Pp = h + disc
-        Pm_abs = cc * (cc / Pp)
-        Dp = h + h * (h / (disc + cc))
-        Dm_abs = Pm_abs + cc
-        P0 = (A0 + B0) ** 2
-        D0 = 2.0 * A0 * (A0 + B0)
-        rt = xs * disc * tt
-        E = np.exp(-rt)
-        omE = -np.expm1(-rt)
-        den = (P0 + Pm_abs) * omE + 2.0 * disc * E
-        P = _mobius(P0, Pp, Pm_abs, omE, E, den)
-        # D = P - c directly where that cannot cancel (P >= 2c); the Mobius form of D elsewhere, which
-        # keeps tiny strengths (a0 << b0) at full relative precision.
-        D = np.where(P >= 2.0 * cc, P - cc, _mobius(D0, Dp, Dm_abs, omE, E, den))
-        out[gen] = np.where(moving, D * (P + cc) / (4.0 * P), A0 * B0)
-    return out
+    return mode_strength(t, lam, eps=eps, a0=a0, b0=b0)
 
 
 def mode_strength(t, lam, *, eps=0.0, gamma=0.0, a0=None, b0=None, u0=None, rtol=1e-11):
@@ -186,6 +110,8 @@ def mode_strength(t, lam, *, eps=0.0, gamma=0.0, a0=None, b0=None, u0=None, rtol
       (t = 40/gamma), after which R5 continues exactly (:func:`dynamics.ode.strength_by_ode`).
 
     Every argument must lie in [-1e50, 1e50] (t, lam, eps, gamma >= 0): the documented domain.
+    The case is decided per mode on the parameters (not on the time grid); when every mode is
+    balanced the kernel runs directly on the broadcast grid.
 
     Parameters
     ----------
@@ -198,27 +124,41 @@ def mode_strength(t, lam, *, eps=0.0, gamma=0.0, a0=None, b0=None, u0=None, rtol
     a0, b0 : array_like
         Initial weights of the mode. Alternatively give ``u0`` > 0 for a balanced start.
     """
+    t, lam, eps, gamma = _nonneg("t", t), _nonneg("lam", lam), _nonneg("eps", eps), _nonneg("gamma", gamma)
     if u0 is not None:
         if a0 is not None or b0 is not None:
             raise TypeError("give either u0 or (a0, b0), not both")
-        a0 = b0 = np.sqrt(as_array("u0", u0, lo=0.0, lo_open=True, hi=MAX_MAGNITUDE))
-    elif a0 is None or b0 is None:
+        u0 = as_array("u0", u0, lo=0.0, lo_open=True, hi=MAX_MAGNITUDE)
+        shape = broadcast_shape(t=t, lam=lam, eps=eps, gamma=gamma, u0=u0)
+        return _finish(balanced_log(t, lam - gamma, lam + eps, np.log(u0)), shape)
+    if a0 is None or b0 is None:
         raise TypeError("mode_strength needs a0 and b0 (or u0 for a balanced start)")
-    t, lam, eps, gamma = _nonneg("t", t), _nonneg("lam", lam), _nonneg("eps", eps), _nonneg("gamma", gamma)
     a0, b0 = _weight("a0", a0), _weight("b0", b0)
-    t, lam, eps, gamma, a0, b0 = broadcast(t=t, lam=lam, eps=eps, gamma=gamma, a0=a0, b0=b0)
-    out = np.empty(t.shape)
-    balanced = np.abs(a0) == np.abs(b0)
+    shape = broadcast_shape(t=t, lam=lam, eps=eps, gamma=gamma, a0=a0, b0=b0)
+    lam_m, eps_m, gamma_m, a0_m, b0_m = broadcast(lam=lam, eps=eps, gamma=gamma, a0=a0, b0=b0)
+    balanced = np.abs(a0_m) == np.abs(b0_m)
+    sign = np.sign(a0_m) * np.sign(b0_m)
+    if np.all(balanced):
+        if np.all(sign > 0):
+            out = balanced_log(t, lam_m - gamma_m, lam_m + eps_m, _log_abs(a0_m) + _log_abs(b0_m))
+        else:
+            out = balanced_signed(t, lam_m, eps_m, gamma_m, _log_abs(a0_m), _log_abs(b0_m), sign)
+        return _finish(out, shape)
+    # Mixed cases: evaluate each on its part of the full grid.
+    t, lam, eps, gamma, a0, b0 = (np.broadcast_to(x, shape) for x in (t, lam, eps, gamma, a0, b0))
+    balanced, sign = np.broadcast_to(balanced, shape), np.broadcast_to(sign, shape)
+    out = np.empty(shape)
     nodecay = (gamma == 0) & ~balanced
     ode = (gamma > 0) & ~balanced
     if np.any(balanced):
         m = balanced
-        out[m] = _balanced_signed(t[m], lam[m], eps[m], gamma[m], (a0 * b0)[m])
+        out[m] = balanced_signed(t[m], lam[m], eps[m], gamma[m], _log_abs(a0[m]), _log_abs(b0[m]), sign[m])
     if np.any(nodecay):
-        out[nodecay] = _hyperbolic(t[nodecay], lam[nodecay], eps[nodecay], a0[nodecay], b0[nodecay])
+        m = nodecay
+        out[m] = hyperbolic(t[m], lam[m], eps[m], a0[m], b0[m])
     if np.any(ode):
-        from .ode import strength_by_ode
-        out[ode] = strength_by_ode(t[ode], lam[ode], eps[ode], gamma[ode], a0[ode], b0[ode], rtol=rtol)
+        m = ode
+        out[m] = strength_by_ode(t[m], lam[m], eps[m], gamma[m], a0[m], b0[m], rtol=rtol)
     return out[()] if out.ndim == 0 else out
 
 
@@ -301,7 +241,7 @@ def final_weight_norm(lam, *, eps=0.0, gamma=0.0, a0, b0):
     (the square roots of R13's squared norms). Assumes the mode is learned (u0 > 0 or c0 != 0).
     """
     lam, eps, gamma = _nonneg("lam", lam), _nonneg("eps", eps), _nonneg("gamma", gamma)
-    a0, b0 = as_array("a0", a0), as_array("b0", b0)
+    a0, b0 = _weight("a0", a0), _weight("b0", b0)
     lam, eps, gamma, a0, b0 = broadcast(lam=lam, eps=eps, gamma=gamma, a0=a0, b0=b0)
     ustar = fixed_point(lam, eps=eps, gamma=gamma)
     c0 = (b0 - a0) * (b0 + a0)

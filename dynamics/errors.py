@@ -1,4 +1,22 @@
-"""Exceptions of the numeric layer."""
+"""Exceptions of the numeric layer, and the one divergence policy every training loop shares."""
+from __future__ import annotations
+
+import numpy as np
+
+#: A weight larger than this in magnitude is treated as divergence (it would overflow a few steps
+#: later). Squared norms are compared with its square. Every GD loop in lindae (per-mode map,
+#: matrix GD, eigenbasis, sampled-noise and ReLU training) applies this one threshold.
+OVERFLOW_GUARD = 1e100
+
+
+def beyond_guard(squared_norm):
+    """Elementwise: the squared weight norm is NaN, infinite or above ``OVERFLOW_GUARD ** 2``."""
+    return ~(np.asarray(squared_norm) <= OVERFLOW_GUARD * OVERFLOW_GUARD)
+
+
+def diverged(*squared_norms) -> bool:
+    """True when any squared weight norm (scalar or array) is beyond the guard (:func:`beyond_guard`)."""
+    return any(bool(np.any(beyond_guard(v))) for v in squared_norms)
 
 
 class DivergenceError(FloatingPointError):

@@ -4,11 +4,8 @@ from __future__ import annotations
 import numpy as np
 
 from ._checks import as_array, as_int, broadcast
-from .errors import DivergenceError
-from .matrix import loss_and_gradient
-
-#: A weight larger than this is treated as divergence (it would overflow a few steps later).
-OVERFLOW_GUARD = 1e100
+from .errors import DivergenceError, beyond_guard, diverged
+from .matrix import sample_loss_and_gradient, second_moment_root
 
 
 def _record_steps(steps, record_every):
@@ -36,7 +33,7 @@ def gd_modes(steps, lam, *, eps=0.0, gamma=0.0, a0, b0, eta, record_every=1):
     Raises
     ------
     DivergenceError
-        When a weight exceeds 1e100 or stops being finite; it names the mode and the R12 bound
+        When a weight leaves the overflow guard (:data:`dynamics.errors.OVERFLOW_GUARD`); it names the mode and the R12 bound
         and carries the (k, a, b) recorded so far in ``.partial``.
     """
     from derivations import mode_gd_map_function
@@ -55,8 +52,9 @@ def gd_modes(steps, lam, *, eps=0.0, gamma=0.0, a0, b0, eta, record_every=1):
     for n in range(1, steps + 1):
         with np.errstate(over="ignore", invalid="ignore"):  # divergence is detected and reported below
             a, b = step(a, b, lam, eps, gamma, eta)
-        if not (np.all(np.abs(a) < OVERFLOW_GUARD) and np.all(np.abs(b) < OVERFLOW_GUARD)):
-            bad = int(np.flatnonzero(~((np.abs(a) < OVERFLOW_GUARD) & (np.abs(b) < OVERFLOW_GUARD)))[0])
+            out = beyond_guard(a * a + b * b)
+        if np.any(out):
+            bad = int(np.flatnonzero(out)[0])
             bound = float(stability_bound(lam[bad], eps=eps[bad], gamma=gamma[bad]))
             raise DivergenceError(
                 f"gradient descent diverged at step {n} in mode {bad}: eta = {eta[bad]:g} exceeds the stability "
@@ -86,12 +84,15 @@ def gd_matrix(Sigma, W1, W2, *, eta, steps, eps=0.0, gamma=0.0, record_every=1):
     losses = np.empty(len(k))
     W1s[0], W2s[0] = W1, W2
     row = 1
-    L, g1, g2 = loss_and_gradient(W1, W2, Sigma, eps, gamma)
+    S = second_moment_root(Sigma)
+    L, g1, g2 = sample_loss_and_gradient(W1, W2, S, S, eps, gamma)
     losses[0] = L
     for n in range(1, steps + 1):
         W1, W2 = W1 - eta * g1, W2 - eta * g2
-        L, g1, g2 = loss_and_gradient(W1, W2, Sigma, eps, gamma)
-        if not np.isfinite(L) or np.max(np.abs(W1)) > OVERFLOW_GUARD or np.max(np.abs(W2)) > OVERFLOW_GUARD:
+        with np.errstate(over="ignore", invalid="ignore"):
+            L, g1, g2 = sample_loss_and_gradient(W1, W2, S, S, eps, gamma)
+            bad = diverged(np.sum(W1 * W1), np.sum(W2 * W2))
+        if bad:
             raise DivergenceError(f"matrix gradient descent diverged at step {n} (eta = {eta:g})", step=n,
                                   partial=(k[:row], W1s[:row], W2s[:row], losses[:row]))
         if row < len(k) and n == k[row]:

@@ -20,7 +20,8 @@ import numpy as np
 from scipy.integrate import solve_ivp
 
 from ._checks import as_array, broadcast
-from .matrix import loss_and_gradient
+from .kernels import balanced_signed
+from .matrix import sample_loss_and_gradient, second_moment_root
 
 
 def _times(t):
@@ -95,7 +96,6 @@ def strength_by_ode(t, lam, eps, gamma, a0, b0, rtol=1e-11):
         If (lam + gamma + xi (a0^2 + b0^2)) * T1 > 1e7: the integration would be too long.
     """
     from derivations import mode_flow_function
-    from .closed_form import _balanced_signed
     t, lam, eps, gamma, a0, b0 = (np.ravel(x) for x in (t, lam, eps, gamma, a0, b0))
     T1 = np.minimum(t, SWITCH / gamma)
     xi = lam + eps
@@ -129,7 +129,10 @@ def strength_by_ode(t, lam, eps, gamma, a0, b0, rtol=1e-11):
         u[idx] = S * S * (y[:, 0] * y[:, 1])[np.searchsorted(taus, T1[idx] / T)]
     late = t > T1
     if np.any(late):
-        u[late] = _balanced_signed(t[late] - T1[late], lam[late], eps[late], gamma[late], u[late])
+        ul = u[late]
+        with np.errstate(divide="ignore"):
+            log_abs = np.log(np.abs(ul))
+        u[late] = balanced_signed(t[late] - T1[late], lam[late], eps[late], gamma[late], log_abs, 0.0, np.sign(ul))
     return u
 
 
@@ -153,9 +156,10 @@ def integrate_matrix_flow(t, Sigma, W1, W2, *, eps=0.0, gamma=0.0, rtol=1e-10, a
         raise ValueError(f"need Sigma (D, D), W1 (H, D), W2 (D, H); got {Sigma.shape}, {W1.shape}, {W2.shape}")
     H = W1.shape[0]
     n1 = H * D
+    S = second_moment_root(Sigma)
 
     def rhs(_t, y):
-        _, g1, g2 = loss_and_gradient(y[:n1].reshape(H, D), y[n1:].reshape(D, H), Sigma, eps, gamma)
+        _, g1, g2 = sample_loss_and_gradient(y[:n1].reshape(H, D), y[n1:].reshape(D, H), S, S, eps, gamma)
         return -np.concatenate([g1.ravel(), g2.ravel()])
 
     y0 = np.concatenate([W1.ravel(), W2.ravel()])

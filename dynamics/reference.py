@@ -32,6 +32,11 @@ def _zform_fn():
     return sp.lambdify([t, lam, eps, c, z0], z_t, "mpmath")
 
 
+def _mp(x):
+    """An exact mpf of a float (or an mpf kept as it is: products like a0 b0 = 1e-500 stay exact)."""
+    return x if isinstance(x, mpmath.mpf) else mpmath.mpf(float(x))
+
+
 def _digits_lost(x):
     """Digits lost to cancellation in 1 - e^{-x} for small x (0 when x is 0 or large)."""
     x = abs(mpmath.mpf(x))
@@ -40,7 +45,7 @@ def _digits_lost(x):
 
 def balanced_strength_mp(t, lam, eps, gamma, u0):
     """R5 at 50 correct digits for exact float inputs (the SymPy Piecewise, lambdified to mpmath)."""
-    t, lam, eps, gamma, u0 = (mpmath.mpf(float(x)) for x in (t, lam, eps, gamma, u0))
+    t, lam, eps, gamma, u0 = (_mp(x) for x in (t, lam, eps, gamma, u0))
     if t == 0:
         return u0
     extra = _digits_lost(2 * (lam - gamma) * t)
@@ -56,7 +61,7 @@ def hyperbolic_strength_mp(t, lam, eps, a0, b0):
     Independent of the P-form used by :func:`dynamics.hyperbolic_strength`. Needs lam > 0.
     Falls back to R5 (gamma = 0) when c = 0.
     """
-    t, lam, eps, a0, b0 = (mpmath.mpf(float(x)) for x in (t, lam, eps, a0, b0))
+    t, lam, eps, a0, b0 = (_mp(x) for x in (t, lam, eps, a0, b0))
     c = b0 ** 2 - a0 ** 2
     if c == 0:
         if a0 * b0 >= 0:
@@ -65,7 +70,9 @@ def hyperbolic_strength_mp(t, lam, eps, a0, b0):
     if c < 0:  # symmetry a <-> b
         a0, b0, c = b0, a0, -c
     scale = a0 ** 2 + b0 ** 2
-    extra = 2 * max(0, int(mpmath.ceil(mpmath.log10(scale / c)))) + _digits_lost(lam * t) + 10
+    # z = tanh(theta/2) -> 1 with 1 - z ~ c/u: keep enough digits for u up to max(u0, u*) over c.
+    top = max(scale, lam / (lam + eps) if lam + eps > 0 else 0)
+    extra = 2 * max(0, int(mpmath.ceil(mpmath.log10(top / c)))) + _digits_lost(lam * t) + 10
     with mpmath.workdps(DPS + extra + 10):
         z0 = mpmath.tanh(mpmath.asinh(2 * a0 * b0 / c) / 2)
         z = _zform_fn()(t, lam, eps, c, z0)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 import sys
 
-from derivations.cli import fail, make_parser
+from derivations.commandline import fail, make_parser
 
 
 def build_parser():
@@ -73,3 +73,8 @@ def _check_out(prog, out):
         os.makedirs(out, exist_ok=True)
     except OSError as exc:
         fail(prog, f"cannot create --out {out}: {exc.strerror}")
+
+
+def console_main():
+    """Entry point of the ``lindae-reproduce`` console script."""
+    sys.exit(main(["reproduce"] + sys.argv[1:]))

@@ -14,27 +14,47 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from dynamics import DivergenceError
 from dynamics._checks import as_array, as_int
+from dynamics.errors import DivergenceError, diverged
 
+from .noise import NoiseBuffer
 from .spectrum import Spectrum, compute_spectrum
 from .train import check_problem, schedule
 
 
-def relu_loss_and_gradient(W1, W2, X_in, X_target):
+def relu_loss_and_gradient(W1, W2, X_in, X_target, *, with_loss=True, work=None):
     r"""Loss :math:`\frac{1}{ND}\sum (W_2\,\mathrm{relu}(W_1x̃) - x)^2` and its gradients (backprop).
+
+    Five n x D x H products; the elementwise work is done in place on their outputs. With
+    ``with_loss=False`` the loss (one more pass over n x D) is skipped and returned as NaN.
+    ``work`` (a dict, filled on first use) keeps the n x H and n x D intermediates between calls,
+    so a training loop allocates (and page-faults) them once instead of every epoch.
 
     Returns (loss, dL/dW1 (H x D), dL/dW2 (D x H)).
     """
     n, d = X_target.shape
-    Z = X_in @ W1.T                      # n x H
-    Hid = np.maximum(Z, 0)
-    E = Hid @ W2.T - X_target            # n x D
+    h = W1.shape[0]
+    work = {} if work is None else work
+    dt = np.result_type(X_in, W1)
+
+    def buf(name, shape):
+        b = work.get(name)
+        if b is None or b.shape != shape or b.dtype != dt:
+            b = work[name] = np.empty(shape, dtype=dt)
+        return b
+
+    Z = np.matmul(X_in, W1.T, out=buf("Z", (n, h)))             # n x H
+    Hid = np.maximum(Z, 0, out=buf("Hid", (n, h)))
+    E = np.matmul(Hid, W2.T, out=buf("E", (n, d)))              # n x D
+    E -= X_target
     scale = 2.0 / (n * d)
-    loss = float(np.sum(E * E, dtype=np.float64)) / (n * d)
-    g2 = scale * (E.T @ Hid)
-    dZ = (E @ W2) * (Z > 0)
-    g1 = scale * (dZ.T @ X_in)
+    loss = float(np.einsum("ij,ij->", E, E, dtype=np.float64)) / (n * d) if with_loss else float("nan")
+    g2 = E.T @ Hid
+    g2 *= scale
+    dZ = np.matmul(E, W2, out=buf("dZ", (n, h)))
+    dZ *= Z > 0
+    g1 = dZ.T @ X_in
+    g1 *= scale
     return loss, g1, g2
 
 
@@ -71,6 +91,8 @@ def train_relu_ae(X, hidden, lr, epochs, *, noise_std=0.0, weight_decay=0.0, ini
     weight_decay : optimiser weight decay (the paper uses 0.0045)
     init_std : weights ~ N(0, init_std²) (the paper: variance 1e-6, so 1e-3)
     dtype : "float32" (default, 2x faster) or "float64"
+
+    The noise is drawn by :class:`validation.noise.NoiseBuffer` from ``seed + 1``; the weights from ``seed``.
     """
     X, N, D, H, lr, epochs = check_problem(X, hidden, lr, epochs)
     noise_std = float(as_array("noise_std", noise_std, lo=0.0))
@@ -89,27 +111,41 @@ def train_relu_ae(X, hidden, lr, epochs, *, noise_std=0.0, weight_decay=0.0, ini
     rec = schedule(epochs, record_every)
     M = np.empty((len(rec), n_modes))
     losses = np.empty(len(rec))
-    row = 0
     start = time.perf_counter()
-    report_every = max(1, epochs // 10)
     config = dict(name=name, hidden=H, lr=lr, epochs=epochs, noise_std=noise_std, weight_decay=weight_decay,
                   init_std=init_std, seed=seed, dtype=dtype, record_every=record_every, N=N, D=D)
-    loss = float("nan")
+    noise = NoiseBuffer(N, D, noise_std, seed + 1, Xd.dtype) if noise_std > 0 else None
+    shrink = Xd.dtype.type(1.0 - lr * weight_decay)
+    try:
+        _relu_loop(W1, W2, Xd, noise, shrink, lr, epochs, rec, M, losses, Vk, lamk, config, progress, name, start)
+    finally:
+        if noise is not None:
+            noise.close()
+    return ReluResult(rec, M, losses, lamk, config, time.perf_counter() - start)
+
+
+def _relu_loop(W1, W2, Xd, noise, shrink, lr, epochs, rec, M, losses, Vk, lamk, config, progress, name, start):
+    row = 0
+    work = {}
+    report_every = max(1, epochs // 10)
     for k in range(epochs + 1):
         if row < len(rec) and rec[row] == k:
             M[row] = mode_response(W1, W2, Xd, Vk, lamk)
-            losses[row] = relu_loss_and_gradient(W1, W2, Xd, Xd)[0]
+            losses[row] = relu_loss_and_gradient(W1, W2, Xd, Xd, work=work)[0]
             row += 1
         if k == epochs:
             break
-        noisy = Xd + noise_std * rng.standard_normal(Xd.shape, dtype=Xd.dtype) if noise_std > 0 else Xd
-        loss, g1, g2 = relu_loss_and_gradient(W1, W2, noisy, Xd)
-        if not np.isfinite(loss) or loss > 1e30:
-            raise DivergenceError(f"ReLU training diverged at epoch {k}: loss {loss:g} (lr = {lr:g} too large)",
-                                  step=k, partial=ReluResult(rec[:row], M[:row], losses[:row], lamk, config))
-        W1 -= lr * (g1 + weight_decay * W1)
-        W2 -= lr * (g2 + weight_decay * W2)
+        noisy = noise.add_to(Xd) if noise is not None else Xd
+        _, g1, g2 = relu_loss_and_gradient(W1, W2, noisy, Xd, with_loss=False, work=work)
+        W1 *= shrink                    # W <- W - lr (grad + wd W)
+        W1 -= lr * g1
+        W2 *= shrink
+        W2 -= lr * g2
+        if diverged(np.sum(W1 * W1, dtype=np.float64), np.sum(W2 * W2, dtype=np.float64)):
+            raise DivergenceError(f"ReLU training diverged at epoch {k + 1}: the weights left the overflow guard "
+                                  f"(lr = {lr:g} too large)",
+                                  step=k + 1, partial=ReluResult(rec[:row], M[:row], losses[:row], lamk, config))
         if progress is not None and (k + 1) % report_every == 0:
             el = time.perf_counter() - start
-            progress(f"  {name}: epoch {k + 1}/{epochs}  loss {loss:.5g}  ({(k + 1) / el:.1f} epochs/s)")
-    return ReluResult(rec, M, losses, lamk, config, time.perf_counter() - start)
+            progress(f"  {name}: epoch {k + 1}/{epochs}  loss {losses[row - 1]:.5g} (epoch {rec[row - 1]})  "
+                     f"({(k + 1) / el:.1f} epochs/s)")

@@ -17,7 +17,6 @@ import html
 import json
 import os
 import shutil
-import sys
 import time
 
 from derivations.files import atomic_write_text
@@ -236,9 +235,3 @@ def write_report(out_dir, timings, notes, quick):
             "th{background:#f4f4f4}.note{background:#fff6d6;padding:.5em}</style></head><body>"
             + "\n".join(parts) + "</body></html>\n")
     return atomic_write_text(os.path.join(out_dir, "index.html"), page)
-
-
-def console_main():
-    """Entry point of the ``lindae-reproduce`` console script."""
-    from .cli import main
-    sys.exit(main(["reproduce"] + sys.argv[1:]))

@@ -1,13 +1,17 @@
 """Training linear autoencoders by full-batch gradient descent, measured per eigenmode.
 
-Three algorithms, one result type:
+Three algorithms, one result type, built from three small parts (initialisation
+:func:`initial_eigen_weights`, a step, and a :class:`Recorder`):
 
 * :func:`train_linear_ae` (default): the marginalised loss (R1) in the eigenbasis of Σ. With
-  Ã = W1 V and B̃ = Vᵀ W2, Σ is diagonal and one exact GD step costs O(H²D), independent of N.
+  P = W1 V and Q = W2ᵀ V, Σ is diagonal and one exact GD step costs O(H²D), independent of N
+  (:class:`validation.eigenbasis.EigenbasisStep`).
 * ``sampled_noise=True``: fresh Gaussian input noise every epoch (optionally minibatched) on
   the raw data, O(N·D·H) per epoch, to test the marginalised approximation.
 * :func:`train_linear_ae_naive`: the original algorithm, full-batch GD on the N x D data with the
   marginalised penalty, O(N·D·H) per epoch (the reference for ``bench/train_speed.py``).
+
+The last two use the one R1 gradient of the numeric layer, :func:`dynamics.sample_loss_and_gradient`.
 """
 from __future__ import annotations
 
@@ -16,11 +20,18 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from dynamics import DivergenceError, stability_bound
+from dynamics.closed_form import stability_bound
+from dynamics.errors import DivergenceError, diverged
+from dynamics.matrix import sample_loss_and_gradient
 from dynamics._checks import as_array, as_int
 
 from .data import check_data
+from .eigenbasis import EigenbasisStep, low_rank_singular_values
+from .noise import NoiseBuffer
 from .spectrum import Spectrum, compute_spectrum
+
+#: The one R1 gradient on samples (public name kept for the validation API).
+data_loss_and_gradient = sample_loss_and_gradient
 
 
 @dataclass
@@ -94,30 +105,27 @@ def schedule(epochs, every):
     return k if k[-1] == epochs else np.append(k, epochs)
 
 
-def low_rank_singular_values(B, A):
-    """Singular values of B @ A (D x H times H x D) in O(D H²), via QR of B and Aᵀ."""
-    _, RB = np.linalg.qr(B)
-    _, RA = np.linalg.qr(A.T)
-    return np.linalg.svd(RB @ RA.T, compute_uv=False)
-
-
-def orthogonal_initial_strength(A, B):
+def orthogonal_initial_strength(P, Q):
     """Learning-order-orthogonalised R14 strengths |R_ii|²/4 of QR([p_i + q_i]) (see TrainResult)."""
-    H, D = A.shape
-    R = np.linalg.qr(A + B.T, mode="r")
+    H, D = P.shape
+    R = np.linalg.qr(P + Q, mode="r")
     out = np.zeros(D)
     k = min(H, D)
     out[:k] = np.abs(np.diag(R[:k, :k])) ** 2 / 4.0
     return out
 
 
-def _initial_weights(D, H, V, init, init_scale, seed, modes, u0, a0, b0):
-    """Eigenbasis weights (Ã, B̃) and per-mode aligned initial values (or None)."""
+def initial_eigen_weights(D, H, V, init, init_scale, seed, modes, u0, a0, b0):
+    """Eigenbasis weights P = W1 V and Q = W2ᵀ V (both H x D) and per-mode aligned values (or None).
+
+    Random: W1, W2 with i.i.d. N(0, init_scale²) entries drawn from ``seed`` (W1 first). Aligned:
+    hidden unit j carries mode ``modes[j]`` with (a0, b0), or a0 = b0 = sqrt(u0).
+    """
     if init == "random":
         rng = np.random.default_rng(seed)
         W1 = init_scale * rng.standard_normal((H, D))
         W2 = init_scale * rng.standard_normal((D, H))
-        return W1 @ V, V.T @ W2, None, None
+        return W1 @ V, W2.T @ V, None, None
     if init != "aligned":
         raise ValueError(f"init must be 'random' or 'aligned', got {init!r}")
     modes = np.arange(H) if modes is None else np.asarray(modes, dtype=int)
@@ -132,12 +140,117 @@ def _initial_weights(D, H, V, init, init_scale, seed, modes, u0, a0, b0):
             raise TypeError("an aligned initialisation needs u0, or a0 and b0, per mode")
         a = np.broadcast_to(as_array("a0", a0), modes.shape)
         b = np.broadcast_to(as_array("b0", b0), modes.shape)
-    A, B = np.zeros((H, D)), np.zeros((D, H))
-    A[np.arange(len(modes)), modes] = a
-    B[modes, np.arange(len(modes))] = b
+    P, Q = np.zeros((H, D)), np.zeros((H, D))
+    P[np.arange(len(modes)), modes] = a
+    Q[np.arange(len(modes)), modes] = b
     full_a, full_b = np.zeros(D), np.zeros(D)
     full_a[modes], full_b[modes] = a, b
-    return A, B, full_a, full_b
+    return P, Q, full_a, full_b
+
+
+class Recorder:
+    """The recorded series of one run: strengths, loss and leakage every ``record_every`` epochs, and
+    the singular values of W every ``sv_every`` epochs; :meth:`result` packs them into a TrainResult."""
+
+    def __init__(self, epochs, record_every, sv_every, D, H, base):
+        self.epochs, self.sv_epochs = schedule(epochs, record_every), schedule(epochs, sv_every)
+        self.S = np.empty((len(self.epochs), D))
+        self.leak, self.loss = np.empty(len(self.epochs)), np.empty(len(self.epochs))
+        self.SV = np.empty((len(self.sv_epochs), H))
+        self.row = self.sv_row = 0
+        self.base = base          # the TrainResult fields fixed at the start
+        self.start = time.perf_counter()
+
+    def due(self, k):
+        """(record the series at epoch k?, record the singular values at epoch k?)"""
+        return (self.row < len(self.epochs) and self.epochs[self.row] == k,
+                self.sv_row < len(self.sv_epochs) and self.sv_epochs[self.sv_row] == k)
+
+    def add(self, s, loss, leakage):
+        self.S[self.row], self.loss[self.row], self.leak[self.row] = s, loss, leakage
+        self.row += 1
+
+    def add_singular_values(self, sv):
+        self.SV[self.sv_row] = sv
+        self.sv_row += 1
+
+    def last_loss(self):
+        return float(self.loss[self.row - 1]) if self.row else float("nan")
+
+    def result(self, W1=None, W2=None) -> TrainResult:
+        """Everything recorded so far (also used for the partial result of a diverged run)."""
+        r, q = self.row, self.sv_row
+        return TrainResult(epochs=self.epochs[:r], strengths=self.S[:r], leakage=self.leak[:r], loss=self.loss[:r],
+                           sv_epochs=self.sv_epochs[:q], singular_values=self.SV[:q],
+                           seconds=time.perf_counter() - self.start, W1=W1, W2=W2, **self.base)
+
+
+def _progress(progress, name, k, epochs, rec):
+    if progress is not None and epochs and (k % max(1, epochs // 10) == 0) and k:
+        el = time.perf_counter() - rec.start
+        progress(f"  {name}: epoch {k}/{epochs}  loss {rec.last_loss():.6g}  ({k / el:.0f} epochs/s)")
+
+
+def _run_eigenbasis(step: EigenbasisStep, rec: Recorder, epochs, lam, V, progress, name):
+    """Marginalised GD in the eigenbasis: O(H²D) per epoch (products reused for every record)."""
+    for k in range(epochs + 1):
+        if step.diverged():
+            _diverged(k, lam, step.strengths(), step.lr, step.eps, step.gamma, rec.result())
+        series, sv = rec.due(k)
+        if series:
+            rec.add(*step.record())
+        if sv:
+            grams = (step.M, step.gram_P()) if series else None
+            rec.add_singular_values(low_rank_singular_values(step.P, step.Q, grams))
+        if k == epochs:
+            break
+        step.step()
+        _progress(progress, name, k + 1, epochs, rec)
+    return rec.result(*step.weights(V))
+
+
+def _run_sampled(X, W1, W2, rec: Recorder, epochs, lr, eps, gamma, V, lam, batch_size, rng, progress, name):
+    """Sampled-noise GD on the raw data, O(N D H) per epoch; fresh noise into a preallocated buffer."""
+    N = X.shape[0]
+    noise = NoiseBuffer(batch_size or N, X.shape[1], np.sqrt(eps), rng.integers(2 ** 63)) if eps > 0 else None
+    try:
+        return _sampled_loop(X, W1, W2, rec, epochs, lr, eps, gamma, V, lam, batch_size, rng, noise, progress, name)
+    finally:
+        if noise is not None:
+            noise.close()
+
+
+def _sampled_loop(X, W1, W2, rec, epochs, lr, eps, gamma, V, lam, batch_size, rng, noise, progress, name):
+    N = X.shape[0]
+    for k in range(epochs + 1):
+        series, sv = rec.due(k)
+        if series or sv:   # the eigenbasis view, O(D^2 H): only when something is recorded
+            P, Q = W1 @ V, W2.T @ V
+        if series:         # monitor the marginalised objective on the clean data
+            s = np.einsum("hd,hd->d", P, Q)
+            loss = sample_loss_and_gradient(W1, W2, X, X, eps, gamma)[0]
+            rec.add(s, loss, _leakage(W1, W2, s))
+        if sv:
+            rec.add_singular_values(low_rank_singular_values(P, Q))
+        if k == epochs:
+            break
+        order = rng.permutation(N) if batch_size else None
+        for lo in range(0, N, batch_size or N):
+            xb = X[order[lo:lo + batch_size]] if batch_size else X
+            noisy = noise.add_to(xb) if noise is not None else xb
+            _, g1, g2 = sample_loss_and_gradient(W1, W2, noisy, xb, 0.0, gamma)
+            W1 -= lr * g1
+            W2 -= lr * g2
+        if diverged(np.sum(W1 * W1), np.sum(W2 * W2)):
+            _diverged(k + 1, lam, np.einsum("hd,hd->d", W1 @ V, W2.T @ V), lr, eps, gamma, rec.result())
+        _progress(progress, name, k + 1, epochs, rec)
+    return rec.result(W1, W2)
+
+
+def _leakage(W1, W2, s):
+    """‖offdiag(VᵀWV)‖_F / ‖VᵀWV‖_F from ‖W‖_F² = ⟨W1W1ᵀ, W2ᵀW2⟩ and the diagonal s."""
+    w2 = float(np.sum((W1 @ W1.T) * (W2.T @ W2)))
+    return np.sqrt(max(w2 - float(s @ s), 0.0) / w2) if w2 > 0 else 0.0
 
 
 def train_linear_ae(X, hidden, lr, epochs, *, noise_var=0.0, weight_decay=0.0, init="random", init_scale=1e-4,
@@ -148,9 +261,7 @@ def train_linear_ae(X, hidden, lr, epochs, *, noise_var=0.0, weight_decay=0.0, i
 
     Minimises the marginalised loss (R1)
     :math:`\tfrac12\operatorname{tr}[(I-W)\Sigma(I-W)^\top] + \tfrac{\sigma^2}{2}\|W\|_F^2 + \tfrac{\gamma}{2}(\|W_1\|_F^2 + \|W_2\|_F^2)`
-    in the eigenbasis, where with :math:`\xi_i = \lambda_i + \sigma^2` the gradients are
-    :math:`\partial_{\tilde A} = (\tilde B^\top\tilde B)\tilde A\,\mathrm{diag}(\xi) - \tilde B^\top\Lambda + \gamma\tilde A` and
-    :math:`\partial_{\tilde B} = \tilde B(\tilde A\,\mathrm{diag}(\xi)\tilde A^\top) - \Lambda\tilde A^\top + \gamma\tilde B`: O(H²D) per epoch.
+    in the eigenbasis (:mod:`validation.eigenbasis`), O(H²D) per epoch.
 
     Parameters
     ----------
@@ -186,8 +297,8 @@ def train_linear_ae(X, hidden, lr, epochs, *, noise_var=0.0, weight_decay=0.0, i
     Raises
     ------
     DivergenceError
-        When the loss overflows (lr above R12's bound): names the mode, the bound, and keeps the
-        records so far in ``.partial``.
+        When a weight norm leaves the overflow guard (lr above R12's bound): names the mode, the
+        bound, and keeps the records so far in ``.partial``.
     """
     X, N, D, H, lr, epochs = check_problem(X, hidden, lr, epochs)
     eps = float(as_array("noise_var", noise_var, lo=0.0))
@@ -205,108 +316,31 @@ def train_linear_ae(X, hidden, lr, epochs, *, noise_var=0.0, weight_decay=0.0, i
     if spec.eigenvectors.shape != (D, D):
         raise ValueError(f"spectrum is for D = {spec.eigenvectors.shape[0]}, data has D = {D}")
     lam, V = spec.eigenvalues, spec.eigenvectors
-    A, B, ia, ib = _initial_weights(D, H, V, init, init_scale, seed, modes, u0, a0, b0)
-    eff_u0 = ia * ib if ia is not None else np.sum((A + B.T) ** 2, axis=0) / 4.0
-    orth_u0 = eff_u0 if ia is not None else orthogonal_initial_strength(A, B)
-    shared_u0 = float(np.mean(low_rank_singular_values(B, A)))
+    P, Q, ia, ib = initial_eigen_weights(D, H, V, init, init_scale, seed, modes, u0, a0, b0)
+    eff_u0 = ia * ib if ia is not None else np.sum((P + Q) ** 2, axis=0) / 4.0
     config = dict(name=name, hidden=H, lr=lr, epochs=epochs, noise_var=eps, weight_decay=gamma, init=init,
                   init_scale=init_scale, seed=seed, center=bool(center), record_every=record_every,
                   sv_every=sv_every, sampled_noise=bool(sampled_noise), batch_size=batch_size, N=N, D=D)
-    rec = schedule(epochs, record_every)
-    sv_rec = schedule(epochs, sv_every)
-    S = np.empty((len(rec), D))
-    leak, losses = np.empty(len(rec)), np.empty(len(rec))
-    SV = np.empty((len(sv_rec), min(H, D)))
-    half_lam_sum = 0.5 * float(np.sum(lam))
-    xi = lam + eps
-    rng = np.random.default_rng(None if seed is None else seed + 1)
-    if sampled_noise:  # sampled noise works on the raw data, in the data basis
-        W1, W2 = A @ V.T, V @ B
-    row = sv_row = 0
-    start = time.perf_counter()
-    report_every = max(1, epochs // 10)
-
-    def partial():
-        return TrainResult(lam, rec[:row], S[:row], eff_u0, orth_u0, shared_u0, leak[:row], losses[:row], sv_rec[:sv_row],
-                           SV[:sv_row], config, time.perf_counter() - start, ia, ib)
-
-    for k in range(epochs + 1):
-        recording = row < len(rec) and rec[row] == k
-        sv_now = sv_row < len(sv_rec) and sv_rec[sv_row] == k
-        if sampled_noise and (recording or sv_now):
-            A, B = W1 @ V, V.T @ W2  # the eigenbasis view, O(D^2 H): only when something is recorded
-        if not sampled_noise or recording:
-            s = np.einsum("ih,hi->i", B, A)
-        if not sampled_noise:
-            BtB = B.T @ B
-            AxAt = (A * xi) @ A.T
-            loss = half_lam_sum - float(lam @ s) + 0.5 * float(np.sum(BtB * AxAt)) \
-                + 0.5 * gamma * (float(np.sum(A * A)) + float(np.sum(B * B)))
-            if not np.isfinite(loss) or loss > 1e200:
-                _diverged(k, lam, s, lr, eps, gamma, partial())
-        if recording:
-            if sampled_noise:  # monitor the marginalised objective on the clean data
-                loss = data_loss_and_gradient(W1, W2, X, X, eps, gamma)[0]
-            w2 = float(np.sum((B.T @ B) * (A @ A.T)))
-            diag2 = float(s @ s)
-            S[row], losses[row] = s, loss
-            leak[row] = np.sqrt(max(w2 - diag2, 0.0) / w2) if w2 > 0 else 0.0
-            row += 1
-        if sv_now:
-            SV[sv_row] = low_rank_singular_values(B, A)
-            sv_row += 1
-        if k == epochs:
-            break
-        if sampled_noise:
-            order = rng.permutation(N) if batch_size else None
-            for lo in range(0, N, batch_size or N):
-                idx = order[lo:lo + batch_size] if batch_size else slice(None)
-                xb = X[idx]
-                noisy = xb + np.sqrt(eps) * rng.standard_normal(xb.shape) if eps > 0 else xb
-                _, g1, g2 = data_loss_and_gradient(W1, W2, noisy, xb, 0.0, gamma)
-                W1, W2 = W1 - lr * g1, W2 - lr * g2
-            if not (np.all(np.isfinite(W1)) and np.all(np.isfinite(W2))) or np.max(np.abs(W2)) > 1e100:
-                _diverged(k + 1, lam, np.einsum("ih,hi->i", V.T @ W2, W1 @ V), lr, eps, gamma, partial())
-        else:
-            gA = (BtB @ A) * xi - (B * lam[:, None]).T + gamma * A
-            gB = B @ AxAt - lam[:, None] * A.T + gamma * B
-            A -= lr * gA
-            B -= lr * gB
-        if progress is not None and (k + 1) % report_every == 0:
-            el = time.perf_counter() - start
-            progress(f"  {name}: epoch {k + 1}/{epochs}  loss {loss:.6g}  ({(k + 1) / el:.0f} epochs/s)")
-    result = partial()
+    base = dict(eigenvalues=lam, effective_u0=eff_u0,
+                orthogonal_u0=eff_u0 if ia is not None else orthogonal_initial_strength(P, Q),
+                shared_u0=float(np.mean(low_rank_singular_values(P, Q))), config=config, init_a0=ia, init_b0=ib)
+    rec = Recorder(epochs, record_every, sv_every, D, H, base)
     if sampled_noise:
-        result.W1, result.W2 = W1, W2
-    else:
-        result.W1, result.W2 = A @ V.T, V @ B
-    return result
+        rng = np.random.default_rng(None if seed is None else seed + 1)
+        return _run_sampled(X, P @ V.T, V @ Q.T, rec, epochs, lr, eps, gamma, V, lam, batch_size, rng, progress, name)
+    step = EigenbasisStep(P, Q, lam, eps, gamma, lr)
+    return _run_eigenbasis(step, rec, epochs, lam, V, progress, name)
 
 
 def _diverged(k, lam, s, lr, eps, gamma, partial):
-    bad = np.where(np.isfinite(s), np.abs(s), np.inf)
+    with np.errstate(invalid="ignore"):
+        bad = np.where(np.isfinite(s), np.abs(s), np.inf)
     mode = int(np.argmax(bad))
     bound = float(stability_bound(lam[mode], eps=eps, gamma=gamma))
     raise DivergenceError(
         f"training diverged at epoch {k}: mode {mode + 1} (lambda = {lam[mode]:.4g}) blew up; lr = {lr:g} exceeds "
         f"its stability bound {bound:.4g} (R12: eta < 1/max(lambda - gamma, gamma) at the balanced minimum)",
         step=k, mode=mode, bound=bound, partial=partial)
-
-
-def data_loss_and_gradient(W1, W2, X_in, X_target, eps=0.0, gamma=0.0):
-    r"""Mean loss :math:`\frac{1}{2n}\|X_\mathrm{target} - X_\mathrm{in}W^\top\|_F^2 + \frac{\varepsilon}{2}\|W\|_F^2 + \frac{\gamma}{2}(\|W_1\|^2 + \|W_2\|^2)` and its gradient, O(n D H)."""
-    n = X_in.shape[0]
-    Z = X_in @ W1.T                  # n x H
-    E = Z @ W2.T - X_target          # n x D
-    loss = 0.5 * float(np.sum(E * E)) / n
-    g2 = (E.T @ Z) / n + gamma * W2
-    g1 = ((E @ W2).T @ X_in) / n + gamma * W1
-    if eps:
-        W = W2 @ W1
-        loss += 0.5 * eps * float(np.sum(W * W))
-        g2 += eps * W @ W1.T
-        g1 += eps * W2.T @ W
-    return loss + 0.5 * gamma * (float(np.sum(W1 * W1)) + float(np.sum(W2 * W2))), g1, g2
 
 
 def train_linear_ae_naive(X, W1, W2, lr, epochs, *, noise_var=0.0, weight_decay=0.0, record=None):
@@ -323,6 +357,7 @@ def train_linear_ae_naive(X, W1, W2, lr, epochs, *, noise_var=0.0, weight_decay=
             hist.append(np.einsum("ih,hi->i", record.T @ W2, W1 @ record))
         if k == epochs:
             break
-        _, g1, g2 = data_loss_and_gradient(W1, W2, X, X, noise_var, weight_decay)
-        W1, W2 = W1 - lr * g1, W2 - lr * g2
+        _, g1, g2 = sample_loss_and_gradient(W1, W2, X, X, noise_var, weight_decay)
+        W1 -= lr * g1
+        W2 -= lr * g2
     return W1, W2, (np.array(hist) if record is not None else None)

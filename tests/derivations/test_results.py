@@ -1,5 +1,4 @@
 """Every derived result verifies, and verification can fail."""
-import dataclasses
 
 import pytest
 import sympy as sp

@@ -165,3 +165,53 @@ def test_small_initialisation_makes_noise_and_weight_decay_norms_agree():
 def test_bad_input_names_the_argument(call, needle):
     with pytest.raises((ValueError, TypeError), match=needle):
         call()
+
+
+# Inputs at the edges of the documented domain: subnormal u0, starts 100-300 orders of magnitude
+# apart, tiny weights with weight decay, and long times at small lambda. The reference is R5/R6
+# evaluated by mpmath at 100 digits (more where the z-form needs it) on the exact products a0 b0.
+EDGE_CASES = [  # (t, lam, eps, gamma, a0, b0)
+    (1000.0, 1.0, 0.5, 0.0, float(np.sqrt(5e-324)), float(np.sqrt(5e-324))),
+    (700.0, 1.0, 0.5, 0.0, 1e-300, 1e-200),
+    (400.0, 1.0, 0.5, 0.0, 1e-170, 1e-160),
+    (1000.0, 1.0, 0.5, 0.0, 1e-158, 1e-158),
+    (2000.0, 1.0, 0.5, 0.3, 1e-160, 1e-160),
+    (1e6, 1e-3, 0.5, 0.0, 1e-3, 2e-3),
+    (1e6, 1e-3, 0.5, 0.0, 1e-150, 1e-150),
+    (1e6, 1e-3, 0.5, 2e-4, 1e-150, 1e-150),
+    (3.0, 1.0, 0.5, 0.0, 1e-100, 1e-90),
+    (1e3, 2.0, 0.0, 0.0, 1e-200, 1e-10),
+]
+
+
+@pytest.mark.parametrize("t,lam,eps,gamma,a0,b0", EDGE_CASES)
+def test_mode_strength_at_the_edges_of_the_domain_matches_100_digit_mpmath(t, lam, eps, gamma, a0, b0):
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")          # no overflow/underflow/invalid warnings either
+        ours = float(dynamics.mode_strength(t, lam, eps=eps, gamma=gamma, a0=a0, b0=b0))
+    with mpmath.workdps(100):
+        u0 = mpmath.mpf(a0) * mpmath.mpf(b0)
+        ref = (hyperbolic_strength_mp(t, lam, eps, a0, b0) if gamma == 0
+               else balanced_strength_mp(t, lam, eps, gamma, u0))
+    assert abs(ours - ref) <= 1e-10 * abs(ref), (ours, ref)
+
+
+@given(st.floats(-320, 0), st.floats(0, 300), st.floats(0, 4), st.floats(-2, 1))
+def test_extreme_start_ratios_keep_relative_precision(log_b, log_ratio, log_t, log_lam):
+    # small starts: b0 = 10^log_b <= 1 (down to subnormal), a0 = b0 / 10^log_ratio, up to 300 orders apart
+    b0 = float(10.0 ** log_b)
+    a0 = float(10.0 ** (log_b - log_ratio))
+    assume(a0 > 0 and b0 > 0 and a0 != b0)
+    t, lam = float(10.0 ** log_t), float(10.0 ** log_lam)
+    ours = float(dynamics.mode_strength(t, lam, eps=0.5, a0=a0, b0=b0))
+    ref = hyperbolic_strength_mp(t, lam, 0.5, a0, b0)
+    if abs(ref) < 2.2250738585072014e-308:      # the true value is not a normal float64
+        assert abs(ours - ref) <= 1e-300
+    else:
+        assert abs(ours - ref) <= 1e-10 * abs(ref), (ours, ref)
+
+
+def test_final_weight_norm_outside_the_domain_raises():
+    with pytest.raises(ValueError, match="a0 must be <= 1e\\+50"):
+        dynamics.final_weight_norm(1.0, a0=1e200, b0=1e-3)

@@ -1,6 +1,5 @@
 """Figures 1-4 reproduce the paper's numbers; the dynamics CLI."""
 import json
-import os
 import subprocess
 import sys
 

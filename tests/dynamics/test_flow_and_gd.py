@@ -151,3 +151,49 @@ def test_trajectory_methods_share_one_result_type_and_grid():
         dynamics.trajectory(1.0, a0=0.1, b0=0.1, t=[0, 1], method="euler")
     with pytest.raises(TypeError, match="needs eta and steps"):
         dynamics.trajectory(1.0, a0=0.1, b0=0.1, t=[0, 1], method="gd")
+
+
+def test_the_one_r1_gradient_matches_the_trace_formula_and_finite_differences():
+    rng = np.random.default_rng(2)
+    D, H = 5, 3
+    X = rng.standard_normal((40, D)) * np.linspace(2, 0.5, D)
+    Sigma = X.T @ X / 40
+    W1, W2 = rng.standard_normal((H, D)), rng.standard_normal((D, H))
+    eps, gamma = 0.3, 0.2
+
+    def trace_loss(W1, W2):   # R1 written out independently
+        W = W2 @ W1
+        R = np.eye(D) - W
+        return 0.5 * np.trace(R @ Sigma @ R.T) + 0.5 * eps * np.sum(W * W) + 0.5 * gamma * (np.sum(W1 ** 2) + np.sum(W2 ** 2))
+
+    L, g1, g2 = dynamics.loss_and_gradient(W1, W2, Sigma, eps, gamma)
+    Ls, g1s, g2s = dynamics.sample_loss_and_gradient(W1, W2, X, X, eps, gamma)
+    assert L == pytest.approx(trace_loss(W1, W2), rel=1e-12) and Ls == pytest.approx(L, rel=1e-12)
+    np.testing.assert_allclose(g1s, g1, rtol=1e-10)
+    np.testing.assert_allclose(g2s, g2, rtol=1e-10)
+    for W, g in ((W1, g1), (W2, g2)):
+        num = np.zeros_like(W)
+        for idx in np.ndindex(W.shape):
+            old = W[idx]
+            W[idx] = old + 1e-6
+            lp = trace_loss(W1, W2)
+            W[idx] = old - 1e-6
+            lm = trace_loss(W1, W2)
+            W[idx] = old
+            num[idx] = (lp - lm) / 2e-6
+        np.testing.assert_allclose(g, num, rtol=1e-6, atol=1e-8)
+
+
+def test_second_moment_root_rejects_matrices_that_are_not_second_moments():
+    with pytest.raises(ValueError, match="symmetric"):
+        dynamics.second_moment_root(np.array([[1.0, 2.0], [0.0, 1.0]]))
+    with pytest.raises(ValueError, match="positive semi-definite"):
+        dynamics.second_moment_root(np.diag([1.0, -1.0]))
+
+
+def test_divergence_policy_is_one_threshold():
+    from dynamics.errors import OVERFLOW_GUARD, beyond_guard, diverged
+    assert not diverged(1.0, np.array([OVERFLOW_GUARD ** 2]))
+    assert diverged(np.nextafter(OVERFLOW_GUARD ** 2, np.inf))
+    assert diverged(np.nan) and diverged(1.0, np.inf)
+    np.testing.assert_array_equal(beyond_guard([0.0, np.nan, 1e201]), [False, True, True])

@@ -105,3 +105,43 @@ def test_relu_backprop_matches_finite_differences():
             W[idx] = old
             num[idx] = (lp - lm) / 2e-6
         np.testing.assert_allclose(g, num, rtol=1e-6, atol=1e-9)
+
+
+def test_eigenbasis_step_buffers_and_products_are_consistent():
+    from validation.eigenbasis import EigenbasisStep, low_rank_singular_values
+    rng = np.random.default_rng(5)
+    H, D = 6, 15
+    lam = np.sort(rng.random(D))[::-1] * 3
+    P, Q = 0.3 * rng.standard_normal((H, D)), 0.3 * rng.standard_normal((H, D))
+    step = EigenbasisStep(P, Q, lam, 0.2, 0.1, 0.05)
+    for _ in range(7):
+        step.step()
+    s, loss, leak = step.record()
+    # independent: form W = Q^T P in the eigenbasis and evaluate R1 with Sigma = diag(lam) directly
+    W = step.Q.T @ step.P
+    I = np.eye(D)
+    direct = 0.5 * np.trace((I - W) @ np.diag(lam) @ (I - W).T) + 0.1 * np.sum(W * W) \
+        + 0.05 * (np.sum(step.P ** 2) + np.sum(step.Q ** 2))
+    assert loss == pytest.approx(direct, rel=1e-12)
+    np.testing.assert_allclose(s, np.diag(W), rtol=1e-12)
+    off = W - np.diag(np.diag(W))
+    assert leak == pytest.approx(np.linalg.norm(off) / np.linalg.norm(W), rel=1e-10)
+    assert np.all(np.tril(step.M, -1) == 0) and np.all(np.tril(step.N, -1) == 0)
+    sv = np.linalg.svd(W, compute_uv=False)[:H]
+    np.testing.assert_allclose(low_rank_singular_values(step.P, step.Q), sv, rtol=1e-10)
+    np.testing.assert_allclose(low_rank_singular_values(step.P, step.Q, (step.M, step.gram_P())), sv, rtol=1e-8)
+
+
+def test_noise_buffer_is_gaussian_and_independent_of_the_thread_count(monkeypatch):
+    from validation import noise
+    X = np.zeros((4000, 50))
+    with noise.NoiseBuffer(4000, 50, 2.0, seed=7) as nb:
+        a = nb.add_to(X).copy()
+    assert abs(a.mean()) < 0.01 and abs(a.std() - 2.0) < 0.01
+    monkeypatch.setattr(noise.os, "cpu_count", lambda: 1)
+    with noise.NoiseBuffer(4000, 50, 2.0, seed=7) as nb:
+        b = nb.add_to(X).copy()
+        c = nb.add_to(X[:100] + 1.0).copy()           # a smaller batch reuses the buffer
+    np.testing.assert_array_equal(a, b)
+    assert c.shape == (100, 50) and abs(c.mean() - 1.0) < 0.2
+

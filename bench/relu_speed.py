@@ -16,7 +16,8 @@ import time
 
 import numpy as np
 
-from validation import compute_spectrum, load_array, load_mnist, train_relu_ae
+from bench_data import add_data_arguments, load_data
+from validation import compute_spectrum, train_relu_ae
 
 
 def best_of(fn, repeats=3):
@@ -30,14 +31,12 @@ def best_of(fn, repeats=3):
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--n", type=int, default=50_000, help="number of MNIST images (default 50000, the paper's)")
-    p.add_argument("--hidden", type=int, default=256, help="hidden units H (default 256, the paper's)")
+    add_data_arguments(p)
     p.add_argument("--dtype", default="float32", choices=("float32", "float64"), help="training dtype (default float32)")
     p.add_argument("--timed-epochs", type=int, default=5, help="epochs timed (default 5)")
     p.add_argument("--epochs", type=int, default=2000, help="epochs of the full run to extrapolate to (default 2000)")
-    p.add_argument("--data", help="an (N, D) .npy/.npz array to use instead of MNIST")
     a = p.parse_args(argv)
-    X = load_array(a.data) if a.data else load_mnist(a.n)
+    X = load_data(a)
     N, D = X.shape
     H = a.hidden
     spec = compute_spectrum(X)

@@ -55,7 +55,7 @@ def fixed_points() -> Result:
         return (sp.simplify(Hs.det()), sp.simplify(da.subs(gam, 0).subs(b, lam / (xi * a))))
 
     steps = (
-        Step("On the balanced line a = b the flow vanishes at", sp.Eq(sp.Symbol("a"), sp.FiniteSet(*balanced))),
+        Step("On the balanced line a = b the flow vanishes at", sp.Eq(sp.Symbol("a"), sp.FiniteSet(*balanced), evaluate=False)),
         Step("so the non-trivial fixed point has u* = a² = (λ − γ)/ξ, real only when λ ≥ γ:", statement[0]),
         Step("The Hessian of ℓ (R8) at the origin has eigenvalues γ ∓ λ (a saddle when λ > γ, "
              "a minimum when γ > λ):", statement[1]),

@@ -119,7 +119,7 @@ def discrete_map_stability() -> Result:
     wmap = sp.expand(fa.subs(b, w).subs(a, w))
 
     steps = (
-        Step("Jacobian of the map (a, b) ↦ (a − η∂ℓ/∂a, b − η∂ℓ/∂b):", sp.Eq(sp.Symbol("J"), J)),
+        Step("Jacobian of the map (a, b) ↦ (a − η∂ℓ/∂a, b − η∂ℓ/∂b):", sp.Eq(sp.Symbol("J"), J, evaluate=False)),
         Step("It equals I − ηH, so its eigenvalues are 1 − ηh for the Hessian eigenvalues h (R8); "
              "|1 − ηh| < 1 for all h > 0 iff 0 < η < 2/h_max:", statement[0]),
         Step("At the balanced minimum h ∈ {2κ, 2γ}; along balanced perturbations only 2κ matters, "

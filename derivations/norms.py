@@ -149,5 +149,5 @@ def effective_initial_strength() -> Result:
              - u0 * sp.exp(2 * kap * t)),
             ("growing part of s has initial strength u₀^eff", growing_part_residual),
         ),
-        numeric_check=numeric, citation="new in this toolkit (THEORY.md §4); corrects erratum E2",
+        numeric_check=numeric, citation="new in this toolkit (docs/theory.md, R14); corrects erratum E2",
     )

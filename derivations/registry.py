@@ -13,7 +13,7 @@ from .result import Result
 from .solutions import balanced_solution, hyperbolic_solution
 from .timing import noise_weight_decay_equivalence, time_to_learn
 
-#: Builders in the order of THEORY.md.
+#: Builders in the order of docs/theory.md.
 BUILDERS: dict[str, Callable[[], Result]] = {
     fn.__name__: fn for fn in (
         noise_marginalisation, mode_decoupling, gradient_flow, balance_law, balanced_solution,
@@ -23,16 +23,16 @@ BUILDERS: dict[str, Callable[[], Result]] = {
 
 
 def names() -> list[str]:
-    """Names of all results, in THEORY.md order."""
+    """Names of all results, in docs/theory.md order."""
     return list(BUILDERS)
 
 
-#: THEORY.md numbers as aliases: "R1" -> "noise_marginalisation", ...
+#: Result numbers as aliases: "R1" -> "noise_marginalisation", ...
 NUMBERS = {f"R{k}": name for k, name in enumerate(BUILDERS, 1)}
 
 
 def resolve(name_or_number: str) -> str:
-    """The result name for a name or a THEORY.md number ("R5"); KeyError listing both otherwise."""
+    """The result name for a name or a result number ("R5"); KeyError listing both otherwise."""
     key = NUMBERS.get(name_or_number.upper(), name_or_number) if isinstance(name_or_number, str) else name_or_number
     if key not in BUILDERS:
         raise KeyError(f"unknown result {name_or_number!r}; use R1-R14 or a name: {', '.join(BUILDERS)}")
@@ -56,7 +56,7 @@ def _get(name: str) -> Result:
 
 
 def results() -> list[Result]:
-    """All results, derived and cached, in THEORY.md order."""
+    """All results, derived and cached, in docs/theory.md order."""
     return [get(n) for n in BUILDERS]
 
 

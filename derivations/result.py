@@ -37,14 +37,14 @@ NumericCheck = Callable[[object, random.Random], Sequence[object]]
 
 @dataclass(frozen=True)
 class Result:
-    """A machine-checked result of THEORY.md (R1-R14).
+    """A machine-checked result (R1-R14 of docs/theory.md).
 
     Attributes
     ----------
     name : str
         Stable identifier, e.g. ``"balanced_solution"``.
     number : str
-        The label in THEORY.md, e.g. ``"R5"``.
+        The label in docs/theory.md, e.g. ``"R5"``.
     title : str
         One-line human title.
     statement : sympy object

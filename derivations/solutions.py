@@ -128,7 +128,7 @@ def hyperbolic_solution() -> Result:
     .. math:: u = \frac{P^2 - c^2}{4P},\qquad P_\pm = \frac{2\lambda}{\xi} \pm \sqrt{\frac{4\lambda^2}{\xi^2} + c^2},
               \qquad r = \sqrt{4\lambda^2 + \xi^2c^2}
 
-    It is equivalent to THEORY.md's substitution :math:`u = (c/2)\sinh\theta`, :math:`z = \tanh(\theta/2)`,
+    It is equivalent to the substitution :math:`u = (c/2)\sinh\theta`, :math:`z = \tanh(\theta/2)`,
     :math:`\dot z = \lambda(1 - z^2) - \xi c z`, but contains no division by c, so at c = 0 it *is*
     the balanced solution (R5, gamma = 0) rather than a limit of it.
     """
@@ -141,7 +141,7 @@ def hyperbolic_solution() -> Result:
     statement = (sp.Eq(sp.Symbol("P(t)"), mobius(P0, _Pp, _Pm, sp.exp(-_r * t))),
                  sp.Eq(_Pp, Pp), sp.Eq(_Pm, Pm), sp.Eq(_r, r),
                  sp.Eq(sp.Symbol("u(t)"), (sp.Symbol("P(t)") ** 2 - c ** 2) / (4 * sp.Symbol("P(t)"))))
-    # THEORY.md's z-form, kept as a second statement of the same solution.
+    # The z-form, kept as a second statement of the same solution.
     zeta = sp.sqrt((xi * c / lam) ** 2 + 4)
     zp, zm = (-xi * c / lam + zeta) / 2, (-xi * c / lam - zeta) / 2
     z0 = sp.Symbol("z_0", real=True)
@@ -175,7 +175,7 @@ def hyperbolic_solution() -> Result:
              "P₀ ≥ 0 (all summands are non-negative):", statement[0]),
         Step("and the strength follows without dividing by c; at c = 0 it reduces to R5 with γ = 0 "
              "exactly:", statement[1]),
-        Step("Equivalently (THEORY.md), u = (c/2) sinh θ and z = tanh(θ/2) give ż = λ(1 − z²) − ξcz, "
+        Step("Equivalently, u = (c/2) sinh θ and z = tanh(θ/2) give ż = λ(1 − z²) − ξcz, "
              "solved by the same Möbius map with roots z± and rate λζ, ζ = √((ξc/λ)² + 4):",
              (sp.Eq(sp.Symbol("z(t)"), z_t), sp.Eq(sp.Symbol("u"), c * _z / (1 - _z ** 2)))),
     )

@@ -1,4 +1,4 @@
-"""The SymPy symbols shared by every derivation (THEORY.md section 1 and 3).
+"""The SymPy symbols shared by every derivation (docs/theory.md, sections 1 and 2).
 
 One symbol per quantity, with the sign assumptions the theory makes. Using the same
 objects everywhere lets results be substituted into one another.

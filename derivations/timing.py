@@ -88,7 +88,7 @@ def noise_weight_decay_equivalence() -> Result:
     t_wdae = time_to_fraction_expr().subs(eps, 0).subs(gam, equivalent_weight_decay_expr())
     t_dae = time_to_fraction_expr().subs(gam, 0)
     steps = (Step("Equate the DAE fixed point λ/(λ + ε) with the WDAE fixed point (λ − γ)/λ and solve for γ:",
-                  sp.Eq(gam, sp.FiniteSet(*g_sol))),
+                  sp.Eq(gam, sp.FiniteSet(*g_sol), evaluate=False)),
              Step("Then λ − γ = λ²/ξ. Both reach the same u* from the same u₀, and R9's time scales as 1/κ:",
                   statement[1]))
 

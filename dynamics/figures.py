@@ -2,7 +2,7 @@
 
 Every ``figN`` function returns ``(figure, numbers)``; :func:`write_figures` saves fig1.png to
 fig4.png and ``figures.json`` atomically. Settings come from :mod:`dynamics.problems`
-(THEORY.md section 5). Time axes are in epochs (one full-batch GD step each); continuous
+(docs/theory.md). Time axes are in epochs (one full-batch GD step each); continuous
 time is t = eta * epoch.
 """
 from __future__ import annotations

@@ -1,6 +1,6 @@
-"""Canonical problems: the paper's figure settings (THEORY.md section 5), shared by figures, tests and benchmarks.
+"""Canonical problems: the paper's figure settings (docs/theory.md; docs/conventions.md), shared by figures, tests and benchmarks.
 
-All values are in the toolkit's per-sample units (THEORY.md section 1); for the scalar
+All values are in the toolkit's per-sample units (docs/conventions.md); for the scalar
 Figures 1-4 the paper's units coincide with ours (N = 1).
 """
 from __future__ import annotations

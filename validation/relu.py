@@ -1,6 +1,6 @@
 r"""A ReLU autoencoder x̂ = W2 relu(W1 x̃) in NumPy (Figure 6), with hand-written backprop.
 
-Follows the authors' Figure 6 setting (THEORY.md section 5, erratum E4): no biases, the mean
+Follows the authors' Figure 6 setting (docs/conventions.md, erratum E4): no biases, the mean
 squared error over all N·D entries, weight decay applied as an optimiser term
 W <- W - lr (grad + wd W), and fresh Gaussian input noise of standard deviation ``noise_std``
 every epoch. The measured quantity is

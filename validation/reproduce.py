@@ -209,7 +209,7 @@ def write_report(out_dir, timings, notes, quick):
             rows = []
             for model, m in res["models"].items():
                 ag = m.get("agreement", {})
-                for mode, v in ag.get("r14_orthogonal_discrete", {}).items():
+                for mode, v in _by_mode(ag.get("r14_orthogonal_discrete", {})):
                     rows.append((model, mode, _fmt(v["max_abs"]), _fmt(ag["r14_discrete"][mode]["max_abs"]),
                                  _fmt(ag["r14_orthogonal_continuous"][mode]["max_abs"]),
                                  _fmt(ag["paper_singular_values_shared_u0"][mode]["max_abs"]),
@@ -220,7 +220,7 @@ def write_report(out_dir, timings, notes, quick):
                                  "error in epochs to u*/2 (ours)"], rows))
         else:
             rows = [(model, mode, _fmt(t, ".0f")) for model, m in res["models"].items()
-                    for mode, t in m.get("half_time", {}).items()]
+                    for mode, t in _by_mode(m.get("half_time", {}))]
             parts.append(_table(["model", "mode", "epochs to half of final mᵢ"], rows))
     parts.append("<h2>Errata in the authors' code</h2>")
     parts.append(_table(["", "where", "what"], ERRATA))
@@ -235,3 +235,8 @@ def write_report(out_dir, timings, notes, quick):
             "th{background:#f4f4f4}.note{background:#fff6d6;padding:.5em}</style></head><body>"
             + "\n".join(parts) + "</body></html>\n")
     return atomic_write_text(os.path.join(out_dir, "index.html"), page)
+
+
+def _by_mode(table):
+    """(mode, value) pairs of a dict keyed by mode number, in numeric order (JSON keys are strings)."""
+    return sorted(table.items(), key=lambda kv: int(kv[0]))

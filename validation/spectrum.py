@@ -1,4 +1,4 @@
-"""The data's second-moment matrix and its eigen-decomposition (THEORY.md section 2)."""
+"""The data's second-moment matrix and its eigen-decomposition (docs/theory.md)."""
 from __future__ import annotations
 
 import hashlib

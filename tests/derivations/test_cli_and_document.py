@@ -76,3 +76,12 @@ def test_cli_help_works():
     for args in ((), ("check",), ("latex",)):
         proc = run(*args, "--help")
         assert proc.returncode == 0 and "usage" in proc.stdout
+
+
+def test_no_derivation_step_renders_as_a_python_boolean():
+    import pathlib
+    import derivations
+    text = derivations.render_markdown() + derivations.render_latex()
+    assert r"\text{False}" not in text and r"\text{True}" not in text
+    committed = (pathlib.Path(__file__).resolve().parents[2] / "docs" / "derivations.md").read_text(encoding="utf-8")
+    assert r"\text{False}" not in committed and r"\text{True}" not in committed

@@ -30,3 +30,8 @@ def test_reproduce_quick_writes_a_report_whose_figures_all_exist(tmp_path):
     rerun = subprocess.run([sys.executable, "-m", "validation", "reproduce", "--quick", "--out", str(out),
                             "--data", str(data)], capture_output=True, text=True, cwd=ROOT, env=env, timeout=600)
     assert rerun.returncode == 0 and rerun.stdout.count("skipped") >= 6
+
+
+def test_report_tables_list_modes_in_numeric_order():
+    from validation.reproduce import _by_mode
+    assert [k for k, _ in _by_mode({"1": 0, "16": 0, "32": 0, "4": 0, "8": 0})] == ["1", "4", "8", "16", "32"]

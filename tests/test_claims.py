@@ -1,0 +1,28 @@
+"""Every number the README and docs/errata.md quote is the one docs/claims.json holds (bench/claims.py)."""
+import json
+import pathlib
+import sys
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
+from claims import CLAIM, DOCUMENTS, fill, lookup  # noqa: E402
+
+CLAIMS = json.loads((ROOT / "docs" / "claims.json").read_text())
+
+
+@pytest.mark.parametrize("doc", DOCUMENTS)
+def test_every_quoted_number_comes_from_claims_json(doc):
+    text = (ROOT / doc).read_text(encoding="utf-8")
+    found = CLAIM.findall(text)
+    assert found, f"{doc} quotes no measured number"
+    for key, fmt, value in found:
+        assert value == format(lookup(CLAIMS, key), fmt), f"{doc}: {key} says {value}"
+
+
+def test_a_typed_number_is_caught():
+    text = "worst error <!-- claim:fig5.worst_error_ours:.3f -->0.001<!-- /claim -->"
+    (key, fmt, value), = CLAIM.findall(text)
+    assert value != format(lookup(CLAIMS, key), fmt)          # what the test above would flag
+    assert CLAIM.findall(fill(text, CLAIMS))[0][2] == format(lookup(CLAIMS, key), fmt)

@@ -30,6 +30,12 @@ def build_parser() -> argparse.ArgumentParser:
     l.add_argument("--format", choices=("tex", "md"), default="tex", help="LaTeX (default) or Markdown")
     l.add_argument("--pdf", action="store_true", help="also run pdflatex and leave FILE.pdf next to FILE")
     l.add_argument("--no-verify", action="store_true", help="skip verification (statuses print 'not checked')")
+    m = sub.add_parser("mutate", help="mutate every statement and check that verification refutes each mutant",
+                       description="For each component of each statement apply a stray factor, a shifted constant, "
+                                   "each symbol doubled and a sign flip; verify every mutant (fail-fast). "
+                                   "Exit 1 if any mutant survives.")
+    m.add_argument("names", nargs="*", metavar="NAME", help="results by name or number (default: all)")
+    m.add_argument("--budget", type=float, default=60.0, help="seconds each symbolic check may take (default 60)")
     sub.add_parser("list", help="list the result names")
     return p
 
@@ -90,6 +96,26 @@ def main(argv=None) -> int:
         n_ok = sum(v.ok for v in verifications)
         print(f"{n_ok}/{len(verifications)} results verified in {time.perf_counter() - start:.1f} s")
         return 0 if n_ok == len(verifications) else 1
+    if args.command == "mutate":
+        try:
+            selected = [resolve(n) for n in args.names] or names()
+        except KeyError as exc:
+            fail(prog, exc.args[0])
+        if args.budget <= 0:
+            fail(prog, f"--budget must be positive, got {args.budget}")
+        from .mutation import refute_all
+        from .registry import get
+        total = survived = 0
+        slowest = 0.0
+        for n in selected:
+            ms, survivors, seconds = refute_all(get(n), budget=args.budget)
+            total, survived = total + len(ms), survived + len(survivors)
+            slowest = max([slowest] + seconds)
+            print(f"{get(n).number:>4}  {n:<34} {len(ms) - len(survivors):3d}/{len(ms)} mutants refuted", flush=True)
+            for m in survivors:
+                print(f"      - survives: {m.label()}")
+        print(f"{total - survived}/{total} mutants refuted; slowest {slowest:.1f} s")
+        return 0 if survived == 0 else 1
     if args.command == "latex":
         if args.pdf and args.format != "tex":
             fail(prog, "--pdf needs --format tex")

@@ -75,11 +75,15 @@ def balance_law() -> Result:
         A0, B0 = random_mpf(rng, -1, 1), random_mpf(rng, -1, 1)
         fa = sp.lambdify([a, b], da.subs({lam: l, eps: e, gam: g}), "mpmath")
         fb = sp.lambdify([a, b], db.subs({lam: l, eps: e, gam: g}), "mpmath")
-        sol_ = mpmath.odefun(lambda _t, y: [fa(*y), fb(*y)], 0, [A0, B0])
-        T = mpmath.mpf("0.5")
-        A, B = sol_(T)
+        T = random_mpf(rng, 0.2, 3)
+        with mpmath.workdps(30):    # the reference to 30 digits, checked to 1e-25
+            A, B = mpmath.odefun(lambda _t, y: [fa(*y), fb(*y)], 0, [A0, B0])(T)
         c_pred = sp.lambdify([c0, gam, t], stmt[1].rhs, "mpmath")(B0 ** 2 - A0 ** 2, g, T)
-        return [relative(B ** 2 - A ** 2, c_pred) * (1 + abs(B0 ** 2 - A0 ** 2)) / (1 + abs(c_pred))]
+        # eq. 0 at the end point, with the velocity from the flow (R3)
+        cdot = 2 * B * fb(A, B) - 2 * A * fa(A, B)
+        cdot_pred = sp.lambdify([a, b, gam], stmt[0].rhs, "mpmath")(A, B, g)
+        return [(relative(B ** 2 - A ** 2, c_pred) * (1 + abs(B0 ** 2 - A0 ** 2)) / (1 + abs(c_pred)), mpmath.mpf("1e-25")),
+                relative(cdot, cdot_pred)]
 
     return Result(
         name="balance_law", number="R4", title="Balance law and conserved hyperbolas",

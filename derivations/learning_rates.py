@@ -52,7 +52,7 @@ def optimal_learning_rates() -> Result:
         # Balanced DAE map at eta_DAE minus balanced WDAE map at eta_WDAE under gamma = lam eps / xi.
         dae = bal.subs({gam: 0, eta: stmt[0].rhs})
         wdae = bal.subs(eps, 0).subs({gam: geq, eta: stmt[1].rhs.subs(gam, geq)})
-        return sp.simplify(dae - wdae)
+        return dae - wdae
 
     steps = (
         Step("Largest Hessian eigenvalue (R8) at a = b = 1, DAE (γ = 0) and WDAE (ε = 0):",
@@ -88,8 +88,8 @@ def optimal_learning_rates() -> Result:
         symbolic_checks=(
             ("η_DAE = 1/max eig H(1,1), γ = 0", lambda s: s[0].rhs - 1 / max(eig_dae, key=lambda v: v.subs({lam: 1, eps: 1}))),
             ("η_WDAE = 1/max eig H(1,1), ε = 0", lambda s: s[1].rhs - 1 / max(eig_wdae, key=lambda v: v.subs({lam: 1, gam: 1}))),
-            ("R = η_DAE/η_WDAE", lambda s: sp.simplify(s[2].rhs - s[0].rhs / s[1].rhs)),
-            ("R = λ/(λ + ε) under the equivalence", lambda s: sp.simplify(s[2].rhs.subs(gam, geq) - s[3].rhs)),
+            ("R = η_DAE/η_WDAE", lambda s: s[2].rhs - s[0].rhs / s[1].rhs),
+            ("R = λ/(λ + ε) under the equivalence", lambda s: s[2].rhs.subs(gam, geq) - s[3].rhs),
             ("balanced DAE and WDAE maps coincide", maps_coincide),
         ),
         numeric_check=numeric, citation="Pretorius et al. (2018), Sec. 4.1 and Fig. 3 (erratum E1)",
@@ -108,55 +108,103 @@ def discrete_map_stability() -> Result:
     """
     fa, fb = discrete_map()
     J = sp.Matrix([fa, fb]).jacobian([a, b])
-    H = mode_hessian()
     kap = lam - gam
     ustar = kap / xi
-    statement = (sp.Eq(sp.Symbol("J"), sp.Symbol("I") - eta * sp.Symbol("H")),
+    _lp2, _gp2 = sp.symbols("Lambda_2 G_2", positive=True)
+    statement = (sp.Eq(sp.Symbol("J"), sp.Matrix([[1 - eta * (xi * b ** 2 + gam), -eta * (2 * xi * a * b - lam)],
+                                                 [-eta * (2 * xi * a * b - lam), 1 - eta * (xi * a ** 2 + gam)]]),
+                       evaluate=False),
                  sp.Eq(sp.Symbol(r"\eta_{\max}^{\mathrm{bal\,min}}"), 1 / sp.Max(kap, gam)),
                  sp.Eq(sp.Symbol(r"\eta_{\max}^{\mathrm{balanced}}"), 1 / kap),
                  sp.Eq(sp.Symbol(r"\eta_{\max}^{\mathrm{hyperbola}}"), 2 / (xi * (a ** 2 + b ** 2))),
                  sp.Eq(sp.Symbol(r"\eta_{\max}^{\mathrm{origin}}"), 2 / (gam + lam)))
     wmap = sp.expand(fa.subs(b, w).subs(a, w))
+    root = sp.sqrt(ustar)
+    at_min = {a: root, b: root}
+    # The two orderings of kappa and gamma at the balanced minimum, as positive substitutions.
+    kappa_larger = {lam: 2 * gam + _lp2}          # kappa = gamma + Lambda_2 > gamma
+    gamma_larger = {gam: _lp2 + _gp2, lam: 2 * _lp2 + _gp2}   # gamma - kappa = G_2 > 0
+
+    def critical(J_at, bound):
+        """det(J + I) at eta = bound: zero iff -1 is an eigenvalue of SymPy's Jacobian there."""
+        return (J_at + sp.eye(2)).subs(eta, bound).det()
+
+    def hyperbola_point(expr):
+        return expr.subs(gam, 0).subs(b, lam / (xi * a))
 
     steps = (
-        Step("Jacobian of the map (a, b) ↦ (a − η∂ℓ/∂a, b − η∂ℓ/∂b):", sp.Eq(sp.Symbol("J"), J, evaluate=False)),
-        Step("It equals I − ηH, so its eigenvalues are 1 − ηh for the Hessian eigenvalues h (R8); "
-             "|1 − ηh| < 1 for all h > 0 iff 0 < η < 2/h_max:", statement[0]),
-        Step("At the balanced minimum h ∈ {2κ, 2γ}; along balanced perturbations only 2κ matters, "
-             "the balanced map w ↦ w(1 + η(κ − ξw²)) has slope 1 − 2ηκ at w*:", statement[1:3]),
+        Step("Jacobian of the map (a, b) ↦ (a − η∂ℓ/∂a, b − η∂ℓ/∂b); it equals I − ηH with H the Hessian (R8):",
+             statement[0]),
+        Step("Its eigenvalues are 1 − ηh for the Hessian eigenvalues h, and |1 − ηh| < 1 for all h > 0 "
+             "iff 0 < η < 2/h_max. At the balanced minimum h ∈ {2κ, 2γ}; along balanced perturbations "
+             "only 2κ matters (the balanced map w ↦ w(1 + η(κ − ξw²)) has slope 1 − 2ηκ at w*):",
+             statement[1:3]),
         Step("With γ = 0, on the hyperbola h ∈ {0, ξ(a² + b²)}; at the origin h ∈ {γ ∓ λ}:", statement[3:]),
     )
 
+    flow_map = sp.lambdify([a, b, lam, eps, gam, eta], (fa, fb), "mpmath")
+
+    def iterate(point, direction, params, et, steps_):
+        """Distance from ``point`` after ``steps_`` steps of the exact map from a 1e-25 perturbation."""
+        l, e, g = params
+        x, y = point[0] + direction[0] * mpmath.mpf("1e-25"), point[1] + direction[1] * mpmath.mpf("1e-25")
+        for _ in range(steps_):
+            x, y = flow_map(x, y, l, e, g, et)
+        return mpmath.sqrt((x - point[0]) ** 2 + (y - point[1]) ** 2)
+
+    def bracket(point, direction, params, bound, measure=None, steps_=600):
+        """1 if perturbations shrink at 0.99 x bound and grow at 1.01 x bound, else 0 (as a residual)."""
+        lo = (measure or iterate)(point, direction, params, bound * mpmath.mpf("0.99"), steps_)
+        hi = (measure or iterate)(point, direction, params, bound * mpmath.mpf("1.01"), steps_)
+        return mpmath.mpf(0) if lo < mpmath.mpf("1e-27") and hi > mpmath.mpf("1e-23") else mpmath.mpf(1)
+
     def numeric(stmt, rng: random.Random):
-        # Independent: iterate the map just below and just above the stated bound at the balanced minimum.
-        l, e, g = random_mpf(rng, 1, 2), random_mpf(rng, 0, 1), random_mpf(rng, 0.05, 0.5)
-        k, x = l - g, l + e
-        bound = sp.lambdify([lam, gam], stmt[2].rhs, "mpmath")(l, g)
-        ws = mpmath.sqrt(k / x)
-        def grow(et):
-            v = ws * (1 + mpmath.mpf("1e-20"))
-            for _ in range(200):
-                v = v * (1 + et * (k - x * v ** 2))
-            return abs(v - ws) / ws
-        below, above = grow(bound * mpmath.mpf("0.99")), grow(bound * mpmath.mpf("1.01"))
-        slope = mpmath.diff(lambda v: v * (1 + bound * (k - x * v ** 2)), ws)
-        # the map's slope at the bound is exactly -1; perturbations shrink below and grow above it
-        return [abs(slope + 1), mpmath.mpf(0) if below < mpmath.mpf("1e-20") < above else mpmath.mpf(1)]
+        # Independent: SymPy's Jacobian of the map evaluated numerically, and the map itself iterated
+        # at 0.99 and 1.01 times each stated bound from a generic 1e-25 perturbation.
+        l, e, g = random_mpf(rng, 1, 2), random_mpf(rng, 0, 1), random_mpf(rng, 0.05, 0.9)
+        A, B = random_mpf(rng, -1, 1), random_mpf(rng, -1, 1)
+        et = random_mpf(rng, 0.01, 1)
+        J_num = sp.lambdify([a, b, lam, eps, gam, eta], J, "mpmath")(A, B, l, e, g, et)
+        J_st = sp.lambdify([a, b, lam, eps, gam, eta], stmt[0].rhs, "mpmath")(A, B, l, e, g, et)
+        out = [relative(J_num[i, j], J_st[i, j]) for i in range(2) for j in range(2)]
+        generic = (mpmath.mpf(1), mpmath.mpf("-0.37"))
+        ws = mpmath.sqrt((l - g) / (l + e))
+        bal_min = sp.lambdify([lam, gam], stmt[1].rhs, "mpmath")(l, g)
+        bal = sp.lambdify([lam, gam], stmt[2].rhs, "mpmath")(l, g)
+        out.append(bracket((ws, ws), generic, (l, e, g), bal_min))
+        out.append(bracket((ws, ws), (1, 1), (l, e, g), bal))
+        # gamma = 0, a point of the hyperbola ab = lambda/xi; distance measured from the hyperbola.
+        ah = random_mpf(rng, 0.3, 1.5)
+        bh = l / ((l + e) * ah)
+        hyp = sp.lambdify([lam, eps, a, b], stmt[3].rhs, "mpmath")(l, e, ah, bh)
+
+        def off_hyperbola(point, direction, params, et_, steps_):
+            x, y = point[0] + direction[0] * mpmath.mpf("1e-25"), point[1] + direction[1] * mpmath.mpf("1e-25")
+            for _ in range(steps_):
+                x, y = flow_map(x, y, l, e, 0, et_)
+            return abs(x * y - l / (l + e))
+        out.append(bracket((ah, bh), generic, (l, e, 0), hyp, off_hyperbola))
+        # gamma > lambda: the origin is the minimum.
+        go = l + random_mpf(rng, 0.1, 1)
+        orig = sp.lambdify([lam, gam], stmt[4].rhs, "mpmath")(l, go)
+        out.append(bracket((mpmath.mpf(0), mpmath.mpf(0)), generic, (l, e, go), orig))
+        return out
 
     return Result(
         name="discrete_map_stability", number="R12", title="Stability of discrete gradient descent",
         statement=statement, assumptions="η > 0; λ > γ at the balanced minimum, γ > λ at a stable origin",
         steps=steps,
         symbolic_checks=(
-            ("J = I − ηH", lambda s: J - (sp.eye(2) - eta * H)),
-            ("balanced map slope at w* is 1 − 2ηκ",
-             lambda s: sp.simplify(sp.diff(wmap, w).subs(w, sp.sqrt(ustar)) - (1 - 2 * eta * kap))),
-            ("slope is −1 at the balanced bound",
-             lambda s: sp.simplify(sp.diff(wmap, w).subs(w, sp.sqrt(ustar)).subs(eta, s[2].rhs) + 1)),
-            ("hyperbola: h_max = ξ(a² + b²) at ab = λ/ξ (γ = 0)",
-             lambda s: sp.simplify(H.subs(gam, 0).subs(b, lam / (xi * a)).trace() - 2 / s[3].rhs.subs(b, lam / (xi * a)))),
-            ("origin: h_max = γ + λ", lambda s: sp.simplify(2 / s[4].rhs - max(H.subs({a: 0, b: 0}).eigenvals(),
-                                                                              key=lambda v: v.subs({lam: 1, gam: 1})))),
+            ("J equals SymPy's Jacobian of the map", lambda s: J - s[0].rhs),
+            ("balanced minimum, κ > γ: −1 is an eigenvalue of J at the bound",
+             lambda s: critical(J.subs(at_min), s[1].rhs).subs(kappa_larger)),
+            ("balanced minimum, γ > κ: −1 is an eigenvalue of J at the bound",
+             lambda s: critical(J.subs(at_min), s[1].rhs).subs(gamma_larger)),
+            ("balanced map slope is −1 at the balanced bound",
+             lambda s: sp.diff(wmap, w).subs(w, root).subs(eta, s[2].rhs) + 1),
+            ("hyperbola (γ = 0): −1 is an eigenvalue of J at the bound",
+             lambda s: hyperbola_point(critical(J, s[3].rhs))),
+            ("origin: −1 is an eigenvalue of J at the bound", lambda s: critical(J.subs({a: 0, b: 0}), s[4].rhs)),
         ),
         numeric_check=numeric, citation="Pretorius et al. (2018), Sec. 4.1",
     )

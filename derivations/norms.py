@@ -9,9 +9,26 @@ import sympy as sp
 from .loss import matrix_loss
 from .result import Result, Step, random_mpf, relative
 from .solutions import balanced_solution_expr
-from .symbols import a, b, c0, eps, gam, lam, t, u0, xi
+from .symbols import a, b, c, c0, eps, gam, lam, t, u, u0, xi
 
 _norm = sp.Symbol(r"\|w_\infty\|^2")
+
+
+def fixed_point_rhs():
+    """u* as stated by R7 (the registry's statement, not a copy)."""
+    from .registry import get
+    return get("fixed_points").statement[0].rhs
+
+
+def balance_rhs():
+    """c(t) as stated by R4."""
+    from .registry import get
+    return get("balance_law").statement[1].rhs
+
+
+_excess = sp.Symbol("Delta", positive=True)
+#: ‖w‖⁴ in terms of the balance and the strength: (a² + b²)² = (b² − a²)² + 4(ab)².
+norm4 = c ** 2 + 4 * u ** 2
 
 
 def weight_norm() -> Result:
@@ -49,9 +66,16 @@ def weight_norm() -> Result:
         statement=statement, assumptions="λ > γ ≥ 0; the limit of R5/R6",
         steps=steps,
         symbolic_checks=(
-            ("‖w‖⁴ = c² + 4u²", lambda s: sp.expand((a ** 2 + b ** 2) ** 2 - (b ** 2 - a ** 2) ** 2 - 4 * (a * b) ** 2)),
-            ("γ = 0 limit", lambda s: sp.simplify(s[0].rhs ** 2 - c0 ** 2 - 4 * (lam / xi) ** 2)),
-            ("γ > 0 limit (c = 0, a = b = √u*)", lambda s: sp.simplify(s[1].rhs - 2 * ustar)),
+            ("γ = 0: ‖w‖⁴ = c₀² + 4u*² with u* from R7",
+             lambda s: (s[0].rhs ** 2 - norm4.subs({c: c0, u: fixed_point_rhs().subs(gam, 0)})).subs(lam, _excess)),
+            ("γ > 0: ‖w‖⁴ = 4u*² on the balanced minimum (c = 0) with u* from R7",
+             lambda s: (s[1].rhs ** 2 - norm4.subs({c: 0, u: fixed_point_rhs()})).subs(lam, gam + _excess)),
+        ),
+        lemmas=(
+            ("‖w‖⁴ = c² + 4u² at c = b² − a², u = ab",
+             lambda: sp.expand((a ** 2 + b ** 2) ** 2 - norm4.subs({c: b ** 2 - a ** 2, u: a * b}))),
+            ("γ > 0: c = c₀e^{−2γt} from R4 vanishes as t → ∞",
+             lambda: sp.limit(balance_rhs().subs(gam, _excess), t, sp.oo)),
         ),
         numeric_check=numeric, citation="Pretorius et al. (2018), Sec. 4.2 and Fig. 4",
     )
@@ -108,46 +132,48 @@ def effective_initial_strength() -> Result:
     )
 
     def numeric(stmt, rng: random.Random):
-        # Independent: integrate the full (nonlinear) matrix flow at 50 digits from a 1e-25 initialisation.
+        # Independent: integrate the full (nonlinear) matrix flow from initial scales δ = 1e-3 and δ/2
+        # (same direction) with mpmath's Taylor-series solver at 20 digits. The statement is the
+        # linearisation, so its relative error must be O(δ²): halving δ divides it by 4. A wrong
+        # statement has an O(1) error that does not shrink.
         l, m, e, g = random_mpf(rng, 1, 2), random_mpf(rng, 0.1, 0.9), random_mpf(rng, 0, 1), random_mpf(rng, 0, 0.5)
-        sc = mpmath.mpf("1e-25")
-        init = [sc * random_mpf(rng, -1, 1) for _ in range(8)]
-        g1 = sp.lambdify(list(W1s) + list(W2s), (-sp.Matrix(H, 2, lambda i, j: sp.diff(L, W1s[i, j]))).subs(
-            {lam: l, mu: m, eps: e, gam: g}), "mpmath")
-        g2 = sp.lambdify(list(W1s) + list(W2s), (-sp.Matrix(2, H, lambda i, j: sp.diff(L, W2s[i, j]))).subs(
-            {lam: l, mu: m, eps: e, gam: g}), "mpmath")
-        rhs = lambda _t, y: list(g1(*y)) + list(g2(*y))  # noqa: E731
-        T = mpmath.mpf("0.3")
-        y = mpmath.odefun(rhs, 0, init)(T)
-        W1T = mpmath.matrix(H, 2)
-        W2T = mpmath.matrix(2, H)
-        for k in range(4):
-            W1T[k // 2, k % 2] = y[k]
-            W2T[k // 2, k % 2] = y[4 + k]
-        s_num = (W2T * W1T)[0, 0]  # v = e_1, the lambda mode
-        pv = [init[0], init[2]]      # W1 e_1
-        qv = [init[4], init[5]]      # W2^T e_1
-        sub = {p0[0]: pv[0], p0[1]: pv[1], q0[0]: qv[0], q0[1]: qv[1], lam: l, gam: g, t: T}
-        s_pred = sp.lambdify(list(sub), stmt[0].rhs, "mpmath")(*sub.values())
-        u_eff = sp.lambdify(list(p0) + list(q0), stmt[1].rhs, "mpmath")(*pv, *qv)
-        early = u_eff * mpmath.exp(2 * (l - g) * T) - ((pv[0] - qv[0]) ** 2 + (pv[1] - qv[1]) ** 2) / 4 * mpmath.exp(-2 * (l + g) * T)
-        return [relative(s_num, s_pred), relative(early, s_pred)]
+        direction = [random_mpf(rng, -1, 1) for _ in range(8)]
+        T = random_mpf(rng, 0.5, 1.5)
+        pars = {lam: l, mu: m, eps: e, gam: g}
+        g1 = sp.lambdify(list(W1s) + list(W2s), (-sp.Matrix(H, 2, lambda i, j: sp.diff(L, W1s[i, j]))).subs(pars), "mpmath")
+        g2 = sp.lambdify(list(W1s) + list(W2s), (-sp.Matrix(2, H, lambda i, j: sp.diff(L, W2s[i, j]))).subs(pars), "mpmath")
+        s_pred = sp.lambdify([p0[0], p0[1], q0[0], q0[1], lam, gam, t], stmt[0].rhs, "mpmath")
+        u_eff = sp.lambdify(list(p0) + list(q0), stmt[1].rhs, "mpmath")
+        errors = []
+        for scale in (mpmath.mpf("1e-3"), mpmath.mpf("5e-4")):
+            init = [scale * d for d in direction]
+            with mpmath.workdps(20):
+                y = mpmath.odefun(lambda _t, v: list(g1(*v)) + list(g2(*v)), 0, init)(T)
+            s_num = y[4] * y[0] + y[5] * y[2]      # (W2 W1)[0, 0] for v = e_1, the λ mode
+            pv, qv = [init[0], init[2]], [init[4], init[5]]
+            errors.append(relative(s_num, s_pred(*pv, *qv, l, g, T)))
+        order = mpmath.log(errors[0] / errors[1], 2)
+        early = (u_eff(*pv, *qv) * mpmath.exp(2 * (l - g) * T)
+                 - ((pv[0] - qv[0]) ** 2 + (pv[1] - qv[1]) ** 2) / 4 * mpmath.exp(-2 * (l + g) * T))
+        return [(abs(order - 2), mpmath.mpf("0.02")), (errors[0], mpmath.mpf("1e-3")),
+                relative(early, s_pred(*pv, *qv, l, g, T))]
 
     return Result(
         name="effective_initial_strength", number="R14", title="Effective initial strength (random initialisation)",
         statement=statement, assumptions="‖W₁(0)‖, ‖W₂(0)‖ small; Σv = λv",
         steps=steps,
         symbolic_checks=(
-            ("linearised gradient of W₁", lambda s: (grad1.applyfunc(linear_part) - (M2.T * Sigma - gam * M1)).applyfunc(sp.expand)),
-            ("linearised gradient of W₂", lambda s: (grad2.applyfunc(linear_part) - (Sigma * M1.T - gam * M2)).applyfunc(sp.expand)),
-            ("p(t), q(t) solve the linear flow",
-             lambda s: (p_t.diff(t) - (lam * q_t - gam * p_t), q_t.diff(t) - (lam * p_t - gam * q_t),
-                        p_t.subs(t, 0) - p0, q_t.subs(t, 0) - q0)),
             ("s = qᵀp", lambda s: sp.expand(s[0].rhs - q_t.dot(p_t))),
-            ("early phase of R5 is u₀e^{2κt}",
-             lambda s: sp.series(balanced_solution_expr().args[0][0], u0, 0, 2).removeO()
-             - u0 * sp.exp(2 * kap * t)),
             ("growing part of s has initial strength u₀^eff", growing_part_residual),
+        ),
+        lemmas=(
+            ("linearised gradient of W₁", lambda: (grad1.applyfunc(linear_part) - (M2.T * Sigma - gam * M1)).applyfunc(sp.expand)),
+            ("linearised gradient of W₂", lambda: (grad2.applyfunc(linear_part) - (Sigma * M1.T - gam * M2)).applyfunc(sp.expand)),
+            ("p(t), q(t) solve the linear flow",
+             lambda: (p_t.diff(t) - (lam * q_t - gam * p_t), q_t.diff(t) - (lam * p_t - gam * q_t),
+                      p_t.subs(t, 0) - p0, q_t.subs(t, 0) - q0)),
+            ("early phase of R5 is u₀e^{2κt}",
+             lambda: sp.series(balanced_solution_expr().args[0][0], u0, 0, 2).removeO() - u0 * sp.exp(2 * kap * t)),
         ),
         numeric_check=numeric, citation="new in this toolkit (docs/theory.md, R14); corrects erratum E2",
     )

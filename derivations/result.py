@@ -8,8 +8,11 @@ differentiation, Gauss-Hermite expectation). The LaTeX document is generated fro
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import random
+import signal
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
@@ -19,8 +22,14 @@ import sympy as sp
 
 #: Digits used by every numeric check.
 NUMERIC_DPS = 50
-#: A numeric residual passes when it is below this (relative) size.
+#: A numeric residual passes when it is below this (relative) size, unless the check states its own
+#: tolerance by returning a (residual, tolerance) pair.
 NUMERIC_TOL = mpmath.mpf(10) ** -40
+#: Seconds a symbolic check may take to decide; a check that cannot decide in time fails.
+SYMBOLIC_BUDGET = 30.0
+#: A symbolic residual evaluated exactly (or at 30 digits) at a random point is taken as nonzero when it
+#: exceeds this times the size of its largest term.
+PROBE_TOL = 1e-20
 
 
 @dataclass(frozen=True)
@@ -57,7 +66,11 @@ class Result:
         Each callable maps the statement to an expression that must simplify to 0.
     numeric_check : callable
         Maps (statement, rng) to relative residuals that must be below 1e-40 when
-        evaluated at 50 digits at random admissible points.
+        evaluated at 50 digits at random admissible points (or to (residual, tolerance) pairs).
+    lemmas : tuple of (label, callable)
+        Facts the derivation uses that do not involve the statement (each callable takes no
+        argument and returns an expression that must simplify to 0). Every symbolic check, by
+        contrast, reads the statement.
     citation : str
         Where the result appears in the paper.
     """
@@ -71,54 +84,96 @@ class Result:
     symbolic_checks: tuple = ()
     numeric_check: NumericCheck | None = None
     citation: str = ""
+    lemmas: tuple = ()
     extras: dict = field(default_factory=dict)
 
     def with_statement(self, statement) -> "Result":
         """A copy of this result with another statement (used to test that checks can fail)."""
         return dataclasses.replace(self, statement=statement)
 
-    def verify(self, seed: int = 0, numeric_points: int = 3) -> "Verification":
+    def verify(self, seed: int = 0, numeric_points: int = 3, fail_fast: bool = False,
+               budget: float = SYMBOLIC_BUDGET) -> "Verification":
         """Check every proof obligation.
 
-        (a) each symbolic residual must simplify to exactly zero, and
-        (b) the numeric check must give residuals below 1e-40 at 50 digits at
-        ``numeric_points`` random admissible points.
+        (a) Each symbolic residual is first evaluated exactly at two random admissible points; if it is
+        nonzero there the check fails at once (a wrong statement is refuted, never simplified).
+        Otherwise it must simplify to exactly zero within ``budget`` seconds.
+        (b) The numeric check must give residuals below 1e-40 (or below the tolerance it returns with
+        each residual) at 50 digits at ``numeric_points`` random admissible points.
+
+        With ``fail_fast`` the probes of all symbolic checks and the numeric check run before any
+        simplification, and verification stops at the first failure (used by the mutation test).
         """
         start = time.perf_counter()
         failures = []
-        for label, check in self.symbolic_checks:
+        probe_rng = random.Random(seed)
+        residuals = []
+        checks = list(self.symbolic_checks)
+        if not fail_fast:      # lemmas do not read the statement, so a mutant cannot change them
+            checks += [(f"lemma: {label}", lambda _s, f=f: f()) for label, f in self.lemmas]
+        for label, check in checks:
             try:
-                residual = _simplify_to_zero(check(self.statement))
+                with time_budget(budget):
+                    expr = check(self.statement)
+                    bad = probe_nonzero(expr, probe_rng)
             except Exception as exc:  # a check that cannot be evaluated has failed
-                failures.append(f"symbolic check '{label}' raised {type(exc).__name__}: {exc}")
-                continue
-            if residual != 0:
-                failures.append(f"symbolic check '{label}' leaves residual {residual}")
+                failures.append(f"symbolic check '{label}' raised {_describe(exc)}")
+                expr = bad = None
+            if bad is not None:
+                failures.append(f"symbolic check '{label}' is nonzero at a random point: {bad}")
+            if failures and fail_fast:
+                break
+            residuals.append((label, expr if bad is None else None))
         worst = mpmath.mpf(0)
-        if self.numeric_check is not None:
-            rng = random.Random(seed)
-            with mpmath.workdps(NUMERIC_DPS):
-                for _ in range(numeric_points):
-                    try:
-                        residuals = [abs(mpmath.mpf(r)) for r in self.numeric_check(self.statement, rng)]
-                    except Exception as exc:
-                        failures.append(f"numeric check raised {type(exc).__name__}: {exc}")
-                        break
-                    if not residuals:
-                        failures.append("numeric check returned no residuals")
-                        break
-                    worst = max([worst] + residuals)
-            if worst > NUMERIC_TOL or mpmath.isnan(worst):
-                failures.append(f"numeric residual {mpmath.nstr(worst, 5)} exceeds 1e-40 at 50 digits")
+        if self.numeric_check is not None and not (failures and fail_fast):
+            worst = self._numeric(seed, numeric_points, failures)
+        if not (failures and fail_fast):
+            for label, expr in residuals:
+                if expr is None:
+                    continue
+                try:
+                    with time_budget(budget):
+                        residual = _simplify_to_zero(expr)
+                except Exception as exc:
+                    failures.append(f"symbolic check '{label}' raised {_describe(exc)}")
+                    continue
+                if residual != 0:
+                    failures.append(f"symbolic check '{label}' leaves residual {residual}")
+                if failures and fail_fast:
+                    break
         return Verification(
             name=self.name,
             number=self.number,
             ok=not failures,
-            n_symbolic=len(self.symbolic_checks),
+            n_symbolic=len(self.symbolic_checks) + len(self.lemmas),
             numeric_residual=float(worst),
             seconds=time.perf_counter() - start,
             failures=tuple(failures),
         )
+
+    def _numeric(self, seed, points, failures):
+        """Run the numeric check at ``points`` random points; append failures; return the worst residual."""
+        rng = random.Random(seed)
+        worst = mpmath.mpf(0)
+        with mpmath.workdps(NUMERIC_DPS):
+            for _ in range(points):
+                try:
+                    items = list(self.numeric_check(self.statement, rng))
+                except Exception as exc:
+                    failures.append(f"numeric check raised {_describe(exc)}")
+                    return worst
+                if not items:
+                    failures.append("numeric check returned no residuals")
+                    return worst
+                for item in items:
+                    value, tol = item if isinstance(item, tuple) else (item, NUMERIC_TOL)
+                    value = abs(mpmath.mpmathify(value))
+                    if mpmath.isnan(value) or value > tol:
+                        failures.append(f"numeric residual {mpmath.nstr(value, 5)} exceeds {mpmath.nstr(tol, 3)} "
+                                        f"at {NUMERIC_DPS} digits")
+                        return max(worst, value) if not mpmath.isnan(value) else worst
+                    worst = max(worst, value / tol * NUMERIC_TOL)
+        return worst
 
 
 @dataclass(frozen=True)
@@ -142,6 +197,91 @@ class Verification:
         return line
 
 
+class BudgetExceeded(Exception):
+    """A check did not decide within its time budget."""
+
+
+@contextlib.contextmanager
+def time_budget(seconds: float):
+    """Raise :class:`BudgetExceeded` in the block after ``seconds`` (SIGALRM; main thread on POSIX only,
+    elsewhere the block runs unbounded)."""
+    usable = (seconds and hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread())
+    if not usable:
+        yield
+        return
+
+    def _raise(signum, frame):
+        raise BudgetExceeded(f"undecided after {seconds:g} s")
+
+    previous = signal.signal(signal.SIGALRM, _raise)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _describe(exc):
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _flatten(expr):
+    if isinstance(expr, (list, tuple, sp.Tuple)):
+        return [x for e in expr for x in _flatten(e)]
+    if isinstance(expr, sp.MatrixBase):
+        return [x for e in expr for x in _flatten(e)]
+    if isinstance(expr, sp.Equality):
+        return [expr.lhs - expr.rhs]
+    return [sp.sympify(expr)]
+
+
+def _random_value(symbol, rng):
+    """A random exact rational for ``symbol`` that respects its sign assumptions."""
+    x = sp.Rational(rng.randint(2000, 23000), 10000) + sp.Rational(1, rng.randint(101, 997))
+    if symbol.is_positive or symbol.is_nonnegative:
+        return x
+    return x if rng.random() < 0.5 else -x
+
+
+def probe_nonzero(expr, rng, points: int = 2):
+    """Evaluate a residual exactly (rational substitution, then 30 digits) at random admissible points.
+
+    Returns a description of the evidence when the residual is clearly nonzero at every point where
+    it evaluates to a finite real number (at least one), and None otherwise (zero, or undecided,
+    e.g. when matrix symbols remain). This is the Schwartz-Zippel zero test: it refutes a wrong
+    identity in milliseconds and never claims a true one is false.
+    """
+    parts = _flatten(expr)
+    symbols = set().union(*(p.free_symbols for p in parts)) if parts else set()
+    if any(not isinstance(s, sp.Symbol) for s in symbols):
+        return None
+    evidence = None
+    for _ in range(points):
+        values = {s: _random_value(s, rng) for s in sorted(symbols, key=str)}
+        worst = None
+        for part in parts:
+            value = sp.N(part.xreplace(values), 30)
+            if not (value.is_number and value.is_real and value.is_finite):
+                worst = None
+                break
+            terms = part.args if isinstance(part, sp.Add) else (part,)
+            scale = 1 + max(abs(sp.N(term.xreplace(values), 30)) for term in terms)
+            if not scale.is_finite:
+                worst = None
+                break
+            if abs(value) > PROBE_TOL * scale:
+                worst = worst or f"{sp.N(value, 6)} at {', '.join(f'{k}={v}' for k, v in values.items())}"
+            elif worst is None:
+                worst = ""
+        if worst is None:        # undecided at this point
+            continue
+        if worst == "":          # zero at this point: not refuted
+            return None
+        evidence = worst
+    return evidence
+
+
 def _simplify_to_zero(expr):
     """Reduce ``expr`` (an expression, Eq, Matrix or sequence) to 0 if it is identically zero."""
     if isinstance(expr, (list, tuple)):
@@ -154,11 +294,19 @@ def _simplify_to_zero(expr):
     expr = sp.sympify(expr)
     if expr == 0:
         return 0
-    for method in (sp.expand, sp.cancel, sp.simplify):
+    for method in (sp.expand, sp.cancel, sp.simplify, _simplify_logs, _simplify_expanded):
         reduced = method(expr)
         if reduced == 0:
             return 0
     return reduced
+
+
+def _simplify_logs(expr):
+    return sp.simplify(sp.expand_log(sp.powsimp(expr, force=True), force=True))
+
+
+def _simplify_expanded(expr):
+    return sp.simplify(sp.expand(sp.simplify(expr)))
 
 
 def relative(x, y):

@@ -67,23 +67,37 @@ def balanced_solution() -> Result:
              (sp.Eq(sp.Symbol("u_{+}(t)"), pos), sp.Eq(sp.Symbol("u_{-}(t)"), neg))),
     )
 
+    flow_a = sp.lambdify([a, b, lam, eps, gam], da, "mpmath")
+
     def numeric(stmt, rng: random.Random):
-        # Independent method: Taylor-series integration of the (a, b) flow from a balanced start.
-        l, e, g = random_mpf(rng, 0, 2), random_mpf(rng, 0, 2), random_mpf(rng, 0, 2)
-        A0 = random_mpf(rng, 0.05, 1)
-        fa = sp.lambdify([a, b], da.subs({lam: l, eps: e, gam: g}), "mpmath")
-        sol_ = mpmath.odefun(lambda _t, y: [fa(y[0], y[1]), fa(y[1], y[0])], 0, [A0, A0])
-        T = mpmath.mpf("0.5")
-        A, B = sol_(T)
+        # Independent method: the time to reach u1 from u0 by quadrature of dt = du / u̇, with u̇ = 2aȧ
+        # taken from the flow (R3) at a = b = √u, in the variable v = ln u; then the statement at that
+        # time must give u1. Starts from 1e-300 to 1e-1 reach times up to ~350/|κ|; κ of both signs.
+        l, e, g = random_mpf(rng, 0.2, 2), random_mpf(rng, 0, 2), random_mpf(rng, 0, 2)
+        kap, x = l - g, l + e
+        U0 = mpmath.mpf(10) ** -random_mpf(rng, 1, 300)
+        if kap > 0:
+            U1 = kap / x * (1 - mpmath.mpf(10) ** -random_mpf(rng, 1, 30))
+            if U1 < U0:
+                U0, U1 = U1 / 2, U1
+        else:
+            U0, U1 = random_mpf(rng, 0.1, 2), random_mpf(rng, 1e-3, 0.09)
+
+        def dt_dv(v):
+            uu = mpmath.exp(v)
+            root = mpmath.sqrt(uu)
+            return uu / (2 * root * flow_a(root, root, l, e, g))
+        lo, hi = mpmath.log(U0), mpmath.log(U1)
+        nodes = [lo] + [hi - k for k in (20, 5, 1) if lo < hi - k] + [hi] if hi > lo else [lo, hi]
+        T = mpmath.quad(dt_dv, nodes)
         f = sp.lambdify([lam, eps, gam, u0, t], stmt.rhs, "mpmath")
-        return [relative(A * B, f(l, e, g, A0 ** 2, T))]
+        return [relative(U1, f(l, e, g, U0, T))]
 
     return Result(
         name="balanced_solution", number="R5", title="Balanced (logistic) solution",
         statement=statement, assumptions="a₀ = b₀ (c₀ = 0), u₀ > 0, any λ, ε, γ ≥ 0",
         steps=steps,
         symbolic_checks=(
-            ("u̇ = 2u(κ − ξu) on a = b", lambda s: udot - 2 * a ** 2 * (lam - gam - xi * a ** 2)),
             ("κ ≠ 0 branch equals dsolve", lambda s: branch(s, 0) - sol),
             ("κ ≠ 0 branch solves the ODE",
              lambda s: branch(s, 0).diff(t) - 2 * branch(s, 0) * (_kap - _xis * branch(s, 0))),
@@ -92,6 +106,7 @@ def balanced_solution() -> Result:
             ("initial condition", lambda s: (branch(s, 0).subs(t, 0) - u0, s.rhs.args[1][0].subs(t, 0) - u0)),
             ("stable forms equal the statement", lambda s: (pos - branch(s, 0), neg - branch(s, 0))),
         ),
+        lemmas=(("u̇ = 2u(κ − ξu) on a = b", lambda: udot - 2 * a ** 2 * (lam - gam - xi * a ** 2)),),
         numeric_check=numeric, citation="Pretorius et al. (2018), Eq. (6); Saxe et al. (2014)",
         extras={"generic": generic},
     )
@@ -117,6 +132,18 @@ def hyperbolic_roots(lam_=lam, xi_=xi, c_=c):
     """Roots P_+ > 0 >= P_- of P^2 - (4 lambda/xi) P - c^2 and the rate r = sqrt(4 lambda^2 + xi^2 c^2)."""
     disc = sp.sqrt(4 * lam_ ** 2 / xi_ ** 2 + c_ ** 2)
     return 2 * lam_ / xi_ + disc, 2 * lam_ / xi_ - disc, sp.sqrt(4 * lam_ ** 2 + xi_ ** 2 * c_ ** 2)
+
+
+def _time_between(U0, U1, cc, side, nodes, udot):
+    """∫ du / u̇ from U0 to U1 by mpmath quadrature, in the variable ln u when U0 > 0 (exponential growth
+    from a tiny start is then smooth), with breakpoints at ``nodes`` (approaching the pole at u*),
+    at c (where growth turns exponential) and at 0."""
+    if U0 > 0:
+        pts = [U0, U1] + nodes[1:] + ([cc] if min(U0, U1) < cc < max(U0, U1) else [])
+        pts = sorted({mpmath.log(x) for x in pts}, reverse=side < 0)
+        return mpmath.quad(lambda v: mpmath.exp(v) / udot(mpmath.exp(v)), pts)
+    pts = sorted({U0, U1, mpmath.mpf(0)} | {x for x in nodes[1:] if x > 0} if U1 > 0 else {U0, U1})
+    return mpmath.quad(lambda uu: 1 / udot(uu), pts)
 
 
 def hyperbolic_solution() -> Result:
@@ -153,7 +180,7 @@ def hyperbolic_solution() -> Result:
 
     def riccati_residual(stmt):
         y = stmt[0].rhs.subs(_r, (_xis / 2) * (_Pp - _Pm))
-        return sp.simplify(y.diff(t) + (_xis / 2) * (y - _Pp) * (y - _Pm))
+        return y.diff(t) + (_xis / 2) * (y - _Pp) * (y - _Pm)
 
     def u_of(stmt, P_expr):
         return stmt[4].rhs.subs(sp.Symbol("P(t)"), P_expr)
@@ -163,7 +190,7 @@ def hyperbolic_solution() -> Result:
         P_c0 = explicit(stmt).subs(c, 0).subs({a0: sp.sqrt(u0), b0: sp.sqrt(u0)})
         u_c0 = u_of(stmt, P_c0).subs(c, 0)
         r5 = balanced_solution_expr().args[0][0].subs(gam, 0)
-        return sp.simplify(sp.expand(sp.simplify(u_c0 - r5)))
+        return u_c0 - r5
 
     steps = (
         Step("With γ = 0, c = b² − a² is conserved (R4). Put P = (a + b)², so ab = (P² − c²)/(4P), and "
@@ -180,25 +207,48 @@ def hyperbolic_solution() -> Result:
              (sp.Eq(sp.Symbol("z(t)"), z_t), sp.Eq(sp.Symbol("u"), c * _z / (1 - _z ** 2)))),
     )
 
+    flow = sp.lambdify([a, b, lam, eps], (da0, db0), "mpmath")
+
     def numeric(stmt, rng: random.Random):
-        # Independent method: Taylor-series ODE integration of (a, b) at 50 digits; and the z-form.
+        # Independent method: the time to go from u0 to u1 along the hyperbola b² − a² = c by quadrature
+        # of dt = du / u̇, where u̇ = ȧb + aḃ is taken from the flow (R3) at the point of the hyperbola
+        # with ab = u. Tiny starts (down to 1e-150 per weight) give times up to ~1e3/λ. And the z-form.
         l, e = random_mpf(rng, 0.2, 2), random_mpf(rng, 0, 2)
-        A0, B0 = random_mpf(rng, -1.5, 1.5), random_mpf(rng, -1.5, 1.5)
+        if rng.random() < 0.5:
+            A0, B0 = random_mpf(rng, -1.5, 1.5), random_mpf(rng, -1.5, 1.5)
+        else:
+            A0, B0 = (random_mpf(rng, 0.1, 1) * mpmath.mpf(10) ** -random_mpf(rng, 1, 150) for _ in range(2))
         if abs(B0) < abs(A0):
             A0, B0 = B0, A0
         if B0 < 0:
             A0, B0 = -A0, -B0
-        fa = sp.lambdify([a, b], da0.subs({lam: l, eps: e}), "mpmath")
-        fb = sp.lambdify([a, b], db0.subs({lam: l, eps: e}), "mpmath")
-        T = mpmath.mpf("0.4")
-        A, B = mpmath.odefun(lambda _t, y: [fa(*y), fb(*y)], 0, [A0, B0])(T)
-        cc = B0 ** 2 - A0 ** 2
-        P_val = sp.lambdify([lam, eps, c, a0, b0, t], explicit(stmt), "mpmath")(l, e, cc, A0, B0, T)
-        u_val = sp.lambdify([sp.Symbol("P(t)"), c], stmt[4].rhs, "mpmath")(P_val, cc)
-        # z-form: theta0 = asinh(2 u0 / c), z0 = tanh(theta0 / 2).
-        zz = sp.lambdify([lam, eps, c, z0, t], z_t, "mpmath")(
-            l, e, cc, mpmath.tanh(mpmath.asinh(2 * A0 * B0 / cc) / 2), T)
-        return [relative(A * B, u_val), relative(A * B, cc * zz / (1 - zz ** 2))]
+        cc, U0, us = B0 ** 2 - A0 ** 2, A0 * B0, l / (l + e)
+        side = 1 if U0 < us else -1
+        gap = abs(us - U0)
+        U1 = us - side * gap * mpmath.mpf(10) ** -random_mpf(rng, 0.5, 25)
+
+        def udot(uu):
+            norm = mpmath.sqrt(cc ** 2 + 4 * uu ** 2)
+            aa = uu * mpmath.sqrt(2 / (norm + cc))     # a² = (norm − c)/2 without cancellation
+            bb = mpmath.sqrt((norm + cc) / 2)
+            fa, fb = flow(aa, bb, l, e)
+            return fa * bb + aa * fb
+        # Nodes approach u1 geometrically (the integrand has a pole at u*) and pass through 0 on the way.
+        nodes = [us - side * gap * mpmath.mpf(10) ** -k for k in range(0, 26, 3) if side * (U1 - (us - side * gap * mpmath.mpf(10) ** -k)) > 0]
+        with mpmath.extradps(10):
+            T = _time_between(U0, U1, cc, side, nodes, udot)
+        # P₋ = 2λ/ξ − √(4λ²/ξ² + c²) ≈ −c²/P₊ cancels as written: evaluate with 2|log10 c| more digits.
+        extra = 2 * int(max(0, -mpmath.log10(abs(cc) + mpmath.mpf(10) ** -400)))
+        with mpmath.extradps(extra + 20):
+            P_val = sp.lambdify([lam, eps, c, a0, b0, t], explicit(stmt), "mpmath")(l, e, cc, A0, B0, T)
+            u_val = sp.lambdify([sp.Symbol("P(t)"), c], stmt[4].rhs, "mpmath")(P_val, cc)
+        out = [relative(U1, u_val)]
+        if cc > mpmath.mpf(10) ** -20:   # z-form: theta0 = asinh(2 u0 / c), z0 = tanh(theta0 / 2)
+            with mpmath.extradps(extra + 20):
+                zz = sp.lambdify([lam, eps, c, z0, t], z_t, "mpmath")(
+                    l, e, cc, mpmath.tanh(mpmath.asinh(2 * U0 / cc) / 2), T)
+                out.append(relative(U1, cc * zz / (1 - zz ** 2)))
+        return out
 
     return Result(
         name="hyperbolic_solution", number="R6", title="General solution on the hyperbolas (γ = 0)",
@@ -207,7 +257,7 @@ def hyperbolic_solution() -> Result:
         steps=steps,
         symbolic_checks=(
             ("Ṗ from the flow equals the Riccati form",
-             lambda s: (Pdot + (xi / 2) * ((a + b) ** 2 - Pp) * ((a + b) ** 2 - Pm)).subs(c, b ** 2 - a ** 2)),
+             lambda s: (Pdot + (xi / 2) * ((a + b) ** 2 - s[1].rhs) * ((a + b) ** 2 - s[2].rhs)).subs(c, b ** 2 - a ** 2)),
             ("the Möbius map solves the Riccati equation", riccati_residual),
             ("roots and rate: P₊ + P₋ = 4λ/ξ, P₊P₋ = −c², r = (ξ/2)(P₊ − P₋)",
              lambda s: (s[1].rhs + s[2].rhs - 4 * lam / xi, sp.expand(s[1].rhs * s[2].rhs) + c ** 2,
@@ -216,9 +266,9 @@ def hyperbolic_solution() -> Result:
             ("u = (P² − c²)/(4P) at P = (a+b)², c = b² − a²",
              lambda s: u_of(s, (a + b) ** 2).subs(c, b ** 2 - a ** 2) - a * b),
             ("c → 0: reduces to R5 (γ = 0)", at_c_zero),
-            ("z-form: ż = λ(1 − z²) − ξcz gives u̇ = √(c² + 4u²)(λ − ξu)",
-             lambda s: (c * _z / (1 - _z ** 2)).diff(_z) * (lam * (1 - _z ** 2) - xi * c * _z)
-             - c * (1 + _z ** 2) / (1 - _z ** 2) * (lam - xi * c * _z / (1 - _z ** 2))),
         ),
+        lemmas=(("z-form: ż = λ(1 − z²) − ξcz gives u̇ = √(c² + 4u²)(λ − ξu)",
+                 lambda: (c * _z / (1 - _z ** 2)).diff(_z) * (lam * (1 - _z ** 2) - xi * c * _z)
+                 - c * (1 + _z ** 2) / (1 - _z ** 2) * (lam - xi * c * _z / (1 - _z ** 2))),),
         numeric_check=numeric, citation="Pretorius et al. (2018), Eq. (5) and Fig. 1 (corrects erratum E5)",
     )

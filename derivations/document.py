@@ -18,12 +18,12 @@ _UNICODE_MATH = {
     "τ": r"\tau", "φ": r"\phi", "Λ": r"\Lambda", "Σ": r"\Sigma", "ℓ": r"\ell", "∂": r"\partial",
     "²": "^2", "³": "^3", "⁴": "^4", "ᵀ": r"^\top", "₀": "_0", "₁": "_1", "₂": "_2", "₊": "_+", "₋": "_-",
     "±": r"\pm", "∓": r"\mp", "−": "-", "≥": r"\ge", "≤": r"\le", "≠": r"\ne", "≈": r"\approx",
-    "→": r"\to", "↦": r"\mapsto", "∈": r"\in", "√": r"\surd", "·": r"\cdot", "‖": r"\|", "∞": r"\infty",
+    "→": r"\to", "×": r"\times", "ₙ": "_n", "ᵢ": "_i", "ⱼ": "_j", "↦": r"\mapsto", "∈": r"\in", "√": r"\surd", "·": r"\cdot", "‖": r"\|", "∞": r"\infty",
     "ȧ": r"\dot a", "ḃ": r"\dot b", "ċ": r"\dot c", "ṗ": r"\dot p", "q̇": r"\dot q", "u̇": r"\dot u",
     "Ṗ": r"\dot P", "ż": r"\dot z", "Ẇ": r"\dot W", "x̃": r"\tilde x", "ö": r'\"o',
 }
 _TEXT_ESCAPES = {"&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{", "}": r"\}",
-                 "~": r"\textasciitilde{}", "<": "$<$", ">": "$>$", "^": r"\textasciicircum{}", "\\": r"\textbackslash{}"}
+                 "~": r"$\sim$", "<": "$<$", ">": "$>$", "^": r"\textasciicircum{}", "\\": r"\textbackslash{}"}
 
 
 def tex_text(text: str) -> str:
@@ -32,6 +32,12 @@ def tex_text(text: str) -> str:
     i = 0
     while i < len(text):
         two = text[i:i + 2]
+        if two == "^{" and "}" in text[i:]:     # a superscript in prose, e^{−2γt}: set it in math mode
+            j = text.index("}", i)
+            inner = "".join(_UNICODE_MATH[ch] + " " if ch in _UNICODE_MATH else ch for ch in text[i + 2:j])
+            out.append("$^{" + inner + "}$")
+            i = j + 1
+            continue
         if two in _UNICODE_MATH:
             out.append("$" + _UNICODE_MATH[two] + "$")
             i += 2
@@ -51,12 +57,28 @@ def tex_text(text: str) -> str:
     return "".join(out).replace("$$", "")
 
 
+#: Characters that mark a symbol name as LaTeX to print verbatim (``\|w_\infty\|^2``, ``u(t)``) rather
+#: than a name for SymPy to split into sub- and superscripts.
+_VERBATIM = set("\\(){}|")
+
+
+def symbol_names(expr) -> dict:
+    """Explicit LaTeX for every symbol of ``expr`` whose name is already LaTeX (see ``_VERBATIM``)."""
+    atoms = expr.atoms(sp.Symbol, sp.MatrixSymbol) if isinstance(expr, sp.Basic) else set()
+    return {s: str(s.name) for s in atoms if _VERBATIM & set(str(s.name))}
+
+
+def latex(expr) -> str:
+    """``sympy.latex`` with explicit symbol names and equalities kept as written (never evaluated)."""
+    return sp.latex(expr, symbol_names=symbol_names(expr))
+
+
 def _latex_items(expr):
     if expr is None:
         return []
     if isinstance(expr, (tuple, list)):
         return [x for e in expr for x in _latex_items(e)]
-    return [sp.latex(expr)]
+    return [latex(expr)]
 
 
 def _status(v) -> str:
@@ -88,10 +110,12 @@ def render_latex(verifications=None, results=None) -> str:
         r"\date{" + datetime.date.today().isoformat() + "}",
         r"\begin{document}", r"\maketitle",
         r"\section*{Conventions}",
-        tex_text("Data X ∈ R^{N×D}; second-moment matrix Σ = (1/N) Σₙ xₙxₙᵀ (uncentred); network x̂ = W₂W₁x̃ "
-                 "without biases; input noise x̃ = x + n with n ~ N(0, σ²I), ε = σ²; weight decay γ; "
-                 "per-sample mean loss; full-batch gradient descent with step η, continuous time t = ηk. "
-                 "Per mode: ξ = λ + ε, κ = λ − γ, u = ab, c = b² − a², u* = max(0, κ/ξ).").replace("?", "n"),
+        r"Data $X \in \mathbb{R}^{N\times D}$; second-moment matrix $\Sigma = \frac1N\sum_n x_nx_n^\top$ "
+        r"(uncentred); network $\hat x = W_2W_1\tilde x$ without biases; input noise $\tilde x = x + n$ with "
+        r"$n \sim \mathcal N(0, \sigma^2 I)$, $\varepsilon = \sigma^2$; weight decay $\gamma$; per-sample mean "
+        r"loss; full-batch gradient descent with step $\eta$, continuous time $t = \eta k$. Per mode: "
+        r"$\xi = \lambda + \varepsilon$, $\kappa = \lambda - \gamma$, $u = ab$, $c = b^2 - a^2$, "
+        r"$u^* = \max(0, \kappa/\xi)$. The theory in words: \texttt{docs/theory.md}.",
         r"\par Reference: A.~Pretorius, S.~Kroon, H.~Kamper, \emph{Learning Dynamics of Linear Denoising "
         r"Autoencoders}, ICML 2018 (arXiv:1806.05413).",
         r"\par Each result carries symbolic residuals that must simplify to zero and a numeric check at "
@@ -120,6 +144,8 @@ def render_latex(verifications=None, results=None) -> str:
         lines.append(r"\begin{itemize}")
         for label, _ in r.symbolic_checks:
             lines.append(r"\item " + tex_text(label) + " (residual simplifies to 0)")
+        for label, _ in r.lemmas:
+            lines.append(r"\item lemma: " + tex_text(label) + " (residual simplifies to 0)")
         lines.append(r"\item numeric check at 50 digits by an independent method")
         lines.append(r"\end{itemize}")
         if v is not None and not v.ok:
@@ -138,7 +164,7 @@ def render_markdown(verifications=None, results=None) -> str:
     for r in results:
         v = by_name.get(r.name)
         out += [f"## {r.number}. {r.title}", "",
-                f"`{r.name}` — **{_status(v)}**" + (f" ({v.seconds:.2f} s)" if v is not None else ""), "",
+                f"`{r.name}` — **{_status(v)}**", "",
                 f"*Assumptions:* {r.assumptions}", ""]
         if r.citation:
             out += [f"*Source:* {r.citation}", ""]
@@ -147,5 +173,7 @@ def render_markdown(verifications=None, results=None) -> str:
         for k, step in enumerate(r.steps, 1):
             out.append(f"{k}. {step.text}")
             out += [f"\n$$\n{s}\n$$\n" for s in _latex_items(step.expr)]
-        out.append("")
+        checks = [label for label, _ in r.symbolic_checks] + [f"lemma: {label}" for label, _ in r.lemmas]
+        out += ["", "**Proof obligations.** " + "; ".join(checks) + "; and a numeric check at 50 digits "
+                "by an independent method.", ""]
     return "\n".join(out)

@@ -6,6 +6,8 @@ import random
 import mpmath
 import sympy as sp
 
+from .fixed_points import fixed_point_expr
+from .flow import balance_law
 from .loss import matrix_loss
 from .result import Result, Step, random_mpf, relative
 from .solutions import balanced_solution_expr
@@ -15,15 +17,13 @@ _norm = sp.Symbol(r"\|w_\infty\|^2")
 
 
 def fixed_point_rhs():
-    """u* as stated by R7 (the registry's statement, not a copy)."""
-    from .registry import get
-    return get("fixed_points").statement[0].rhs
+    """u* as R7 states it (the expression its statement is built from, not a copy)."""
+    return fixed_point_expr()
 
 
 def balance_rhs():
-    """c(t) as stated by R4."""
-    from .registry import get
-    return get("balance_law").statement[1].rhs
+    """c(t) as R4 states it."""
+    return balance_law().statement[1].rhs
 
 
 _excess = sp.Symbol("Delta", positive=True)

@@ -56,6 +56,24 @@ def mode_flow_function():
 
 
 @functools.lru_cache(maxsize=None)
+def mode_loss_function(modules="numpy"):
+    """(a, b, lam, eps, gamma) -> the per-mode loss, generated from R2's statement (the summand of its sum)."""
+    i = sp.Symbol("i")
+    summand = get("mode_decoupling").statement.rhs.function.xreplace(
+        {sp.Indexed("lambda", i): lam, sp.Indexed("a", i): a, sp.Indexed("b", i): b})
+    fn = sp.lambdify([a, b, lam, eps, gam], summand, modules=modules, cse=True)
+    fn.__doc__ = f"Per-mode loss (R2): {summand}.\n\nArguments, in order: a, b, lambda, epsilon, gamma."
+    return fn
+
+
+@functools.lru_cache(maxsize=None)
+def mode_flow_function_mp():
+    """(a, b, lam, eps, gamma) -> (da/dt, db/dt) at mpmath precision, from R3's statement."""
+    stmt = get("gradient_flow").statement
+    return sp.lambdify([a, b, lam, eps, gam], (stmt[0].rhs, stmt[1].rhs), modules="mpmath")
+
+
+@functools.lru_cache(maxsize=None)
 def mode_gd_map_function():
     """(a, b, lam, eps, gamma, eta) -> (a', b'), the exact per-mode GD map generated from R12."""
     fa, fb = discrete_map()

@@ -201,7 +201,7 @@ def hyperbolic_solution() -> Result:
         Step("Its solution is a Möbius map of E = e^{−rt}, written so that no term cancels when "
              "P₀ ≥ 0 (all summands are non-negative):", statement[0]),
         Step("and the strength follows without dividing by c; at c = 0 it reduces to R5 with γ = 0 "
-             "exactly:", statement[1]),
+             "exactly:", statement[4]),
         Step("Equivalently, u = (c/2) sinh θ and z = tanh(θ/2) give ż = λ(1 − z²) − ξcz, "
              "solved by the same Möbius map with roots z± and rate λζ, ζ = √((ξc/λ)² + 4):",
              (sp.Eq(sp.Symbol("z(t)"), z_t), sp.Eq(sp.Symbol("u"), c * _z / (1 - _z ** 2)))),

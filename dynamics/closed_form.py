@@ -17,6 +17,7 @@ import numpy as np
 from ._checks import as_array, broadcast, broadcast_shape
 from .kernels import balanced_log, balanced_signed, hyperbolic
 from .ode import strength_by_ode
+from .statements import implements
 
 __all__ = ["balanced_strength", "hyperbolic_strength", "mode_strength", "fixed_point", "time_to_learn",
            "equivalent_weight_decay", "paper_learning_rate", "stability_bound", "final_weight_norm"]
@@ -40,6 +41,8 @@ def _log_abs(x):
         return np.log(np.abs(x))
 
 
+@implements("R5", call={"t": "t", "lam": "lam", "eps": "eps", "gamma": "gamma", "u0": "u0"},
+            domain={"t": (0, 40), "u0": (1e-6, 2)})
 def balanced_strength(t, lam, *, eps=0.0, gamma=0.0, u0):
     r"""Mode strength from a balanced start a0 = b0 = sqrt(u0) (R5).
 
@@ -77,6 +80,9 @@ def _finish(out, shape):
     return out[()] if out.ndim == 0 else out
 
 
+@implements("R6", 4, call={"t": "t", "lam": "lam", "eps": "eps", "a0": "a0", "b0": "b0"},
+            given={"b0": "abs(a0) + b0", "c": "b0**2 - a0**2"}, domain={"t": (0, 40), "a0": (-1.5, 1.5), "b0": (0.01, 1.5)},
+            rtol=1e-10)
 def hyperbolic_strength(t, lam, *, eps=0.0, a0, b0):
     r"""Mode strength for gamma = 0 from any (a0, b0), on the hyperbola b^2 - a^2 = c (R6).
 
@@ -97,6 +103,11 @@ def hyperbolic_strength(t, lam, *, eps=0.0, a0, b0):
     return mode_strength(t, lam, eps=eps, a0=a0, b0=b0)
 
 
+@implements("R5", call={"t": "t", "lam": "lam", "eps": "eps", "gamma": "gamma", "a0": "a0", "b0": "a0"},
+            given={"a0": "sqrt(u0)", "u0": "a0**2"}, domain={"t": (0, 40), "u0": (1e-6, 2)})
+@implements("R6", 4, call={"t": "t", "lam": "lam", "eps": "eps", "a0": "a0", "b0": "b0"},
+            given={"b0": "abs(a0) + b0", "c": "b0**2 - a0**2"}, domain={"t": (0, 40), "a0": (-1.5, 1.5), "b0": (0.01, 1.5)},
+            rtol=1e-10)
 def mode_strength(t, lam, *, eps=0.0, gamma=0.0, a0=None, b0=None, u0=None, rtol=1e-11):
     r"""Mode strength u(t) = a(t) b(t) from any initial (a0, b0), broadcast over all arguments.
 
@@ -162,6 +173,7 @@ def mode_strength(t, lam, *, eps=0.0, gamma=0.0, a0=None, b0=None, u0=None, rtol
     return out[()] if out.ndim == 0 else out
 
 
+@implements("R7", call={"lam": "lam", "eps": "eps", "gamma": "gamma"})
 def fixed_point(lam, *, eps=0.0, gamma=0.0):
     r"""Stable mode strength :math:`u^* = \max(0, (\lambda - \gamma)/\xi)` (R7); 0 when xi = 0."""
     lam, eps, gamma = _nonneg("lam", lam), _nonneg("eps", eps), _nonneg("gamma", gamma)
@@ -172,6 +184,8 @@ def fixed_point(lam, *, eps=0.0, gamma=0.0):
     return out[()] if out.ndim == 0 else out
 
 
+@implements("R9", 1, call={"lam": "lam", "eps": "eps", "gamma": "gamma", "u0": "u0", "fraction": "f"},
+            given={"lam": "gamma + 0.2 + lam", "u0": "u0 * 1e-3"}, domain={"f": (0.01, 0.99), "u0": (1e-4, 0.2)})
 def time_to_learn(lam, *, eps=0.0, gamma=0.0, u0, fraction=0.5):
     r"""Time for the balanced strength to grow from u0 to ``fraction`` * u* (R9).
 
@@ -197,6 +211,7 @@ def time_to_learn(lam, *, eps=0.0, gamma=0.0, u0, fraction=0.5):
     return out[()] if out.ndim == 0 else out
 
 
+@implements("R10", call={"lam": "lam", "eps": "eps"})
 def equivalent_weight_decay(lam, eps):
     r"""Weight decay with the same fixed point as noise eps: :math:`\gamma = \lambda\varepsilon/(\lambda + \varepsilon)` (R10)."""
     lam, eps = broadcast(lam=_nonneg("lam", lam), eps=_nonneg("eps", eps))
@@ -205,6 +220,8 @@ def equivalent_weight_decay(lam, eps):
     return out[()] if out.ndim == 0 else out
 
 
+@implements("R11", 0, call={"lam": "lam", "eps": "eps", "gamma": "0"})
+@implements("R11", 1, call={"lam": "lam", "eps": "0", "gamma": "gamma"})
 def paper_learning_rate(lam, *, eps=0.0, gamma=0.0):
     r"""The paper's "optimal" rate :math:`1/(2\lambda + 3\varepsilon + \gamma)`, the inverse of the largest
     Hessian eigenvalue at a = b = 1 (R8, R11): DAE :math:`1/(2\lambda + 3\varepsilon)`, WDAE :math:`1/(2\lambda + \gamma)`."""
@@ -216,6 +233,10 @@ def paper_learning_rate(lam, *, eps=0.0, gamma=0.0):
     return out[()] if out.ndim == 0 else out
 
 
+@implements("R12", 1, call={"lam": "lam", "eps": "eps", "gamma": "gamma"}, given={"lam": "gamma + lam"})
+@implements("R12", 2, call={"lam": "lam", "eps": "eps", "gamma": "gamma", "balanced": "1"},
+            given={"lam": "gamma + lam"})
+@implements("R12", 4, call={"lam": "lam", "eps": "eps", "gamma": "gamma"}, given={"gamma": "gamma + lam"})
 def stability_bound(lam, *, eps=0.0, gamma=0.0, balanced=False):
     r"""Largest stable learning rate of the per-mode GD map at its stable fixed point (R12).
 
@@ -233,6 +254,10 @@ def stability_bound(lam, *, eps=0.0, gamma=0.0, balanced=False):
     return out[()] if out.ndim == 0 else out
 
 
+@implements("R13", 0, call={"lam": "lam", "eps": "eps", "gamma": "0", "a0": "a0", "b0": "b0"},
+            given={"b0": "sqrt(a0**2 + c0)", "c0": "b0**2 - a0**2"}, output="sqrt", domain={"a0": (0.01, 2), "c0": (0, 3)})
+@implements("R13", 1, call={"lam": "lam", "eps": "eps", "gamma": "gamma", "a0": "a0", "b0": "b0"},
+            given={"lam": "gamma + lam"}, output="sqrt", domain={"a0": (-2, 2), "b0": (-2, 2)})
 def final_weight_norm(lam, *, eps=0.0, gamma=0.0, a0, b0):
     r"""Limit of the mode's weight norm :math:`\|(a, b)\| = \sqrt{a^2 + b^2}` as t -> inf (R13).
 

@@ -66,7 +66,8 @@ def fig1(p: Fig1 = FIG1):
     ax = axes[3]
     g = np.linspace(-2.2, 2.2, 301)
     aa, bb = np.meshgrid(g, g)
-    loss = p.lam / 2 * (1 - aa * bb) ** 2 + eps_s / 2 * (aa * bb) ** 2
+    from derivations import mode_loss_function     # R2's per-mode loss, generated (SymPy loads here only)
+    loss = mode_loss_function()(aa, bb, p.lam, eps_s, 0.0)
     cs = ax.contourf(aa, bb, np.log10(loss + 1e-3), levels=30, cmap="viridis")
     fig.colorbar(cs, ax=ax, label="log₁₀ loss")
     us = float(fixed_point(p.lam, eps=eps_s))
@@ -83,7 +84,11 @@ def fig1(p: Fig1 = FIG1):
     ax.legend(fontsize=8, loc="lower right")
     fig.suptitle(f"Figure 1: DAE learning dynamics, λ = {p.lam:g}, {p.runs} random initialisations "
                  f"a, b ~ U({p.init_low:g}, {p.init_high:g})")
-    numbers["settings"] = dict(lam=p.lam, eta=p.eta, epochs=p.epochs, runs=p.runs, seed=p.seed)
+    numbers["settings"] = dict(lam=p.lam, eps=list(p.eps_values), eta=p.eta, epochs=p.epochs, runs=p.runs,
+                               seed=p.seed, init=[p.init_low, p.init_high])
+    gaps = numbers["max_abs_gd_minus_theory"]
+    gaps10 = numbers["max_abs_gd_minus_theory_eta_over_10"]
+    numbers["gap_shrink_at_eta_over_10"] = min(gaps[k] / gaps10[k] for k in gaps if gaps10[k] > 0)
     return fig, numbers
 
 
@@ -114,6 +119,10 @@ def fig2(p: Fig2 = FIG2):
     fig.suptitle(f"Figure 2: noise against equivalent weight decay (same fixed points; DAE faster by (λ+ε)/λ), "
                  f"u₀ = {p.u0:g}")
     numbers["settings"] = dict(eps=eps.tolist(), lam=list(p.lam_values), eta=p.eta, epochs=p.epochs, u0=p.u0)
+    # R10: the WDAE takes (lam + eps)/lam times as long; the largest relative deviation over the grid (eps > 0)
+    numbers["max_rel_error_time_ratio"] = max(
+        float(np.max(np.abs(np.asarray(v["ratio_wdae_over_dae"])[eps > 0] / ((lam + eps[eps > 0]) / lam) - 1)))
+        for lam, v in zip(p.lam_values, numbers["t90_epochs"].values()))
     return fig, numbers
 
 
@@ -211,7 +220,12 @@ def fig4(p: Fig4 = FIG4):
     fig.suptitle(f"Figure 4: noise ε = {p.eps:g} against weight decay γ = {p.gamma:.4g}: same u*, different norms "
                  "unless the initialisation is small")
     numbers["settings"] = dict(lam=p.lam, eps=p.eps, gamma=p.gamma, eta=p.eta, epochs=p.epochs, seed=p.seed,
+                               runs=p.runs, init=[p.init_low, p.init_high], small_init=list(p.small_init),
                                a0=a0.tolist(), b0=b0.tolist())
+    for m in ("dae", "wdae"):
+        numbers[m]["max_abs_final_norm_minus_R13"] = float(np.max(np.abs(
+            np.asarray(numbers[m]["final_norm"]) - np.asarray(numbers[m]["predicted_final_norm_R13"]))))
+    numbers["wdae"]["imbalance_decay_at_end"] = float(np.exp(-2 * p.gamma * p.eta * p.epochs))   # R4: c(t)/c0
     return fig, numbers
 
 

@@ -89,13 +89,13 @@ def _anti_mp(t, lam, eps, a0, b0):
 
 def ode_strength_mp(t, lam, eps, gamma, a0, b0, dps=30):
     """u(t) by mpmath's Taylor-series ODE solver (slow; moderate t only). Accurate to ~dps digits."""
+    from derivations import mode_flow_function_mp
+    flow = mode_flow_function_mp()        # R3's statement, lambdified to mpmath
     with mpmath.workdps(dps):
         l, e, g = mpmath.mpf(float(lam)), mpmath.mpf(float(eps)), mpmath.mpf(float(gamma))
-        x = l + e
 
         def rhs(_t, y):
-            a, b = y
-            return [b * (l - x * a * b) - g * a, a * (l - x * a * b) - g * b]
+            return list(flow(y[0], y[1], l, e, g))
 
         a, b = mpmath.odefun(rhs, 0, [mpmath.mpf(float(a0)), mpmath.mpf(float(b0))])(mpmath.mpf(float(t)))
         return a * b

@@ -21,6 +21,7 @@ import time
 
 from derivations.files import atomic_write_text
 
+from .captions import dynamics_caption, table_caption, training_caption
 from .config import load_config
 from .manifest import environment
 
@@ -35,9 +36,10 @@ QUICK = {  # every experiment shrunk so that the whole report takes well under a
 }
 
 ERRATA = [
-    ("E1", "Figure 3", "The notebooks simulate the WDAE with the rate 0.005(λ+ε)/(2λ(λ+2ε)) = 0.005/(2λ+2γ), "
-     "while the paper's middle panel uses 1/(2λ+γ). With the paper's own formula the DAE and WDAE trajectories "
-     "coincide exactly (R11): the plotted gap comes from the stale rate. Both are reproduced in Figure 3."),
+    ("E1", "Figure 3", "The notebook draws the curves from the continuous closed form at t = lr·epoch (it runs no "
+     "gradient descent), with the WDAE rate 0.005(λ+ε)/(2λ(λ+2ε)) = 0.005/(2λ+2γ), while the paper's middle panel "
+     "uses 1/(2λ+γ). With the paper's own formula the DAE and WDAE trajectories coincide exactly (R11): the plotted "
+     "gap comes from the stale rate. Both are reproduced in Figure 3."),
     ("E2", "Figure 5", "The paper's 'actual' curves are sorted singular values of W, which mix modes, and its "
      "theory used one shared u₀. We measure vᵢᵀWvᵢ per mode with the per-mode effective u₀ (R14); the table shows "
      "both ways side by side."),
@@ -48,30 +50,6 @@ ERRATA = [
     ("E5", "Figure 1", "The paper's general solution divides by c₀ and fails for balanced initialisation. R6 is "
      "written as a Möbius map in P = (a+b)² that contains no division by c and equals R5 at c = 0."),
 ]
-
-CAPTIONS = {
-    "fig1": ("Figure 1 — DAE dynamics from random initialisation (λ = 1, ε ∈ {0, 1, 5}, 10 runs, a, b ~ U(−2, 2), "
-             "η = 0.01, 200 epochs).", "Paper: the closed-form solution matches gradient descent and every run "
-             "converges to the hyperbola ab = λ/(λ+ε). Ours: the R6 closed form (valid also at c₀ = 0) against the "
-             "exact GD map; the gap is O(η) and shrinks ~10× at η/10 (figures.json)."),
-    "fig2": ("Figure 2 — noise against the equivalent weight decay γ = λε/(λ+ε) (η = 0.001, 20 000 epochs, u₀ = 1e-6).",
-             "Paper: both reach the same fixed point, the DAE faster. Ours: the time ratio is exactly (λ+ε)/λ (R10), "
-             "checked to 1e-10 in figures.json."),
-    "fig3": ("Figure 3 — the paper's \"optimal\" learning rates (λ = 1).", "Paper: a DAE−WDAE gap of about 0.28. "
-             "Ours: with the paper's formula 1/(2λ+γ) the difference is zero to rounding (R11); the published gap "
-             "comes from the notebooks' stale rate 1/(2λ+2γ) (erratum E1)."),
-    "fig4": ("Figure 4 — weight norm under noise (ε = 0.1) against weight decay (γ = 0.1/1.1), λ = 1, η = 0.01.",
-             "Paper: same fixed point, but only weight decay shrinks the norm; small initialisation makes them agree. "
-             "Ours: final norms follow R13 (crosses)."),
-    "fig5": ("Figure 5 — linear autoencoders on MNIST (50 000 images, H = 256, η = 0.01, 5000 epochs, W ~ 1e-4·N(0,1)).",
-             "Paper: theory tracks training mode by mode. Ours (top): vᵢᵀWvᵢ against the exact discrete map from the "
-             "per-mode effective u₀ (R14, orthogonalised in learning order); bottom: the paper's way (sorted singular "
-             "values, one shared u₀)."),
-    "fig6": ("Figure 6 — ReLU autoencoders on MNIST (reduced default setting; see configs/fig6_mnist_full.toml).",
-             "Paper: noise makes the network learn the leading modes earlier than weight decay. Ours: the same "
-             "qualitative result in mᵢ."),
-}
-
 
 def _shrink(cfg_path, quick, data_override=None):
     cfg = load_config(cfg_path)
@@ -117,7 +95,7 @@ def reproduce(out_dir, *, quick=False, force=False, cifar10_dir=None, data=None,
                          "(install Debian's texlive-latex-base and texlive-latex-recommended for the PDF).")
     else:
         log("  derivations: exist, skipped")
-    timings["derivations"] = time.perf_counter() - start
+    timings["derivations"] = time.perf_counter() - t
 
     log("[2/4] Figures 1-4 (closed forms, ODE, exact GD)")
     t = time.perf_counter()
@@ -147,8 +125,8 @@ def reproduce(out_dir, *, quick=False, force=False, cifar10_dir=None, data=None,
     return index
 
 
-def _table(headers, rows):
-    out = ["<table><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in headers) + "</tr>"]
+def _table(headers, rows, caption):
+    out = [f"<table><caption>{html.escape(caption)}</caption><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in headers) + "</tr>"]
     for r in rows:
         out.append("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in r) + "</tr>")
     return "\n".join(out) + "</table>"
@@ -158,8 +136,8 @@ def _fmt(x, spec=".3g"):
     return "—" if x is None else format(x, spec)
 
 
-def _figure(src, key):
-    title, text = CAPTIONS[key]
+def _figure(src, caption):
+    title, text = caption
     return (f'<figure><img src="{html.escape(src)}" alt="{html.escape(title)}">'
             f"<figcaption><b>{html.escape(title)}</b> {html.escape(text)}</figcaption></figure>")
 
@@ -181,7 +159,8 @@ def write_report(out_dir, timings, notes, quick):
         parts.append(f'<p>{ok} of {len(ver)} results verified symbolically and at 50 digits: '
                      f'<a href="{link}">{link}</a>.</p>')
         parts.append(_table(["result", "name", "status", "seconds"],
-                            [(v["number"], v["name"], "verified" if v["ok"] else "FAILED", v["seconds"]) for v in ver]))
+                            [(v["number"], v["name"], "verified" if v["ok"] else "FAILED", v["seconds"]) for v in ver],
+                            table_caption("Verification of each result (python -m derivations check gives the same).", quick)))
     fj = os.path.join(out_dir, "dynamics", "figures.json")
     nums = {}
     if os.path.exists(fj):
@@ -189,12 +168,14 @@ def write_report(out_dir, timings, notes, quick):
             nums = json.load(fh)
     parts.append("<h2>Figures 1–4: the scalar theory</h2>")
     for key in ("fig1", "fig2", "fig3", "fig4"):
-        if os.path.exists(os.path.join(out_dir, "dynamics", f"{key}.png")):
-            parts.append(_figure(f"dynamics/{key}.png", key))
+        if os.path.exists(os.path.join(out_dir, "dynamics", f"{key}.png")) and key in nums:
+            parts.append(_figure(f"dynamics/{key}.png", dynamics_caption(key, nums[key], nums[key].get("quick", False))))
     if "fig3" in nums:
         parts.append(_table(["Figure 3", "max |u_DAE − u_WDAE|"],
                             [("paper's WDAE rate 1/(2λ+γ)", f"{nums['fig3']['max_abs_dae_minus_wdae_paper_rate']:.2e}"),
-                             ("notebooks' stale rate 1/(2λ+2γ) (E1)", f"{nums['fig3']['max_abs_dae_minus_wdae_stale_rate']:.3f}")]))
+                             ("notebooks' stale rate 1/(2λ+2γ) (E1)", f"{nums['fig3']['max_abs_dae_minus_wdae_stale_rate']:.3f}")],
+                            table_caption("Figure 3: the gap between the DAE and WDAE curves.",
+                                          nums["fig3"].get("quick", False))))
     parts.append("<h2>Figures 5–6: training on real data</h2>")
     for name in ("fig5_mnist", "fig5_cifar10", "fig6_mnist"):
         rj = os.path.join(out_dir, name, "results.json")
@@ -203,8 +184,9 @@ def write_report(out_dir, timings, notes, quick):
         with open(rj) as fh:
             res = json.load(fh)
         key = "fig6" if name.startswith("fig6") else "fig5"
+        run_quick = quick or "(quick)" in res["title"]
         parts.append(f"<h3>{html.escape(res['title'])}</h3>")
-        parts.append(_figure(f"{name}/figure.png", key))
+        parts.append(_figure(f"{name}/figure.png", training_caption(res, run_quick)))
         if key == "fig5":
             rows = []
             for model, m in res["models"].items():
@@ -217,21 +199,25 @@ def write_report(out_dir, timings, notes, quick):
             parts.append("<p>max over the run of |measured − theory| per mode; lower is better.</p>")
             parts.append(_table(["model", "mode", "ours: R14 orthogonalised, discrete map", "R14, discrete map",
                                  "R14 orthogonalised, continuous", "paper's way (singular values, shared u₀)",
-                                 "error in epochs to u*/2 (ours)"], rows))
+                                 "error in epochs to u*/2 (ours)"], rows,
+                                table_caption(f"{res['title']}: agreement of training with theory per mode.", run_quick)))
         else:
             rows = [(model, mode, _fmt(t, ".0f")) for model, m in res["models"].items()
                     for mode, t in _by_mode(m.get("half_time", {}))]
-            parts.append(_table(["model", "mode", "epochs to half of final mᵢ"], rows))
+            parts.append(_table(["model", "mode", "epochs to half of final mᵢ"], rows,
+                                table_caption(f"{res['title']}: how early each mode is learned.", run_quick)))
     parts.append("<h2>Errata in the authors' code</h2>")
-    parts.append(_table(["", "where", "what"], ERRATA))
+    parts.append(_table(["", "where", "what"], ERRATA, table_caption("Errata (docs/errata.md).", quick)))
     parts.append("<h2>Timings</h2>")
-    parts.append(_table(["part", "seconds"], [(k, f"{v:.1f}") for k, v in timings.items()]))
+    parts.append(_table(["part", "seconds"], [(k, f"{v:.1f}") for k, v in timings.items()],
+                        table_caption("Wall-clock time of each part of this run.", quick)))
     parts.append("<h2>Environment</h2>")
-    parts.append(_table(["", ""], sorted(environment().items())))
+    parts.append(_table(["", ""], sorted(environment().items()),
+                        table_caption("Software and machine of this run.", quick)))
     page = ("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>lindae report</title><style>"
             "body{font-family:system-ui,sans-serif;max-width:1200px;margin:2em auto;padding:0 1em;color:#222}"
             "img{max-width:100%;border:1px solid #ddd}figure{margin:1.5em 0}figcaption{font-size:.9em;color:#444}"
-            "table{border-collapse:collapse;margin:1em 0;font-size:.85em}td,th{border:1px solid #ccc;padding:3px 8px}"
+            "table{border-collapse:collapse;margin:1em 0;font-size:.85em}caption{text-align:left;font-size:.95em;padding:.3em 0}td,th{border:1px solid #ccc;padding:3px 8px}"
             "th{background:#f4f4f4}.note{background:#fff6d6;padding:.5em}</style></head><body>"
             + "\n".join(parts) + "</body></html>\n")
     return atomic_write_text(os.path.join(out_dir, "index.html"), page)

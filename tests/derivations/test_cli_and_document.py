@@ -85,3 +85,47 @@ def test_no_derivation_step_renders_as_a_python_boolean():
     assert r"\text{False}" not in text and r"\text{True}" not in text
     committed = (pathlib.Path(__file__).resolve().parents[2] / "docs" / "derivations.md").read_text(encoding="utf-8")
     assert r"\text{False}" not in committed and r"\text{True}" not in committed
+
+
+def _rendered_expressions():
+    """(expression, its LaTeX) for every statement and derivation step of every result."""
+    import derivations
+    from derivations.document import _latex_items
+    out = []
+    for r in derivations.results():
+        exprs = list(r.statement) if isinstance(r.statement, tuple) else [r.statement]
+        for step in r.steps:
+            exprs += list(step.expr) if isinstance(step.expr, tuple) else ([step.expr] if step.expr is not None else [])
+        out += [(e, _latex_items(e)[0]) for e in exprs]
+    return out
+
+
+def test_every_equation_renders_with_balanced_braces_and_explicit_symbol_names():
+    from derivations.document import symbol_names
+    for expr, tex in _rendered_expressions():
+        depth = 0
+        for i, ch in enumerate(tex):
+            if ch in "{}" and (i == 0 or tex[i - 1] != "\\"):
+                depth += 1 if ch == "{" else -1
+                assert depth >= 0, tex
+        assert depth == 0, tex
+        assert r"\text{False}" not in tex and r"\text{True}" not in tex
+        for name in symbol_names(expr).values():     # LaTeX names appear as written, never split up
+            assert name in tex, (name, tex)
+
+
+def test_symbol_names_catch_a_name_that_sympy_would_split():
+    import sympy as sp
+    from derivations.document import latex
+    s = sp.Symbol(r"\tfrac12\|x - W_2W_1(x+n)\|^2")
+    assert latex(sp.Eq(sp.Symbol("L"), s)) == r"L = \tfrac12\|x - W_2W_1(x+n)\|^2"
+    assert r"\tfrac12\|x - W_2W_1(x+n)\|^2" not in sp.latex(s)     # what the plain printer would do
+
+
+def test_committed_derivation_document_is_what_the_code_generates():
+    import pathlib
+    import derivations
+    committed = (pathlib.Path(__file__).resolve().parents[2] / "docs" / "derivations.md").read_text(encoding="utf-8")
+    verifications = derivations.check_all()
+    assert derivations.render_markdown(verifications) == committed, \
+        "regenerate with: python -m derivations latex --format md --out docs/derivations.md"

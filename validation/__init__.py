@@ -14,6 +14,8 @@ from .data import (DataError, cache_dir, check_data, fetch_mnist, load_array, lo
 from .relu import ReluResult, relu_loss_and_gradient, train_relu_ae
 from .runner import RunFailed, run_config
 from .spectrum import Spectrum, cached_spectrum, compute_spectrum, second_moment
+from .stream import Moments, load_spectrum_file, streaming_moments, write_spectrum_file
+from .sweep import load_sweep, parse_sweep, run_sweep
 from .theory import agreement, paper_agreement, run_theory
 from .train import TrainResult, data_loss_and_gradient, train_linear_ae, train_linear_ae_naive
 
@@ -21,4 +23,5 @@ __all__ = ["ConfigError", "load_config", "parse_config", "DataError", "cache_dir
            "load_array", "load_cifar10", "load_idx_dir", "load_mnist", "read_idx", "ReluResult",
            "relu_loss_and_gradient", "train_relu_ae", "RunFailed", "run_config", "Spectrum", "cached_spectrum",
            "compute_spectrum", "second_moment", "agreement", "paper_agreement", "run_theory", "TrainResult",
-           "data_loss_and_gradient", "train_linear_ae", "train_linear_ae_naive"]
+           "data_loss_and_gradient", "train_linear_ae", "train_linear_ae_naive", "Moments", "load_spectrum_file",
+           "streaming_moments", "write_spectrum_file", "load_sweep", "parse_sweep", "run_sweep"]

@@ -1,4 +1,4 @@
-"""Command line of the validation layer: ``python -m validation {fetch,run,reproduce}``."""
+"""Command line of the validation layer: ``python -m validation {fetch,run,reproduce,spectrum,sweep}``."""
 from __future__ import annotations
 
 import os
@@ -31,6 +31,30 @@ def build_parser():
     q.add_argument("--force", action="store_true", help="redo parts that finished before")
     q.add_argument("--cifar10-dir", metavar="DIR", help="also run Figure 5 on CIFAR-10 from this folder")
     q.add_argument("--data", metavar="FILE", help="use this (N, D) .npy/.npz array instead of MNIST (e.g. for tests)")
+    sp_ = sub.add_parser("spectrum", help="stream the second moment of data larger than memory (Dask)",
+                         description="Compute Σ = XᵀX/N (or the covariance with --center) in row chunks, accumulated in "
+                                     "float64 on Dask, and its eigen-decomposition; write S.npz (second_moment, eigenvalues "
+                                     "descending, eigenvectors, n_samples, mean) and S.npz.manifest.json atomically. A "
+                                     "config's [data] spectrum = \"S.npz\" then trains linear models without the data.")
+    sp_.add_argument("data", metavar="DATA", help="an (N, D) .npy file or a folder of .npy shards (same D)")
+    sp_.add_argument("--out", required=True, metavar="S.npz", help="output file")
+    sp_.add_argument("--chunk-rows", type=int, default=20_000, metavar="N",
+                     help="rows per task; peak memory grows with N x D (default 20000)")
+    sp_.add_argument("--center", action="store_true", help="subtract the mean (the covariance)")
+    sp_.add_argument("--scheduler", default="threads", metavar="ADDR",
+                     help="'threads' (local threaded scheduler, the default), 'synchronous', or tcp://HOST:PORT of a "
+                          "dask distributed scheduler")
+    w = sub.add_parser("sweep", help="run a grid of trainings (Dask) and tabulate theory agreement",
+                       description="Train the Cartesian product of the [sweep] lists of SWEEP.toml, one linear model per "
+                                   "cell on one shared spectrum; write cells/KEY.json, table.csv, sweep.png and "
+                                   "manifest.json into --out. Finished cells are skipped on a rerun unless --force.")
+    w.add_argument("config", metavar="SWEEP.toml", help="e.g. configs/sweep_mnist.toml")
+    w.add_argument("--out", required=True, metavar="DIR", help="output directory (created if missing)")
+    w.add_argument("--scheduler", default="serial", metavar="WHERE",
+                   help="'serial' (this process, the default), 'local' (a local cluster of --workers processes) or "
+                        "tcp://HOST:PORT of a running dask scheduler")
+    w.add_argument("--workers", type=int, default=2, metavar="N", help="worker processes for --scheduler local (default 2)")
+    w.add_argument("--force", action="store_true", help="rerun cells that finished before")
     return p
 
 
@@ -53,6 +77,29 @@ def main(argv=None) -> int:
             models = [m.strip() for m in args.models.split(",")] if args.models else None
             _check_out(prog, args.out)
             run_config(args.config, args.out, force=args.force, cifar10_dir=args.cifar10_dir, log=log, models=models)
+            return 0
+        if args.command == "spectrum":
+            from .stream import streaming_moments, write_spectrum_file
+            if args.chunk_rows < 1:
+                fail(prog, f"--chunk-rows must be >= 1, got {args.chunk_rows}")
+            if not args.out.endswith(".npz"):
+                fail(prog, f"--out must name a .npz file, got {args.out}")
+            _check_out(prog, os.path.dirname(os.path.abspath(args.out)))
+            sched = None if args.scheduler == "threads" else args.scheduler
+            if sched not in (None, "synchronous") and not sched.startswith(("tcp://", "tls://")):
+                fail(prog, f"--scheduler must be threads, synchronous or tcp://HOST:PORT, got {args.scheduler}")
+            mom = streaming_moments(args.data, chunk_rows=args.chunk_rows, center=args.center, scheduler=sched,
+                                    progress=log)
+            spec = write_spectrum_file(args.out, mom, args.center, os.path.abspath(args.data), args.chunk_rows)
+            log(f"wrote {args.out}: N = {mom.n_samples}, D = {len(spec.eigenvalues)}, largest eigenvalue "
+                f"{spec.eigenvalues[0]:.6g}, {mom.bytes_read / 1e9 / mom.seconds:.2f} GB/s")
+            return 0
+        if args.command == "sweep":
+            from .sweep import run_sweep
+            if args.workers < 1:
+                fail(prog, f"--workers must be >= 1, got {args.workers}")
+            _check_out(prog, args.out)
+            run_sweep(args.config, args.out, scheduler=args.scheduler, workers=args.workers, force=args.force, log=log)
             return 0
         from .reproduce import reproduce
         _check_out(prog, args.out)

@@ -25,7 +25,7 @@ _NUM, _INT, _BOOL, _STR = "number", "integer", "boolean", "string"
 SCHEMA = {
     "": {"title": (_STR, ""), "figure": (_STR, "none", ("fig5", "fig6", "none"))},
     "data": {"dataset": (_STR, "mnist", ("mnist", "cifar10", "array")), "n_samples": (_INT, 0, (0, None)),
-             "path": (_STR, ""), "key": (_STR, ""), "center": (_BOOL, False)},
+             "path": (_STR, ""), "key": (_STR, ""), "center": (_BOOL, False), "spectrum": (_STR, "")},
     "train": {"kind": (_STR, "linear", ("linear", "relu")), "hidden": (_INT, 256, (1, None)),
               "lr": (_NUM, 0.01, (0, None, "open")), "epochs": (_INT, 1000, (0, None)),
               "init": (_STR, "random", ("random", "aligned")), "init_scale": (_NUM, 1e-4, (0, None, "open")),
@@ -102,7 +102,7 @@ def parse_config(raw: dict) -> dict:
             raise ConfigError(f"[[models]] #{j}: duplicate name {given['name']!r}")
         seen.add(given["name"])
         cfg["models"].append(cfg["train"] | given)
-    if cfg["data"]["dataset"] in ("array",) and not cfg["data"]["path"]:
+    if cfg["data"]["dataset"] in ("array",) and not cfg["data"]["path"] and not cfg["data"]["spectrum"]:
         raise ConfigError("[data]: dataset 'array' needs path = \"file.npy\" (or .npz)")
     return cfg
 

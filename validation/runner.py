@@ -48,6 +48,36 @@ def load_data(data_cfg, *, cifar10_dir=None, log=print):
     return load_array(data_cfg["path"], data_cfg["key"] or None, n)
 
 
+def load_inputs(cfg, *, cifar10_dir=None, log=print):
+    """(X or None, Spectrum) for a parsed config: the data and its second-moment spectrum, or, when
+    ``[data] spectrum`` names a file written by ``python -m validation spectrum``, that spectrum alone."""
+    if cfg["data"]["spectrum"]:
+        from .stream import load_spectrum_file
+        spec = load_spectrum_file(cfg["data"]["spectrum"])
+        if bool(cfg["data"]["center"]) != (spec.mean is not None):
+            raise DataError(f"[data] center = {str(cfg['data']['center']).lower()}, but {cfg['data']['spectrum']} is "
+                            f"{'centred' if spec.mean is not None else 'uncentred'}")
+        for m in cfg["models"]:
+            if m["kind"] != "linear" or m["sampled_noise"]:
+                raise DataError(f"model {m['name']}: {'ReLU training' if m['kind'] != 'linear' else 'sampled noise'} "
+                                f"needs the data X, and a spectrum file holds only its second moment; "
+                                f"give the data set instead of [data] spectrum")
+        X, D = None, len(spec.eigenvalues)
+        log(f"data: spectrum {cfg['data']['spectrum']} ({spec.n_samples} samples x {D} features)")
+    else:
+        X = load_data(cfg["data"], cifar10_dir=cifar10_dir, log=log)
+        if cfg["data"]["center"]:
+            X = X - X.mean(axis=0)
+        D = X.shape[1]
+        log(f"data: {X.shape[0]} samples x {D} features")
+    for m in cfg["models"]:
+        if m["hidden"] > D:
+            raise DataError(f"model {m['name']}: hidden = {m['hidden']} exceeds the data dimension D = {D}")
+    if X is not None:
+        spec = cached_spectrum(X, cache=os.path.join(cache_dir(), "spectra"), log=log)
+    return X, spec
+
+
 def _round(values, digits=12):
     """Floats rounded to 12 significant digits (stable JSON, well below any agreement we report)."""
     arr = np.asarray(values, dtype=float)
@@ -150,14 +180,7 @@ def _run(cfg, out_dir, force, cifar10_dir, log):
     start = time.perf_counter()
     title = cfg["title"] or cfg["figure"]
     log(f"{title}: {cfg['data']['dataset']} data, {len(cfg['models'])} model(s) -> {out_dir}")
-    X = load_data(cfg["data"], cifar10_dir=cifar10_dir, log=log)
-    if cfg["data"]["center"]:
-        X = X - X.mean(axis=0)
-    log(f"data: {X.shape[0]} samples x {X.shape[1]} features")
-    for m in cfg["models"]:
-        if m["hidden"] > X.shape[1]:
-            raise DataError(f"model {m['name']}: hidden = {m['hidden']} exceeds the data dimension D = {X.shape[1]}")
-    spec = cached_spectrum(X, cache=os.path.join(cache_dir(), "spectra"), log=log)
+    X, spec = load_inputs(cfg, cifar10_dir=cifar10_dir, log=log)
     timings = {"data_and_spectrum_seconds": round(time.perf_counter() - start, 3)}
     os.makedirs(os.path.join(out_dir, "models"), exist_ok=True)
     summaries, failures = {}, []
@@ -189,7 +212,7 @@ def _run(cfg, out_dir, force, cifar10_dir, log):
         atomic_write_json(path, summary)
         summaries[m["name"]] = summary
         log(f"model {m['name']}: done in {summary['wall_seconds']:.1f} s")
-    results = {"title": title, "config": cfg, "n_samples": int(X.shape[0]), "dimension": int(X.shape[1]),
+    results = {"title": title, "config": cfg, "n_samples": int(spec.n_samples), "dimension": int(len(spec.eigenvalues)),
                "eigenvalues": _round(spec.eigenvalues),
                "models": {k: {kk: vv for kk, vv in v.items() if kk not in ("seconds", "wall_seconds")}
                           for k, v in summaries.items()},

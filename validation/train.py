@@ -265,9 +265,9 @@ def train_linear_ae(X, hidden, lr, epochs, *, noise_var=0.0, weight_decay=0.0, i
 
     Parameters
     ----------
-    X : (N, D) array
+    X : (N, D) array or None
         Data (rows are samples). Centred first when ``center`` is true, and then the model is
-        trained on the centred data too.
+        trained on the centred data too. None trains from ``spectrum`` alone (marginalised noise).
     hidden : int
         H, at most D.
     lr : float
@@ -300,7 +300,16 @@ def train_linear_ae(X, hidden, lr, epochs, *, noise_var=0.0, weight_decay=0.0, i
         When a weight norm leaves the overflow guard (lr above R12's bound): names the mode, the
         bound, and keeps the records so far in ``.partial``.
     """
+    if X is None:     # training from a spectrum alone (python -m validation spectrum)
+        if spectrum is None or sampled_noise or center:
+            raise ValueError("X = None needs spectrum= and works only for marginalised (not sampled) noise "
+                             "without centring (a centred spectrum already describes centred data)")
+        X = np.zeros((1, len(spectrum.eigenvalues)))     # shape only; the eigenbasis step never reads X
+        N_given = spectrum.n_samples
+    else:
+        N_given = None
     X, N, D, H, lr, epochs = check_problem(X, hidden, lr, epochs)
+    N = N_given or N
     eps = float(as_array("noise_var", noise_var, lo=0.0))
     gamma = float(as_array("weight_decay", weight_decay, lo=0.0))
     init_scale = float(as_array("init_scale", init_scale, lo=0.0, lo_open=True))

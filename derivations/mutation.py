@@ -103,7 +103,8 @@ def _agree_numerically(a, b, rng):
     if len(syms) != len(diff.free_symbols):
         return False                       # matrix symbols: treat as a genuine change
     for _ in range(3):
-        vals = {s: sp.Rational(rng.randint(2000, 23000), 10000) for s in syms}
+        vals = {s: sp.Integer(rng.randint(2, 6)) if s.is_integer else sp.Rational(rng.randint(2000, 23000), 10000)
+                for s in syms}
         v = sp.N(diff.xreplace(vals), 30)
         if not v.is_number or abs(v) > 1e-20:
             return False

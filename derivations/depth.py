@@ -20,7 +20,7 @@ import sympy as sp
 from .fixed_points import eigen_residual
 from .loss import cayley
 from .result import Result, Step, random_mpf, relative
-from .symbols import eps, eta, gam, lam, mode_loss, t, u, xi
+from .symbols import eps, gam, lam, mode_loss, t, u, xi
 
 #: Depth (number of weight layers), an integer >= 2.
 Ld = sp.Symbol("L", integer=True, positive=True)
@@ -67,7 +67,7 @@ def depth_matrix_loss(Ws, Sigma, eps_, gam_):
 
 def depth_mode_loss() -> Result:
     r"""D1: under aligned initialisation the depth-L loss is a sum of per-mode losses :math:`\ell_L`."""
-    D, H = 2, 2
+    D = 2
     lams = sp.symbols("lambda_1:3", positive=True)
     statement = sp.Eq(sp.Symbol(r"\ell_L"), depth_loss_expr())
 

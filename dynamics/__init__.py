@@ -11,6 +11,8 @@ the paper's Figures 1-4. Example::
 from .closed_form import (balanced_strength, equivalent_weight_decay, final_weight_norm, fixed_point,
                           hyperbolic_strength, mode_strength, paper_learning_rate, stability_bound,
                           time_to_learn)
+from .depth import (basin_boundary, critical_weight_decay, deep_balanced_strength, deep_equivalent_weight_decay,
+                    deep_fixed_point, deep_time_to_learn)
 from .errors import OVERFLOW_GUARD, DivergenceError
 from .gd import gd_matrix, gd_modes
 from .matrix import loss_and_gradient, sample_loss_and_gradient, second_moment_root
@@ -22,4 +24,6 @@ __all__ = ["balanced_strength", "equivalent_weight_decay", "final_weight_norm", 
            "hyperbolic_strength", "mode_strength", "paper_learning_rate", "stability_bound", "time_to_learn",
            "OVERFLOW_GUARD", "DivergenceError", "gd_matrix", "gd_modes", "loss_and_gradient",
            "sample_loss_and_gradient", "second_moment_root", "integrate_matrix_flow",
-           "integrate_modes", "METHODS", "Trajectory", "trajectory", "from_paper_units", "to_paper_units"]
+           "integrate_modes", "METHODS", "Trajectory", "trajectory", "from_paper_units", "to_paper_units",
+           "basin_boundary", "critical_weight_decay", "deep_balanced_strength", "deep_equivalent_weight_decay",
+           "deep_fixed_point", "deep_time_to_learn"]

@@ -108,7 +108,7 @@ def hyperbolic_strength(t, lam, *, eps=0.0, a0, b0):
 @implements("R6", 4, call={"t": "t", "lam": "lam", "eps": "eps", "a0": "a0", "b0": "b0"},
             given={"b0": "abs(a0) + b0", "c": "b0**2 - a0**2"}, domain={"t": (0, 40), "a0": (-1.5, 1.5), "b0": (0.01, 1.5)},
             rtol=1e-10)
-def mode_strength(t, lam, *, eps=0.0, gamma=0.0, a0=None, b0=None, u0=None, rtol=1e-11):
+def mode_strength(t, lam, *, eps=0.0, gamma=0.0, a0=None, b0=None, u0=None, rtol=1e-11, depth=2):
     r"""Mode strength u(t) = a(t) b(t) from any initial (a0, b0), broadcast over all arguments.
 
     Dispatches to the exact solution that applies:
@@ -134,7 +134,16 @@ def mode_strength(t, lam, *, eps=0.0, gamma=0.0, a0=None, b0=None, u0=None, rtol
         Noise variance and weight decay, >= 0.
     a0, b0 : array_like
         Initial weights of the mode. Alternatively give ``u0`` > 0 for a balanced start.
+    depth : int
+        Number of weight layers L (default 2). For L >= 3 give a balanced start ``u0`` (every layer
+        at u0^(1/L)); the curve is :func:`dynamics.depth.deep_balanced_strength` (D4).
     """
+    from .depth import check_depth, deep_balanced_strength
+    if check_depth(depth) > 2:
+        if u0 is None:
+            raise ValueError("for depth >= 3 give a balanced start u0 (every layer at u0^(1/L)); per-layer "
+                             "starts are not supported yet")
+        return deep_balanced_strength(t, lam, eps=eps, gamma=gamma, u0=u0, depth=depth)
     t, lam, eps, gamma = _nonneg("t", t), _nonneg("lam", lam), _nonneg("eps", eps), _nonneg("gamma", gamma)
     if u0 is not None:
         if a0 is not None or b0 is not None:
@@ -174,8 +183,15 @@ def mode_strength(t, lam, *, eps=0.0, gamma=0.0, a0=None, b0=None, u0=None, rtol
 
 
 @implements("R7", call={"lam": "lam", "eps": "eps", "gamma": "gamma"})
-def fixed_point(lam, *, eps=0.0, gamma=0.0):
-    r"""Stable mode strength :math:`u^* = \max(0, (\lambda - \gamma)/\xi)` (R7); 0 when xi = 0."""
+def fixed_point(lam, *, eps=0.0, gamma=0.0, depth=2):
+    r"""Stable mode strength :math:`u^* = \max(0, (\lambda - \gamma)/\xi)` (R7); 0 when xi = 0.
+
+    With ``depth`` L >= 3, the stable nonzero balanced fixed point of D5 (reached from starts above
+    :func:`dynamics.depth.basin_boundary`), or 0 above the critical weight decay.
+    """
+    from .depth import check_depth, deep_fixed_point
+    if check_depth(depth) > 2:
+        return deep_fixed_point(lam, eps=eps, gamma=gamma, depth=depth)
     lam, eps, gamma = _nonneg("lam", lam), _nonneg("eps", eps), _nonneg("gamma", gamma)
     lam, eps, gamma = broadcast(lam=lam, eps=eps, gamma=gamma)
     xi = lam + eps
@@ -186,7 +202,7 @@ def fixed_point(lam, *, eps=0.0, gamma=0.0):
 
 @implements("R9", 1, call={"lam": "lam", "eps": "eps", "gamma": "gamma", "u0": "u0", "fraction": "f"},
             given={"lam": "gamma + 0.2 + lam", "u0": "u0 * 1e-3"}, domain={"f": (0.01, 0.99), "u0": (1e-4, 0.2)})
-def time_to_learn(lam, *, eps=0.0, gamma=0.0, u0, fraction=0.5):
+def time_to_learn(lam, *, eps=0.0, gamma=0.0, u0, fraction=0.5, depth=2):
     r"""Time for the balanced strength to grow from u0 to ``fraction`` * u* (R9).
 
     .. math:: t_f = \frac{1}{2\kappa}\ln\frac{f(u^*/u_0 - 1)}{1 - f}
@@ -194,7 +210,15 @@ def time_to_learn(lam, *, eps=0.0, gamma=0.0, u0, fraction=0.5):
     evaluated as :math:`[\ln f - \operatorname{log1p}(-f) + \ln(u^* - u_0) - \ln u_0]/(2\kappa)`.
     Negative when u0 already exceeds fraction * u*. Requires kappa = lambda - gamma > 0 and
     0 < u0 < u* (a mode with kappa <= 0 is never learned: a ValueError says so).
+
+    With ``depth`` L >= 3 (gamma = 0 only): D7, by quadrature (:func:`dynamics.depth.deep_time_to_learn`).
     """
+    from .depth import check_depth, deep_time_to_learn
+    if check_depth(depth) > 2:
+        if np.any(np.asarray(gamma) != 0):
+            raise ValueError("time_to_learn with depth >= 3 is implemented for gamma = 0 (D7)")
+        ustar = np.asarray(lam, dtype=float) / (np.asarray(lam, dtype=float) + np.asarray(eps, dtype=float))
+        return deep_time_to_learn(lam, eps=eps, u0=u0, u1=np.asarray(fraction) * ustar, depth=depth)
     lam, eps, gamma = _nonneg("lam", lam), _nonneg("eps", eps), _nonneg("gamma", gamma)
     u0 = as_array("u0", u0, lo=0.0, lo_open=True)
     fraction = as_array("fraction", fraction, lo=0.0, hi=1.0, lo_open=True, hi_open=True)
@@ -212,8 +236,12 @@ def time_to_learn(lam, *, eps=0.0, gamma=0.0, u0, fraction=0.5):
 
 
 @implements("R10", call={"lam": "lam", "eps": "eps"})
-def equivalent_weight_decay(lam, eps):
-    r"""Weight decay with the same fixed point as noise eps: :math:`\gamma = \lambda\varepsilon/(\lambda + \varepsilon)` (R10)."""
+def equivalent_weight_decay(lam, eps, *, depth=2):
+    r"""Weight decay with the same fixed point as noise eps: :math:`\gamma = \lambda\varepsilon/(\lambda + \varepsilon)` (R10);
+    with ``depth`` L >= 3, D6's :math:`(\lambda/\xi)^{1-2/L}\lambda\varepsilon/\xi`."""
+    from .depth import check_depth, deep_equivalent_weight_decay
+    if check_depth(depth) > 2:
+        return deep_equivalent_weight_decay(lam, eps, depth=depth)
     lam, eps = broadcast(lam=_nonneg("lam", lam), eps=_nonneg("eps", eps))
     out = np.zeros(lam.shape)
     np.divide(lam * eps, lam + eps, out=out, where=(lam + eps) > 0)

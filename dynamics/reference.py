@@ -99,3 +99,73 @@ def ode_strength_mp(t, lam, eps, gamma, a0, b0, dps=30):
 
         a, b = mpmath.odefun(rhs, 0, [mpmath.mpf(float(a0)), mpmath.mpf(float(b0))])(mpmath.mpf(float(t)))
         return a * b
+
+
+@functools.lru_cache(maxsize=None)
+def _deep_rate_fn():
+    """(u, L, lam, eps, gamma) -> du/dt on the balanced path, D4's statement lambdified to mpmath."""
+    import derivations
+    from derivations.depth import Ld
+    from derivations.symbols import eps, gam, lam, u
+    return sp.lambdify([u, Ld, lam, eps, gam], derivations.get("depth_balanced_flow").statement.rhs, "mpmath")
+
+
+@functools.lru_cache(maxsize=None)
+def _deep_time_fn():
+    """(L, lam, eps, u0, u1) -> t(u0 -> u1) for gamma = 0, D7's statement lambdified to mpmath."""
+    import derivations
+    from derivations.depth import Ld
+    from derivations.symbols import eps, lam
+    stmt = derivations.get("depth_time_to_learn").statement
+    u0s, u1s = sorted((s for s in stmt.rhs.free_symbols if s.name in ("u_0", "u_1")), key=lambda s: s.name)
+    return sp.lambdify([Ld, lam, eps, u0s, u1s], stmt.rhs, "mpmath")
+
+
+def deep_balanced_strength_mp(t, lam, eps, gamma, u0, depth):
+    """u(t) of the balanced depth-L flow to ~40 digits, independent of the ODE integration in dynamics.depth.
+
+    gamma = 0: D7's closed-form time t(u0 -> u) (hypergeometric) inverted by a root finder in ln u, with
+    enough digits for the ~u0^(2/L - 1) size of each term. gamma > 0: t(v) = ∫ dv/v̇ (v = ln u, v̇ from D4)
+    by quadrature, inverted the same way.
+    """
+    with mpmath.workdps(DPS + 10):
+        t, lam, eps, gamma, u0 = (_mp(x) for x in (t, lam, eps, gamma, u0))
+    if t == 0:
+        return u0
+    L = mpmath.mpf(depth)
+    extra = int(max(0, -(2 / L - 1) * mpmath.log10(u0))) + 20
+    with mpmath.workdps(DPS + 10 + extra):
+        rate = _deep_rate_fn()
+        vdot = lambda v: rate(mpmath.exp(v), L, lam, eps, gamma) / mpmath.exp(v)  # noqa: E731
+        v0 = mpmath.log(u0)
+        if vdot(v0) == 0:
+            return u0
+        if gamma == 0:
+            ttl = _deep_time_fn()
+            elapsed = lambda v: ttl(L, lam, eps, u0, mpmath.exp(v))  # noqa: E731
+        else:
+            elapsed = lambda v: mpmath.quad(lambda x: 1 / vdot(x), [v0, v])  # noqa: E731
+        direction = 1 if vdot(v0) > 0 else -1
+        # bracket [v0 + d*a, v0 + d*b] with elapsed(b) >= t, never stepping past a fixed point
+        a, b = mpmath.mpf(0), mpmath.mpf("1e-3")
+        while True:
+            v = v0 + direction * b
+            if vdot(v) * direction <= 0:
+                b = (a + b) / 2
+                if b - a < mpmath.mpf(10) ** -40:
+                    return mpmath.exp(v0 + direction * a)
+                continue
+            if elapsed(v) >= t:
+                break
+            a, b = b, 2 * b
+        lo = v0 + direction * a
+        hi = v0 + direction * b
+        for _ in range(400):        # bisection in v: robust whatever the scale of elapsed(v)
+            mid = (lo + hi) / 2
+            if elapsed(mid) >= t:
+                hi = mid
+            else:
+                lo = mid
+            if abs(hi - lo) < mpmath.mpf(10) ** -25:     # u to 25 digits: far below the 1e-10 tested
+                break
+        return mpmath.exp((lo + hi) / 2)

@@ -71,6 +71,8 @@ def test_function_matches_its_lambdified_statement(fn, record):
         kwargs = {k: float(eval(v, dict(NAMESPACE), dict(env))) for k, v in record.call.items()}  # noqa: S307
         if "balanced" in kwargs:
             kwargs["balanced"] = bool(kwargs["balanced"])
+        if "depth" in kwargs:
+            kwargs["depth"] = int(kwargs["depth"])
         positional = [kwargs.pop(k) for k in ("t", "lam") if k in kwargs and k in fn.__code__.co_varnames[:2]]
         got = float(fn(*positional, **kwargs))
         with mpmath.workdps(80):

@@ -1,0 +1,74 @@
+"""Depth L >= 3 (D4-D7): balanced curves against an independent 50-digit reference, fixed points,
+the critical weight decay, and the depth keyword of the public functions."""
+import numpy as np
+import pytest
+
+import dynamics
+from dynamics.reference import deep_balanced_strength_mp
+
+CASES = [  # (t, lam, eps, gamma, u0, depth): short and long times, tiny and subnormal-adjacent starts
+    (5.0, 1.0, 0.5, 0.0, 1e-3, 3),
+    (50.0, 1.0, 0.5, 0.0, 1e-6, 4),
+    (1e6, 1.0, 0.5, 0.0, 1e-300, 3),
+    (1e6, 1.0, 0.5, 0.0, 1e-300, 4),
+    (1e6, 0.5, 0.2, 0.0, 1e-12, 3),
+    (1e6, 1e-3, 0.5, 0.0, 1e-5, 3),
+    (2e5, 1e-3, 0.5, 0.0, 1e-8, 4),
+    (30.0, 1.0, 0.5, 0.05, 1e-6, 3),        # below the basin boundary: decays
+    (1e6, 1.0, 0.5, 0.15, 0.2, 3),          # above it: converges to u+
+]
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_deep_balanced_strength_matches_the_50_digit_reference(case):
+    t, lam, eps, gamma, u0, L = case
+    got = dynamics.mode_strength(t, lam, eps=eps, gamma=gamma, u0=u0, depth=L)
+    ref = deep_balanced_strength_mp(t, lam, eps, gamma, u0, L)
+    assert abs(got - ref) / ref <= 1e-10
+
+
+def test_depth_two_is_the_closed_form_and_curves_broadcast():
+    t = np.linspace(0, 20, 7)
+    assert np.allclose(dynamics.deep_balanced_strength(t, 1.0, eps=0.5, u0=1e-3, depth=2),
+                       dynamics.balanced_strength(t, 1.0, eps=0.5, u0=1e-3), rtol=1e-15)
+    u = dynamics.mode_strength(t[:, None], np.array([1.0, 0.5]), eps=0.5, u0=1e-3, depth=3)
+    assert u.shape == (7, 2) and np.all(np.diff(u, axis=0) > 0)
+    assert u[-1, 0] == pytest.approx(dynamics.mode_strength(20.0, 1.0, eps=0.5, u0=1e-3, depth=3), rel=1e-15)
+
+
+def test_weight_decay_traps_small_starts_at_depth_three_but_not_noise():
+    lam, eps, L = 1.0, 0.5, 3
+    gamma = dynamics.equivalent_weight_decay(lam, eps, depth=L)
+    assert gamma == pytest.approx((lam / (lam + eps)) ** (1 - 2 / L) * lam * eps / (lam + eps), rel=1e-15)
+    boundary = dynamics.basin_boundary(lam, gamma=gamma, depth=L)
+    assert 0 < boundary < dynamics.fixed_point(lam, gamma=gamma, depth=L)
+    # the WDAE at the equivalent decay has the DAE's fixed point ...
+    assert dynamics.fixed_point(lam, gamma=gamma, depth=L) == pytest.approx(lam / (lam + eps), rel=1e-12)
+    # ... but a start below the boundary decays under weight decay and grows under noise
+    small = boundary / 10
+    wdae = dynamics.mode_strength(200.0, lam, gamma=gamma, u0=small, depth=L)
+    dae = dynamics.mode_strength(200.0, lam, eps=eps, u0=small, depth=L)
+    assert wdae < small and dae == pytest.approx(lam / (lam + eps), rel=1e-9)
+    # above the critical decay nothing is learned
+    gc = dynamics.critical_weight_decay(lam, depth=L)
+    assert dynamics.fixed_point(lam, gamma=1.01 * gc, depth=L) == 0
+    assert dynamics.basin_boundary(lam, gamma=1.01 * gc, depth=L) == np.inf
+    assert dynamics.fixed_point(lam, gamma=0.99 * gc, depth=L) > 0
+
+
+def test_deep_time_to_learn_inverts_the_curve():
+    lam, eps, u0, L = 1.0, 0.5, 1e-4, 4
+    t_half = dynamics.time_to_learn(lam, eps=eps, u0=u0, fraction=0.5, depth=L)
+    u = dynamics.mode_strength(t_half, lam, eps=eps, u0=u0, depth=L)
+    assert u == pytest.approx(0.5 * lam / (lam + eps), rel=1e-9)
+
+
+@pytest.mark.parametrize("bad", [1, 0, 2.5, True, "3"])
+def test_depth_must_be_an_integer_of_at_least_two(bad):
+    with pytest.raises(ValueError, match="depth"):
+        dynamics.mode_strength(1.0, 1.0, u0=1e-3, depth=bad)
+
+
+def test_per_layer_starts_at_depth_three_are_a_clear_error():
+    with pytest.raises(ValueError, match="balanced start u0"):
+        dynamics.mode_strength(1.0, 1.0, a0=0.1, b0=0.2, depth=3)

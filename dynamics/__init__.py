@@ -12,7 +12,7 @@ from .closed_form import (balanced_strength, equivalent_weight_decay, final_weig
                           hyperbolic_strength, mode_strength, paper_learning_rate, stability_bound,
                           time_to_learn)
 from .depth import (basin_boundary, critical_weight_decay, deep_balanced_strength, deep_equivalent_weight_decay,
-                    deep_fixed_point, deep_time_to_learn)
+                    deep_fixed_point, deep_gd_modes, deep_time_to_learn)
 from .errors import OVERFLOW_GUARD, DivergenceError
 from .gd import gd_matrix, gd_modes
 from .matrix import loss_and_gradient, sample_loss_and_gradient, second_moment_root
@@ -26,4 +26,4 @@ __all__ = ["balanced_strength", "equivalent_weight_decay", "final_weight_norm", 
            "sample_loss_and_gradient", "second_moment_root", "integrate_matrix_flow",
            "integrate_modes", "METHODS", "Trajectory", "trajectory", "from_paper_units", "to_paper_units",
            "basin_boundary", "critical_weight_decay", "deep_balanced_strength", "deep_equivalent_weight_decay",
-           "deep_fixed_point", "deep_time_to_learn"]
+           "deep_fixed_point", "deep_gd_modes", "deep_time_to_learn"]

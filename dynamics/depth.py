@@ -181,3 +181,50 @@ def deep_time_to_learn(lam, *, eps=0.0, u0, u1, depth):
         knots = [va] + [x for x in (vb - 20, vb - 5, vb - 1) if va < x < vb] + [vb]
         out.flat[i] = sum(quad(f, x, y, epsabs=0, epsrel=1e-13, limit=200)[0] for x, y in zip(knots[:-1], knots[1:]))
     return out[()] if out.ndim == 0 else out
+
+
+def deep_gd_modes(steps, lam, *, eps=0.0, gamma=0.0, layers, eta, record_every=1):
+    r"""Exact per-mode gradient descent on D1's loss for depth L (D2's flow, one Euler step per epoch).
+
+    .. math:: w_k \leftarrow w_k + \eta\,[(\lambda - \xi u)\textstyle\prod_{l \ne k} w_l - \gamma w_k],\qquad u = \prod_l w_l
+
+    Parameters
+    ----------
+    steps : int
+        Number of GD steps.
+    lam, eps, gamma : array_like
+        Per-mode eigenvalue, noise variance and weight decay (broadcast over modes).
+    layers : array_like (L, ...)
+        Initial per-layer weights of every mode (row l is layer l + 1).
+    eta : float
+        Learning rate.
+
+    Returns
+    -------
+    (epochs, strengths) : ndarray (K,), ndarray (K, ...)
+        Recorded steps and u = prod_l w_l at each.
+    """
+    W = np.array(layers, dtype=np.float64)
+    if W.ndim < 1 or W.shape[0] < 2:
+        raise ValueError(f"layers must have shape (L, ...) with L >= 2, got {W.shape}")
+    lam, eps, gamma = (np.broadcast_to(as_array(n, v, lo=0.0), W.shape[1:]) for n, v in
+                       (("lam", lam), ("eps", eps), ("gamma", gamma)))
+    xi = lam + eps
+    epochs = np.arange(0, int(steps) + 1, int(record_every))
+    if epochs[-1] != steps:
+        epochs = np.append(epochs, steps)
+    out = np.empty((len(epochs),) + W.shape[1:])
+    row = 0
+    for k in range(int(steps) + 1):
+        if row < len(epochs) and epochs[row] == k:
+            out[row] = np.prod(W, axis=0)
+            row += 1
+        if k == steps:
+            break
+        # products of the other layers without dividing by w_k (exact when a layer is 0)
+        before = np.cumprod(np.concatenate([np.ones((1,) + W.shape[1:]), W[:-1]]), axis=0)
+        after = np.cumprod(np.concatenate([np.ones((1,) + W.shape[1:]), W[:0:-1]]), axis=0)[::-1]
+        others = before * after
+        u = before[-1] * W[-1]
+        W = W + eta * ((lam - xi * u) * others - gamma * W)
+    return epochs, out

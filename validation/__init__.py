@@ -9,6 +9,7 @@ Example::
     (101, 10)
 """
 from .config import ConfigError, load_config, parse_config
+from .deep import DeepResult, train_deep_linear_ae
 from .data import (DataError, cache_dir, check_data, fetch_mnist, load_array, load_cifar10, load_idx_dir,
                    load_mnist, read_idx)
 from .relu import ReluResult, relu_loss_and_gradient, train_relu_ae
@@ -24,4 +25,5 @@ __all__ = ["ConfigError", "load_config", "parse_config", "DataError", "cache_dir
            "relu_loss_and_gradient", "train_relu_ae", "RunFailed", "run_config", "Spectrum", "cached_spectrum",
            "compute_spectrum", "second_moment", "agreement", "paper_agreement", "run_theory", "TrainResult",
            "data_loss_and_gradient", "train_linear_ae", "train_linear_ae_naive", "Moments", "load_spectrum_file",
-           "streaming_moments", "write_spectrum_file", "load_sweep", "parse_sweep", "run_sweep"]
+           "streaming_moments", "write_spectrum_file", "load_sweep", "parse_sweep", "run_sweep", "DeepResult",
+           "train_deep_linear_ae"]

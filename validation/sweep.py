@@ -316,7 +316,7 @@ def plot_sweep(sw, rows):
                 for j in range(len(xs)):
                     if np.isfinite(Z[i, j]):
                         bright = im.norm(Z[i, j]) > 0.6          # dark text on the bright end of viridis
-                        ax.text(j, i, f"{Z[i, j]:.2g}", ha="center", va="center", fontsize=7,
+                        ax.text(j, i, f"{Z[i, j]:.3g}", ha="center", va="center", fontsize=7,
                                 color="k" if bright else "w")
         elif len(shown) == 1:
             xs = sw["axes"][shown[0]]

@@ -1,0 +1,85 @@
+"""Deep linear autoencoders in the eigenbasis: the same GD as a naive data-basis implementation, and
+exactly the per-mode map of D2 from aligned starts."""
+import numpy as np
+import pytest
+
+from dynamics.depth import deep_gd_modes
+from validation import compute_spectrum, train_linear_ae
+from validation.deep import train_deep_linear_ae
+
+
+@pytest.fixture(scope="module")
+def data():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((500, 12)) * np.linspace(2, 0.3, 12)
+    return X, compute_spectrum(X)
+
+
+def _naive_deep_gd(Sigma, Ws, lr, steps, eps, gamma):
+    """GD on R1's loss in the data basis, with dL/dW = W(Σ + εI) − Σ and the chain rule per layer."""
+    Ws = [W.copy() for W in Ws]
+    D = Sigma.shape[0]
+    for _ in range(steps):
+        W = Ws[0]
+        for M in Ws[1:]:
+            W = M @ W
+        G = W @ (Sigma + eps * np.eye(D)) - Sigma
+        grads = []
+        for k in range(len(Ws)):
+            after = np.eye(Ws[-1].shape[0])
+            for M in Ws[:k:-1]:
+                after = after @ M
+            before = np.eye(Ws[0].shape[1])
+            for M in Ws[:k]:
+                before = M @ before
+            grads.append(after.T @ G @ before.T + gamma * Ws[k])
+        Ws = [W - lr * g for W, g in zip(Ws, grads)]
+    W = Ws[0]
+    for M in Ws[1:]:
+        W = M @ W
+    return W
+
+
+@pytest.mark.parametrize("L", [2, 3, 4])
+def test_eigenbasis_deep_gd_equals_naive_gd_in_the_data_basis(data, L):
+    X, spec = data
+    D, H, lr, steps, eps, gamma, scale = 12, 5, 0.05, 60, 0.3, 0.02, 0.3
+    res = train_deep_linear_ae(X, H, lr, steps, depth=L, noise_var=eps, weight_decay=gamma, init_scale=scale, seed=3,
+                               record_every=steps, spectrum=spec)
+    rng = np.random.default_rng(3)          # the same draws, in the same order, as the trainer
+    Ws = [scale * rng.standard_normal((H, D))] + [scale * rng.standard_normal((H, H)) for _ in range(L - 2)] \
+        + [scale * rng.standard_normal((D, H))]
+    Sigma = X.T @ X / len(X)
+    W = _naive_deep_gd(Sigma, Ws, lr, steps, eps, gamma)
+    V = spec.eigenvectors
+    assert np.max(np.abs(res.strengths[-1] - np.einsum("di,de,ei->i", V, W, V))) < 1e-12
+
+
+def test_depth_two_equals_the_shallow_trainer(data):
+    X, spec = data
+    kw = dict(noise_var=0.3, weight_decay=0.05, init_scale=1e-2, seed=1, record_every=10, spectrum=spec)
+    deep = train_deep_linear_ae(X, 6, 0.05, 200, depth=2, **kw)
+    shallow = train_linear_ae(X, 6, 0.05, 200, **kw)
+    assert np.max(np.abs(deep.strengths - shallow.strengths)) < 1e-13
+    assert np.max(np.abs(deep.loss - shallow.loss)) < 1e-12
+
+
+@pytest.mark.parametrize("L", [3, 4])
+def test_aligned_deep_modes_follow_the_exact_per_mode_map(data, L):
+    X, spec = data
+    rng = np.random.default_rng(L)
+    layers = rng.uniform(0.05, 0.4, (L, 6))
+    res = train_deep_linear_ae(X, 6, 0.05, 400, depth=L, noise_var=0.3, weight_decay=0.02, init="aligned",
+                               layers=layers, record_every=20, spectrum=spec)
+    _, s = deep_gd_modes(400, spec.eigenvalues[:6], eps=0.3, gamma=0.02, layers=layers, eta=0.05, record_every=20)
+    assert np.max(np.abs(res.strengths[:, :6] - s)) < 1e-12
+    assert np.all(res.strengths[:, 6:] == 0)
+    assert res.init_layers.shape == (L, 12)
+
+
+def test_bad_deep_arguments_are_clear_errors(data):
+    X, spec = data
+    with pytest.raises(ValueError, match="depth"):
+        train_deep_linear_ae(X, 4, 0.05, 10, depth=1, spectrum=spec)
+    with pytest.raises(ValueError, match="layers must have shape"):
+        train_deep_linear_ae(X, 4, 0.05, 10, depth=3, init="aligned", layers=np.ones((2, 4)), spectrum=spec)

@@ -1,0 +1,164 @@
+r"""Deep linear autoencoders, x̂ = W_L ⋯ W_1 x̃ (width H throughout), trained in the eigenbasis of Σ.
+
+With :math:`P = W_1V` (H x D), :math:`Q = W_L^\top V` (H x D) and the middle layers
+:math:`M_2, \dots, M_{L-1}` (H x H), the end-to-end map in the eigenbasis is
+:math:`\tilde W = Q^\top BP`, :math:`B = M_{L-1}\cdots M_2` (B = I for L = 2). R1's loss is
+
+.. math:: L = \tfrac12\textstyle\sum_i\lambda_i - \operatorname{tr}(\Lambda\tilde W) + \tfrac12\langle QQ^\top, R\,\Xi R^\top\rangle
+          + \tfrac\gamma2\textstyle\sum_l\|W_l\|_F^2,\qquad R = BP,
+
+and its gradients need only H x H Gram matrices (O(H²D + L·H³) per epoch, independent of N):
+
+.. math:: \partial_P = B^\top(MR\,\Xi - Q\Lambda) + \gamma P,\quad \partial_Q = (R\,\Xi R^\top)Q - R\Lambda + \gamma Q,\quad
+          \partial_B = M B\,(P\Xi P^\top) - Q\Lambda P^\top,\quad M = QQ^\top,
+
+with :math:`\partial_{M_l} = (M_{L-1}\cdots M_{l+1})^\top\,\partial_B\,(M_{l-1}\cdots M_2)^\top + \gamma M_l`.
+With an aligned start the modes decouple exactly and each follows the per-mode map of
+:func:`dynamics.depth.deep_gd_modes` (D2).
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from dynamics._checks import as_array, as_int
+from dynamics.errors import DivergenceError, diverged
+
+from .spectrum import Spectrum, compute_spectrum
+
+
+@dataclass
+class DeepResult:
+    """Recorded curves of a deep linear autoencoder.
+
+    Attributes
+    ----------
+    eigenvalues : ndarray (D,)
+    epochs : ndarray (K,)
+    strengths : ndarray (K, D)
+        s_i = v_iᵀ W v_i with W = W_L ⋯ W_1.
+    loss : ndarray (K,)
+    init_layers : ndarray (L, D) or None
+        Per-mode, per-layer initial values of an aligned run (row l is layer l + 1).
+    config : dict
+    seconds : float
+    """
+
+    eigenvalues: np.ndarray
+    epochs: np.ndarray
+    strengths: np.ndarray
+    loss: np.ndarray
+    init_layers: np.ndarray | None
+    config: dict
+    seconds: float
+
+
+def _chain(mats, H):
+    """Product M_{L-1} ⋯ M_2 of the middle layers (identity when there are none)."""
+    B = np.eye(H)
+    for M in mats:
+        B = M @ B
+    return B
+
+
+def train_deep_linear_ae(X, hidden, lr, epochs, *, depth, noise_var=0.0, weight_decay=0.0, init="random",
+                         init_scale=1e-4, seed=0, layers=None, modes=None, record_every=1,
+                         spectrum: Spectrum | None = None, progress=None, name="deep"):
+    """Full-batch GD on R1's marginalised loss for a depth-L linear autoencoder, in the eigenbasis.
+
+    Parameters
+    ----------
+    X : (N, D) array or None
+        Data (None with ``spectrum``).
+    hidden, lr, epochs : int, float, int
+        Width H (at most D), learning rate and number of GD steps.
+    depth : int
+        Number of weight layers L >= 2.
+    noise_var, weight_decay : float
+        ε and γ.
+    init : {"random", "aligned"}
+        Random: every layer has i.i.d. N(0, init_scale²) entries (seed). Aligned: mode ``modes[j]``
+        gets hidden unit j in every layer, with per-layer values ``layers`` (L x len(modes)).
+    record_every : int
+        Stride of the recorded strengths and loss.
+    """
+    from dynamics.depth import check_depth
+    L = check_depth(depth)
+    spec = spectrum if spectrum is not None else compute_spectrum(np.asarray(X, dtype=np.float64))
+    lam, V = spec.eigenvalues, spec.eigenvectors
+    D = len(lam)
+    H = as_int("hidden", hidden, lo=1)
+    if H > D:
+        raise ValueError(f"hidden must be <= D = {D}, got {H}")
+    lr = float(as_array("lr", lr, lo=0.0, lo_open=True))
+    epochs = as_int("epochs", epochs, lo=0)
+    eps = float(as_array("noise_var", noise_var, lo=0.0))
+    gamma = float(as_array("weight_decay", weight_decay, lo=0.0))
+    record_every = as_int("record_every", record_every, lo=1)
+    xi = lam + eps
+    init_layers = None
+    if init == "random":
+        rng = np.random.default_rng(seed)
+        W1 = init_scale * rng.standard_normal((H, D))
+        mids = [init_scale * rng.standard_normal((H, H)) for _ in range(L - 2)]
+        WL = init_scale * rng.standard_normal((D, H))
+        P, Q = W1 @ V, WL.T @ V
+    elif init == "aligned":
+        modes = np.arange(H) if modes is None else np.asarray(modes, dtype=int)
+        vals = np.asarray(layers, dtype=np.float64)
+        if vals.shape != (L, len(modes)):
+            raise ValueError(f"layers must have shape (depth, len(modes)) = ({L}, {len(modes)}), got {vals.shape}")
+        P, Q = np.zeros((H, D)), np.zeros((H, D))
+        j = np.arange(len(modes))
+        P[j, modes], Q[j, modes] = vals[0], vals[-1]
+        mids = []
+        for layer in range(1, L - 1):
+            M = np.zeros((H, H))
+            M[j, j] = vals[layer]
+            mids.append(M)
+        init_layers = np.zeros((L, D))
+        init_layers[:, modes] = vals
+    else:
+        raise ValueError(f"init must be 'random' or 'aligned', got {init!r}")
+    rec_epochs = np.arange(0, epochs + 1, record_every)
+    if rec_epochs[-1] != epochs:
+        rec_epochs = np.append(rec_epochs, epochs)
+    S, loss = np.empty((len(rec_epochs), D)), np.empty(len(rec_epochs))
+    row, start, half = 0, time.perf_counter(), 0.5 * float(np.sum(lam))
+    for k in range(epochs + 1):
+        B = _chain(mids, H)
+        R = B @ P
+        M = Q @ Q.T
+        RXi = R * xi
+        NR = RXi @ R.T
+        if row < len(rec_epochs) and rec_epochs[row] == k:
+            s = np.einsum("hd,hd->d", Q, R)
+            decay = float(np.sum(P * P) + np.sum(Q * Q) + sum(np.sum(m * m) for m in mids))
+            loss[row] = half - float(lam @ s) + 0.5 * float(np.sum(M * NR)) + 0.5 * gamma * decay
+            S[row] = s
+            row += 1
+            if diverged(float(np.trace(M)), float(np.trace(NR))):
+                raise DivergenceError(f"deep training diverged at epoch {k} (lr = {lr:g})", step=k,
+                                      partial=None)
+            if progress is not None and k and k % max(1, epochs // 10) == 0:
+                progress(f"  {name}: epoch {k}/{epochs}  loss {loss[row - 1]:.6g}")
+        if k == epochs:
+            break
+        gP = B.T @ (M @ RXi - Q * lam) + gamma * P
+        gQ = NR @ Q - R * lam + gamma * Q
+        if mids:
+            NP = (P * xi) @ P.T
+            gB = M @ B @ NP - (Q * lam) @ P.T
+            new_mids = []
+            for i, Mi in enumerate(mids):
+                left = _chain(mids[i + 1:], H)      # M_{L-1} ... M_{i+3}
+                right = _chain(mids[:i], H)         # M_{i+1} ... M_2
+                new_mids.append(Mi - lr * (left.T @ gB @ right.T + gamma * Mi))
+            mids = new_mids
+        P = P - lr * gP
+        Q = Q - lr * gQ
+    config = dict(name=name, hidden=H, lr=lr, epochs=epochs, depth=L, noise_var=eps, weight_decay=gamma, init=init,
+                  init_scale=init_scale, seed=seed, record_every=record_every, D=D)
+    return DeepResult(lam, rec_epochs[:row], S[:row], loss[:row], init_layers, config, time.perf_counter() - start)

@@ -17,11 +17,13 @@ def _float_list(text):
 def build_parser():
     p, sub = make_parser("python -m dynamics", "Numeric layer of lindae: stable closed forms, ODE and GD "
                                                "trajectories, and the paper's Figures 1-4.")
-    f = sub.add_parser("figures", help="draw Figures 1-4 and figures.json",
-                       description="Write fig1.png ... fig4.png and figures.json (the numbers each figure shows) "
-                                   "with the paper's settings (dynamics/problems.py; docs/conventions.md).")
+    f = sub.add_parser("figures", help="draw Figures 1-4, the depth figures and figures.json",
+                       description="Write fig1.png ... fig4.png, depth1.png (balanced curves for L = 2, 3, 4) and "
+                                   "depth2.png (the L = 3 bifurcation diagram), and figures.json (the numbers each "
+                                   "figure shows), with the settings of dynamics/problems.py (docs/conventions.md).")
     f.add_argument("--out", required=True, metavar="DIR", help="output directory (created if missing)")
-    f.add_argument("--only", default="1,2,3,4", metavar="LIST", help="which figures, e.g. '1,3' (default all)")
+    f.add_argument("--only", default="1,2,3,4,depth1,depth2", metavar="LIST",
+                   help="which figures: numbers 1-4 and/or depth1, depth2, comma-separated (default all)")
     f.add_argument("--quick", action="store_true", help="shrunk settings (fewer epochs and runs) for a smoke test")
     f.add_argument("--no-force", action="store_true", help="skip figures whose PNG and numbers already exist")
     s = sub.add_parser("strength", help="print u(t) for one mode by closed form, ODE or GD",
@@ -44,12 +46,10 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     prog = parser.prog
     if args.command == "figures":
-        try:
-            which = [f"fig{int(x)}" for x in args.only.split(",") if x.strip()]
-        except ValueError:
-            fail(prog, f"--only takes numbers 1-4 separated by commas, got {args.only!r}")
-        if not which or any(w not in ("fig1", "fig2", "fig3", "fig4") for w in which):
-            fail(prog, f"--only takes numbers 1-4 separated by commas, got {args.only!r}")
+        names = ("fig1", "fig2", "fig3", "fig4", "depth1", "depth2")
+        which = [f"fig{x.strip()}" if x.strip().isdigit() else x.strip() for x in args.only.split(",") if x.strip()]
+        if not which or any(w not in names for w in which):
+            fail(prog, f"--only takes 1-4, depth1 and depth2 separated by commas, got {args.only!r}")
         try:
             os.makedirs(args.out, exist_ok=True)
         except OSError as exc:

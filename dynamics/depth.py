@@ -37,6 +37,8 @@ def _balanced_roots(lam, xi, gamma, L):
     """(u_minus, u_plus) of u^(1-2/L)(lam - xi u) = gamma for L >= 3 (D5); (0, 0) when there is none."""
     if lam <= 0 or xi <= 0:
         return 0.0, 0.0
+    if L == 2:       # R7: the origin is a saddle while lam > gamma, and u* = (lam - gamma)/xi
+        return 0.0, max(0.0, (lam - gamma) / xi)
     um = (L - 2) * lam / (2 * (L - 1) * xi)
     f = lambda u: u ** (1 - 2 / L) * (lam - xi * u) - gamma  # noqa: E731
     if gamma == 0:

@@ -1,4 +1,4 @@
-"""The paper's Figures 1-4 (scalar network), with the numbers each figure shows.
+"""The paper's Figures 1-4 (scalar network) and the depth figures, with the numbers each figure shows.
 
 Every ``figN`` function returns ``(figure, numbers)``; :func:`write_figures` saves fig1.png to
 fig4.png and ``figures.json`` atomically. Settings come from :mod:`dynamics.problems`
@@ -21,6 +21,8 @@ from derivations.files import atomic_write_json, save_figure  # noqa: E402
 
 from .closed_form import (equivalent_weight_decay, final_weight_norm, fixed_point, mode_strength,  # noqa: E402
                           paper_learning_rate, time_to_learn)
+from .figures_depth import FIGURES as DEPTH_FIGURES  # noqa: E402
+from .figures_depth import quick_problems as depth_quick_problems  # noqa: E402
 from .gd import gd_modes  # noqa: E402
 from .problems import FIG1, FIG2, FIG3, FIG4, Fig1, Fig2, Fig3, Fig4  # noqa: E402
 
@@ -229,13 +231,13 @@ def fig4(p: Fig4 = FIG4):
     return fig, numbers
 
 
-FIGURES = {"fig1": fig1, "fig2": fig2, "fig3": fig3, "fig4": fig4}
+FIGURES = {"fig1": fig1, "fig2": fig2, "fig3": fig3, "fig4": fig4, **DEPTH_FIGURES}
 
 
 def quick_problems():
     """Shrunk settings for smoke tests and ``reproduce --quick`` (same structure, fewer epochs/runs)."""
     return {"fig1": Fig1(epochs=60, runs=4), "fig2": Fig2(epochs=4000, lam_values=(2.5, 1.0)),
-            "fig3": Fig3(epochs=3000), "fig4": Fig4(epochs=200, runs=3)}
+            "fig3": Fig3(epochs=3000), "fig4": Fig4(epochs=200, runs=3), **depth_quick_problems()}
 
 
 def write_figures(out_dir, *, which=None, quick=False, force=True, log=print):

@@ -60,3 +60,31 @@ class Fig4:
 
 
 FIG1, FIG2, FIG3, FIG4 = Fig1(), Fig2(), Fig3(), Fig4()
+
+
+@dataclass(frozen=True)
+class DepthCurves:
+    """Balanced depth-L curves: DAE against the equivalent-decay WDAE (D4, D6)."""
+    lam: float = 1.0
+    eps: float = 0.5
+    depths: tuple = (2, 3, 4)
+    u0_values: tuple = (0.1, 1e-3)
+    t_max: float = 60.0
+
+
+@dataclass(frozen=True)
+class Bifurcation:
+    """The L = 3 weight-decay bifurcation diagram with GD runs (D5)."""
+    depth: int = 3
+    lam: float = 1.0
+    eta: float = 0.005
+    steps: int = 80_000
+    n_gamma: int = 11
+    n_u0: int = 11
+    u0_min: float = 1e-4
+    u0_max: float = 0.9
+    gamma_min_frac: float = 0.05
+    gamma_max_frac: float = 1.25
+
+
+DEPTH_CURVES, BIFURCATION = DepthCurves(), Bifurcation()

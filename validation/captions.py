@@ -47,6 +47,23 @@ def dynamics_caption(key, nums, quick=False):
                 f"{nums['dae']['max_abs_final_norm_minus_R13']:.1e} of them; the WDAE's within "
                 f"{nums['wdae']['max_abs_final_norm_minus_R13']:.2f}, because its imbalance decays as e^(−2γt) (R4) and "
                 f"is still {nums['wdae']['imbalance_decay_at_end']:.2f} of its start at the last epoch.")
+    elif key == "depth1":
+        d = nums["depths"]
+        deep = [k for k in d if int(k) >= 3]
+        title = (f"Depth — balanced curves for L ∈ {{{', '.join(d)}}}: DAE (ε = {s['eps']:g}, solid) against the WDAE at "
+                 f"the depth-L equivalent decay (dashed), λ = {s['lam']:g}, from u₀ ∈ {{{_g(s['u0'])}}}.")
+        low = f"{min(s['u0']):g}"
+        text = ("Both reach λ/(λ+ε) from a large start. From u₀ = " + low + ", the WDAE's final strength is "
+                + ", ".join(f"{d[k][low]['wdae_final']:.2g} at L = {k}" for k in deep)
+                + " (below its basin boundary u₋ = " + ", ".join(f"{d[k]['basin_boundary']:.3g}" for k in deep)
+                + "), while the DAE's is " + ", ".join(f"{d[k][low]['dae_final']:.3g}" for k in deep)
+                + " (D5, D6). At L = 2 both learn.")
+    elif key == "depth2":
+        title = (f"Depth — the L = {s['depth']} weight-decay bifurcation diagram (λ = {s['lam']:g}, ε = 0), with "
+                 f"{nums['runs']} exact per-mode GD runs ({s['steps']} steps of η = {s['eta']:g}).")
+        text = (f"Starts above the basin boundary u₋ learn u₊ while γ < γ_c = {nums['gamma_c']:.4g}; below it, or above "
+                f"γ_c, they decay to 0 (D5). {nums['agree']} of {nums['runs']} GD runs land on the side the theory "
+                "predicts.")
     else:
         raise KeyError(key)
     return tag + title, text

@@ -176,6 +176,11 @@ def write_report(out_dir, timings, notes, quick):
                              ("notebooks' stale rate 1/(2λ+2γ) (E1)", f"{nums['fig3']['max_abs_dae_minus_wdae_stale_rate']:.3f}")],
                             table_caption("Figure 3: the gap between the DAE and WDAE curves.",
                                           nums["fig3"].get("quick", False))))
+    if any(k in nums for k in ("depth1", "depth2")):
+        parts.append("<h2>Depth: L ≥ 3 weight layers (D1–D8)</h2>")
+        for key in ("depth1", "depth2"):
+            if os.path.exists(os.path.join(out_dir, "dynamics", f"{key}.png")) and key in nums:
+                parts.append(_figure(f"dynamics/{key}.png", dynamics_caption(key, nums[key], nums[key].get("quick", False))))
     parts.append("<h2>Figures 5–6: training on real data</h2>")
     for name in ("fig5_mnist", "fig5_cifar10", "fig6_mnist"):
         rj = os.path.join(out_dir, name, "results.json")

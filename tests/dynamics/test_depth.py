@@ -72,3 +72,27 @@ def test_depth_must_be_an_integer_of_at_least_two(bad):
 def test_per_layer_starts_at_depth_three_are_a_clear_error():
     with pytest.raises(ValueError, match="balanced start u0"):
         dynamics.mode_strength(1.0, 1.0, a0=0.1, b0=0.2, depth=3)
+
+
+def test_bifurcation_figure_gd_runs_land_where_the_theory_predicts():
+    import matplotlib.pyplot as plt
+    from dynamics.figures_depth import depth2
+    from dynamics.problems import Bifurcation
+    fig, nums = depth2(Bifurcation(n_gamma=7, n_u0=7, steps=40_000))
+    plt.close(fig)
+    assert nums["agree"] == nums["runs"] == 49
+    assert 0 < nums["learned"] < 49                 # both regions are sampled
+    assert nums["gamma_c"] == pytest.approx(dynamics.critical_weight_decay(1.0, depth=3), rel=1e-15)
+
+
+def test_depth_curves_show_weight_decay_trapping_small_starts():
+    import matplotlib.pyplot as plt
+    from dynamics.figures_depth import depth1
+    fig, nums = depth1()
+    plt.close(fig)
+    for L in ("3", "4"):
+        d = nums["depths"][L]
+        assert d["1e-3" if "1e-3" in d else "0.001"]["wdae_final"] < 1e-3 < d["basin_boundary"]
+        assert d["0.001"]["dae_final"] == pytest.approx(d["target"], rel=1e-9)
+        assert d["0.1"]["wdae_final"] == pytest.approx(d["target"], rel=1e-9)
+    assert nums["depths"]["2"]["0.001"]["wdae_final"] == pytest.approx(2 / 3, rel=1e-6)

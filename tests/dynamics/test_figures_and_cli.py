@@ -44,12 +44,13 @@ def test_figure4_final_norms_follow_R13():
 def test_write_figures_quick_writes_pngs_and_json_and_skips_on_rerun(tmp_path):
     logs = []
     figures.write_figures(tmp_path, quick=True, log=logs.append)
-    for n in range(1, 5):
-        assert (tmp_path / f"fig{n}.png").stat().st_size > 20_000
+    names = ["fig1", "fig2", "fig3", "fig4", "depth1", "depth2"]
+    for name in names:
+        assert (tmp_path / f"{name}.png").stat().st_size > 20_000
     data = json.loads((tmp_path / "figures.json").read_text())
-    assert set(data) == {"fig1", "fig2", "fig3", "fig4"}
+    assert set(data) == set(names)
     figures.write_figures(tmp_path, quick=True, force=False, log=logs.append)
-    assert sum("skipped" in m for m in logs) == 4
+    assert sum("skipped" in m for m in logs) == 6
 
 
 def run(*args):
@@ -68,7 +69,7 @@ def test_cli_strength_prints_the_closed_form():
     (("strength", "--lam", "x", "--a0", "0.1", "--b0", "0.1"), "invalid float"),
     (("strength", "--lam", "1", "--a0", "0.1", "--b0", "0.1", "--eta", "0"), "eta must be > 0"),
     (("strength", "--lam", "1", "--a0", "0.1", "--b0", "0.1", "--steps", "-3"), "steps must be >= 0"),
-    (("figures", "--out", "/tmp/x", "--only", "7"), "--only takes numbers"),
+    (("figures", "--out", "/tmp/x", "--only", "7"), "--only takes 1-4"),
     (("figures", "--out", "/proc/nope/x"), "cannot create"),
     (("figures",), "required"),
 ])

@@ -20,7 +20,7 @@ def test_reproduce_quick_writes_a_report_whose_figures_all_exist(tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     page = (out / "index.html").read_text()
     images = re.findall(r'<img src="([^"]+)"', page)
-    assert len(images) == 6
+    assert len(images) == 8
     for src in images:
         assert (out / src).stat().st_size > 10_000, src
     links = re.findall(r'<a href="([^"]+)"', page)
@@ -30,7 +30,7 @@ def test_reproduce_quick_writes_a_report_whose_figures_all_exist(tmp_path):
     # a quick report says so on every figure and every table, and states the shrunk settings it ran
     captions = re.findall(r"<figcaption>(.*?)</figcaption>", page, re.S)
     tables = re.findall(r"<caption>(.*?)</caption>", page, re.S)
-    assert len(captions) == 6 and len(tables) >= 6
+    assert len(captions) == 8 and len(tables) >= 6
     assert all("QUICK RUN" in c for c in captions + tables)
     fig1 = next(c for c in captions if "Figure 1" in c)
     assert "200 epochs" not in fig1 and "60 epochs" in fig1         # Figure 1 at the quick setting

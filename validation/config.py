@@ -107,20 +107,24 @@ def parse_config(raw: dict) -> dict:
     return cfg
 
 
-def load_config(path) -> dict:
-    """Read and validate a TOML config file."""
+def read_toml(path, what="config") -> dict:
+    """The TOML table in ``path``; ConfigError with a one-line reason otherwise."""
     try:
         with open(path, "rb") as fh:
-            raw = tomllib.load(fh)
+            return tomllib.load(fh)
     except FileNotFoundError:
-        raise ConfigError(f"config file not found: {path}") from None
+        raise ConfigError(f"{what} file not found: {path}") from None
     except IsADirectoryError:
-        raise ConfigError(f"config path is a directory: {path}") from None
+        raise ConfigError(f"{what} path is a directory: {path}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path} is not valid TOML: {exc}") from None
     except UnicodeDecodeError:
         raise ConfigError(f"{path} is not a UTF-8 text file") from None
-    return parse_config(raw)
+
+
+def load_config(path) -> dict:
+    """Read and validate a TOML config file."""
+    return parse_config(read_toml(path))
 
 
 def model_hash(data_cfg: dict, model_cfg: dict) -> str:

@@ -34,7 +34,7 @@ import numpy as np
 
 from derivations.files import atomic_write_bytes, atomic_write_json, save_figure
 
-from .config import SCHEMA, ConfigError, _check_value, model_hash, parse_config, tomllib
+from .config import SCHEMA, ConfigError, _check_value, model_hash, parse_config, read_toml
 from .manifest import environment
 
 #: Columns of table.csv after the swept parameters.
@@ -78,14 +78,7 @@ def parse_sweep(raw: dict) -> dict:
 
 def load_sweep(path) -> dict:
     """Read and validate a sweep config file."""
-    try:
-        with open(path, "rb") as fh:
-            raw = tomllib.load(fh)
-    except FileNotFoundError:
-        raise ConfigError(f"sweep config not found: {path}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path} is not valid TOML: {exc}") from None
-    return parse_sweep(raw)
+    return parse_sweep(read_toml(path, "sweep config"))
 
 
 def cell_key(data_cfg, model_cfg) -> str:

@@ -11,6 +11,10 @@ from .train import TrainResult
 def run_theory(result: TrainResult, *, time="discrete", u0="effective"):
     """Predicted strengths (K, D) at ``result.epochs`` for every mode.
 
+    For a deep run (``depth`` >= 3, a :class:`validation.deep.DeepResult`) with an aligned start, the
+    exact per-mode map of D2 (discrete) or the balanced flow of D4 (continuous, balanced starts only);
+    random deep starts have no derived theory yet (ValueError).
+
     Parameters
     ----------
     time : {"discrete", "continuous"}
@@ -23,6 +27,8 @@ def run_theory(result: TrainResult, *, time="discrete", u0="effective"):
     """
     cfg = result.config
     lam, eps, gamma, lr = result.eigenvalues, cfg["noise_var"], cfg["weight_decay"], cfg["lr"]
+    if cfg.get("depth", 2) > 2:
+        return _deep_theory(result, time)
     if u0 == "shared":
         a0 = b0 = np.full(lam.shape, np.sqrt(result.shared_u0))
     elif result.init_a0 is not None and u0 in ("effective", "orthogonal"):
@@ -83,3 +89,26 @@ def paper_agreement(result: TrainResult, modes):
         sv = result.singular_values[:, m - 1] if m - 1 < result.singular_values.shape[1] else np.zeros(len(th))
         out[str(m)] = dict(max_abs=float(np.max(np.abs(sv - th[:, j]))))
     return out, th
+
+
+def _deep_theory(result, time):
+    """Theory for a deep aligned run: D2's per-mode GD map, or D4's balanced flow (see run_theory)."""
+    from dynamics import deep_balanced_strength, deep_gd_modes
+    cfg = result.config
+    if result.init_layers is None:
+        raise ValueError("no per-mode theory for random starts at depth >= 3 has been derived yet; "
+                         "train with init='aligned' to compare with D2/D4")
+    lam, eps, gamma, lr, L = result.eigenvalues, cfg["noise_var"], cfg["weight_decay"], cfg["lr"], cfg["depth"]
+    layers, epochs = result.init_layers, result.epochs
+    if time == "discrete":
+        _, s = deep_gd_modes(int(epochs[-1]) if len(epochs) else 0, lam, eps=eps, gamma=gamma, layers=layers, eta=lr)
+        return s[epochs]
+    if time != "continuous":
+        raise ValueError(f"time must be 'discrete' or 'continuous', got {time!r}")
+    if not np.all(layers == layers[0]):
+        raise ValueError("the continuous deep theory (D4) needs balanced starts (every layer equal per mode)")
+    u0 = np.prod(layers, axis=0)
+    out = np.zeros((len(epochs), len(lam)))
+    live = u0 > 0
+    out[:, live] = deep_balanced_strength(lr * epochs[:, None], lam[live], eps=eps, gamma=gamma, u0=u0[live], depth=L)
+    return out

@@ -256,7 +256,7 @@ def _leakage(W1, W2, s):
 def train_linear_ae(X, hidden, lr, epochs, *, noise_var=0.0, weight_decay=0.0, init="random", init_scale=1e-4,
                     seed=0, center=False, record_every=1, sv_every=None, modes=None, u0=None, a0=None, b0=None,
                     sampled_noise=False, batch_size=None, spectrum: Spectrum | None = None, progress=None,
-                    name="model"):
+                    name="model", depth=2, layers=None):
     r"""Train x̂ = W2 W1 x̃ by full-batch GD and record every mode's strength.
 
     Minimises the marginalised loss (R1)
@@ -289,10 +289,14 @@ def train_linear_ae(X, hidden, lr, epochs, *, noise_var=0.0, weight_decay=0.0, i
         A precomputed decomposition of X's second moment (must match ``center``).
     progress : callable, optional
         Called with one-line progress messages.
+    depth, layers : int, array (depth, len(modes))
+        With depth L >= 3 the network has L weight layers of width H and the run is
+        :func:`validation.deep.train_deep_linear_ae` (an aligned start then takes per-layer values
+        ``layers``, or every layer at u0^(1/L)); it returns a :class:`validation.deep.DeepResult`.
 
     Returns
     -------
-    TrainResult
+    TrainResult (DeepResult for depth >= 3)
 
     Raises
     ------
@@ -300,6 +304,20 @@ def train_linear_ae(X, hidden, lr, epochs, *, noise_var=0.0, weight_decay=0.0, i
         When a weight norm leaves the overflow guard (lr above R12's bound): names the mode, the
         bound, and keeps the records so far in ``.partial``.
     """
+    from dynamics.depth import check_depth
+    if check_depth(depth) > 2:
+        if sampled_noise or batch_size is not None or center:
+            raise ValueError("depth >= 3 trains the marginalised loss without centring (sampled noise is not "
+                             "supported for deep networks yet)")
+        from .deep import train_deep_linear_ae
+        if init == "aligned" and layers is None:
+            if u0 is None:
+                raise TypeError("an aligned deep start needs u0 (every layer at u0^(1/L)) or layers")
+            count = hidden if modes is None else len(modes)
+            layers = np.full((depth, count), float(u0) ** (1.0 / depth))
+        return train_deep_linear_ae(X, hidden, lr, epochs, depth=depth, noise_var=noise_var, weight_decay=weight_decay,
+                                    init=init, init_scale=init_scale, seed=seed, layers=layers, modes=modes,
+                                    record_every=record_every, spectrum=spectrum, progress=progress, name=name)
     if X is None:     # training from a spectrum alone (python -m validation spectrum)
         if spectrum is None or sampled_noise or center:
             raise ValueError("X = None needs spectrum= and works only for marginalised (not sampled) noise "

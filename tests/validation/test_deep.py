@@ -83,3 +83,23 @@ def test_bad_deep_arguments_are_clear_errors(data):
         train_deep_linear_ae(X, 4, 0.05, 10, depth=1, spectrum=spec)
     with pytest.raises(ValueError, match="layers must have shape"):
         train_deep_linear_ae(X, 4, 0.05, 10, depth=3, init="aligned", layers=np.ones((2, 4)), spectrum=spec)
+
+
+def test_train_linear_ae_with_depth_and_run_theory(data):
+    from validation import run_theory
+    X, spec = data
+    res = train_linear_ae(X, 6, 0.05, 300, depth=3, noise_var=0.3, init="aligned", u0=1e-2, record_every=10,
+                          spectrum=spec)
+    assert res.config["depth"] == 3 and res.init_layers.shape == (3, 12)
+    discrete = run_theory(res, time="discrete")
+    assert np.max(np.abs(discrete - res.strengths)) < 1e-12
+    gap = np.max(np.abs(run_theory(res, time="continuous") - res.strengths))   # D4 at t = lr * epoch
+    fine = train_linear_ae(X, 6, 0.005, 3000, depth=3, noise_var=0.3, init="aligned", u0=1e-2, record_every=100,
+                           spectrum=spec)
+    fine_gap = np.max(np.abs(run_theory(fine, time="continuous") - fine.strengths))
+    assert 0 < fine_gap < gap / 5            # GD approaches the flow as O(lr)
+    random = train_linear_ae(X, 6, 0.05, 10, depth=3, init_scale=1e-2, spectrum=spec)
+    with pytest.raises(ValueError, match="random starts"):
+        run_theory(random)
+    with pytest.raises(ValueError, match="sampled noise"):
+        train_linear_ae(X, 6, 0.05, 10, depth=3, sampled_noise=True, noise_var=0.1, spectrum=spec)

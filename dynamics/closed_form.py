@@ -108,7 +108,7 @@ def hyperbolic_strength(t, lam, *, eps=0.0, a0, b0):
 @implements("R6", 4, call={"t": "t", "lam": "lam", "eps": "eps", "a0": "a0", "b0": "b0"},
             given={"b0": "abs(a0) + b0", "c": "b0**2 - a0**2"}, domain={"t": (0, 40), "a0": (-1.5, 1.5), "b0": (0.01, 1.5)},
             rtol=1e-10)
-def mode_strength(t, lam, *, eps=0.0, gamma=0.0, a0=None, b0=None, u0=None, rtol=1e-11, depth=2):
+def mode_strength(t, lam, *, eps=0.0, gamma=0.0, a0=None, b0=None, u0=None, rtol=1e-11, depth=2, layers=None):
     r"""Mode strength u(t) = a(t) b(t) from any initial (a0, b0), broadcast over all arguments.
 
     Dispatches to the exact solution that applies:
@@ -136,13 +136,29 @@ def mode_strength(t, lam, *, eps=0.0, gamma=0.0, a0=None, b0=None, u0=None, rtol
         Initial weights of the mode. Alternatively give ``u0`` > 0 for a balanced start.
     depth : int
         Number of weight layers L (default 2). For L >= 3 give a balanced start ``u0`` (every layer
-        at u0^(1/L)); the curve is :func:`dynamics.depth.deep_balanced_strength` (D4).
+        at u0^(1/L)); the curve is :func:`dynamics.depth.deep_balanced_strength` (D4). Or give
+        ``layers``, the per-layer start of shape (L,) or (L, M): D2's flow is then integrated by ODE
+        (:func:`dynamics.depth.deep_layers_flow`), with t a scalar or a 1-D grid; the result has
+        shape t.shape + (M,).
     """
-    from .depth import check_depth, deep_balanced_strength
+    from .depth import check_depth, deep_balanced_strength, deep_layers_flow
     if check_depth(depth) > 2:
+        if layers is not None:
+            if u0 is not None or a0 is not None or b0 is not None:
+                raise TypeError("give either layers or u0 for depth >= 3, not both")
+            W = np.asarray(layers, dtype=float)
+            if W.ndim not in (1, 2) or W.shape[0] != depth:
+                raise ValueError(f"layers must have shape (depth, ...) = ({depth}, M), got {W.shape}")
+            tt = _nonneg("t", t)
+            if tt.ndim > 1:
+                raise ValueError("with per-layer starts t must be a scalar or a 1-D grid")
+            grid, back = np.unique(np.atleast_1d(tt), return_inverse=True)
+            u = np.prod(deep_layers_flow(grid, lam, eps=eps, gamma=gamma, layers=W.reshape(depth, -1)), axis=1)[back]
+            u = u.reshape(tt.shape + W.shape[1:])
+            return u[()] if u.ndim == 0 else u
         if u0 is None:
-            raise ValueError("for depth >= 3 give a balanced start u0 (every layer at u0^(1/L)); per-layer "
-                             "starts are not supported yet")
+            raise ValueError("for depth >= 3 give a balanced start u0 (every layer at u0^(1/L)) or per-layer "
+                             "starts layers (L, ...)")
         return deep_balanced_strength(t, lam, eps=eps, gamma=gamma, u0=u0, depth=depth)
     t, lam, eps, gamma = _nonneg("t", t), _nonneg("lam", lam), _nonneg("eps", eps), _nonneg("gamma", gamma)
     if u0 is not None:

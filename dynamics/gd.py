@@ -17,12 +17,15 @@ def _record_steps(steps, record_every):
     return steps, k
 
 
-def gd_modes(steps, lam, *, eps=0.0, gamma=0.0, a0, b0, eta, record_every=1):
+def gd_modes(steps, lam, *, eps=0.0, gamma=0.0, a0=None, b0=None, eta, record_every=1, depth=2, layers=None):
     r"""Iterate the exact per-mode GD map, vectorised over modes (R12); eta may differ per mode.
 
     .. math:: a' = a - \eta\,\partial\ell/\partial a,\qquad b' = b - \eta\,\partial\ell/\partial b
 
     The map is generated from the symbolic layer (:func:`derivations.mode_gd_map_function`).
+
+    With ``depth`` L >= 3 give ``layers`` (L, M), the per-layer start of every mode; the map is then
+    D2's (:func:`dynamics.depth.deep_gd_modes`) and the result is (k, W) with W (K, L, M).
 
     Returns
     -------
@@ -38,6 +41,20 @@ def gd_modes(steps, lam, *, eps=0.0, gamma=0.0, a0, b0, eta, record_every=1):
     """
     from derivations import mode_gd_map_function
     from .closed_form import stability_bound
+    from .depth import check_depth, deep_gd_modes
+    if check_depth(depth) > 2:
+        if layers is None or a0 is not None or b0 is not None:
+            raise TypeError("depth >= 3 needs layers (L, M) and no a0/b0")
+        W = np.asarray(as_array("layers", layers))
+        if W.ndim != 2 or W.shape[0] != depth:
+            raise ValueError(f"layers must have shape (depth, M) = ({depth}, M), got {W.shape}")
+        eta = float(as_array("eta", eta, lo=0.0, lo_open=True))
+        steps, _ = _record_steps(steps, record_every)
+        k, _, kept = deep_gd_modes(steps, lam, eps=eps, gamma=gamma, layers=W, eta=eta, record_every=record_every,
+                                   return_layers=True)
+        return k, kept
+    if a0 is None or b0 is None:
+        raise TypeError("gd_modes needs a0 and b0 (or depth >= 3 and layers)")
     eta = as_array("eta", eta, lo=0.0, lo_open=True)
     steps, k = _record_steps(steps, record_every)
     lam, eps, gamma = (as_array(n, v, lo=0.0) for n, v in (("lam", lam), ("eps", eps), ("gamma", gamma)))

@@ -65,7 +65,7 @@ def _chain(mats, H):
 
 def train_deep_linear_ae(X, hidden, lr, epochs, *, depth, noise_var=0.0, weight_decay=0.0, init="random",
                          init_scale=1e-4, seed=0, layers=None, modes=None, record_every=1,
-                         spectrum: Spectrum | None = None, progress=None, name="deep"):
+                         spectrum: Spectrum | None = None, progress=None, name="deep", sampled_noise=False):
     """Full-batch GD on R1's marginalised loss for a depth-L linear autoencoder, in the eigenbasis.
 
     Parameters
@@ -83,6 +83,10 @@ def train_deep_linear_ae(X, hidden, lr, epochs, *, depth, noise_var=0.0, weight_
         gets hidden unit j in every layer, with per-layer values ``layers`` (L x len(modes)).
     record_every : int
         Stride of the recorded strengths and loss.
+    sampled_noise : bool
+        Draw fresh noise N(0, noise_var I) every epoch and do full-batch GD on the raw data X
+        (O(N·D·H + L·N·H²) per epoch) instead of the marginalised loss in the eigenbasis; the
+        recorded loss is then the batch loss.
     """
     from dynamics.depth import check_depth
     L = check_depth(depth)
@@ -122,6 +126,14 @@ def train_deep_linear_ae(X, hidden, lr, epochs, *, depth, noise_var=0.0, weight_
         init_layers[:, modes] = vals
     else:
         raise ValueError(f"init must be 'random' or 'aligned', got {init!r}")
+    if sampled_noise:
+        if X is None:
+            raise ValueError("sampled_noise needs the data X")
+        return _train_sampled(np.asarray(X, dtype=np.float64), lam, V, P, Q, mids, lr, epochs, eps, gamma,
+                              record_every, seed, init_layers, progress, name,
+                              dict(name=name, hidden=H, lr=lr, epochs=epochs, depth=L, noise_var=eps,
+                                   weight_decay=gamma, init=init, init_scale=init_scale, seed=seed,
+                                   record_every=record_every, D=D, sampled_noise=True))
     rec_epochs = np.arange(0, epochs + 1, record_every)
     if rec_epochs[-1] != epochs:
         rec_epochs = np.append(rec_epochs, epochs)
@@ -161,4 +173,49 @@ def train_deep_linear_ae(X, hidden, lr, epochs, *, depth, noise_var=0.0, weight_
         Q = Q - lr * gQ
     config = dict(name=name, hidden=H, lr=lr, epochs=epochs, depth=L, noise_var=eps, weight_decay=gamma, init=init,
                   init_scale=init_scale, seed=seed, record_every=record_every, D=D)
+    return DeepResult(lam, rec_epochs[:row], S[:row], loss[:row], init_layers, config, time.perf_counter() - start)
+
+
+def _train_sampled(X, lam, V, P, Q, mids, lr, epochs, eps, gamma, record_every, seed, init_layers, progress, name,
+                   config):
+    """Full-batch GD with fresh input noise on the raw data, by backpropagation through the L layers."""
+    from .noise import NoiseBuffer
+    N, D = X.shape
+    Ws = [P @ V.T] + [m.copy() for m in mids] + [V @ Q.T]          # W_1 (H x D), middle (H x H), W_L (D x H)
+    rec_epochs = np.arange(0, epochs + 1, record_every)
+    if rec_epochs[-1] != epochs:
+        rec_epochs = np.append(rec_epochs, epochs)
+    S, loss = np.empty((len(rec_epochs), D)), np.empty(len(rec_epochs))
+    noise = NoiseBuffer(N, D, np.sqrt(eps), seed + 1) if eps > 0 else None
+    row, start = 0, time.perf_counter()
+    try:
+        for k in range(epochs + 1):
+            noisy = noise.add_to(X) if noise is not None else X
+            acts = [noisy @ Ws[0].T]                                   # forward: N x H activations
+            for M in Ws[1:-1]:
+                acts.append(acts[-1] @ M.T)
+            E = acts[-1] @ Ws[-1].T - X                                # N x D
+            if row < len(rec_epochs) and rec_epochs[row] == k:
+                B = _chain(Ws[1:-1], Ws[0].shape[0])
+                S[row] = np.einsum("hd,hd->d", Ws[-1].T @ V, B @ Ws[0] @ V)
+                loss[row] = 0.5 * float(np.sum(E * E)) / N + 0.5 * gamma * sum(float(np.sum(W * W)) for W in Ws)
+                row += 1
+                if diverged(float(np.sum(Ws[0] ** 2)), float(np.sum(Ws[-1] ** 2))):
+                    raise DivergenceError(f"deep training diverged at epoch {k} (lr = {lr:g})", step=k, partial=None)
+                if progress is not None and k and k % max(1, epochs // 10) == 0:
+                    progress(f"  {name}: epoch {k}/{epochs}  loss {loss[row - 1]:.6g} (sampled noise)")
+            if k == epochs:
+                break
+            E /= N
+            grads = [None] * len(Ws)
+            grads[-1] = E.T @ acts[-1]
+            G = E @ Ws[-1]                                             # N x H, back through W_L
+            for j in range(len(Ws) - 2, 0, -1):
+                grads[j] = G.T @ acts[j - 1]
+                G = G @ Ws[j]
+            grads[0] = G.T @ noisy
+            Ws = [W - lr * (g + gamma * W) for W, g in zip(Ws, grads)]
+    finally:
+        if noise is not None:
+            noise.close()
     return DeepResult(lam, rec_epochs[:row], S[:row], loss[:row], init_layers, config, time.perf_counter() - start)

@@ -96,3 +96,49 @@ def test_depth_curves_show_weight_decay_trapping_small_starts():
         assert d["0.001"]["dae_final"] == pytest.approx(d["target"], rel=1e-9)
         assert d["0.1"]["wdae_final"] == pytest.approx(d["target"], rel=1e-9)
     assert nums["depths"]["2"]["0.001"]["wdae_final"] == pytest.approx(2 / 3, rel=1e-6)
+
+
+def _d2_reference(T, lam, eps, gamma, w0, L):
+    """Per-layer weights at time T by mpmath's Taylor-series ODE solver at 30 digits on D2's statement."""
+    import mpmath
+    import sympy as sp
+    import derivations
+    from derivations.depth import concrete
+    stmt = derivations.get("D2").statement
+    ws = sp.symbols(f"w_1:{L + 1}", real=True)
+    k = sp.Symbol("k", integer=True, positive=True)
+    rhs = [concrete(stmt.rhs.subs(k, j), L) for j in range(1, L + 1)]
+    f = sp.lambdify([ws, sp.Symbol("lambda", nonnegative=True), sp.Symbol("epsilon", nonnegative=True),
+                     sp.Symbol("gamma", nonnegative=True)], rhs, "mpmath")
+    with mpmath.workdps(30):
+        sol = mpmath.odefun(lambda _t, y: f(y, mpmath.mpf(lam), mpmath.mpf(eps), mpmath.mpf(gamma)), 0,
+                            [mpmath.mpf(x) for x in w0])
+        return [float(v) for v in sol(T)]
+
+
+@pytest.mark.parametrize("L,w0,gamma", [(3, [0.05, 0.3, -0.2], 0.0), (4, [0.4, 0.1, 0.3, 0.2], 0.05),
+                                        (3, [0.2, 0.2, 0.2], 0.1)])
+def test_unbalanced_per_layer_starts_match_a_taylor_series_solution_of_d2(L, w0, gamma):
+    T = 6.0
+    ref = np.array(_d2_reference(T, 1.0, 0.5, gamma, w0, L))
+    W = dynamics.trajectory(1.0, eps=0.5, gamma=gamma, depth=L, layers=np.array(w0), t=[0.0, T], method="ode").layers[-1, :, 0]
+    np.testing.assert_allclose(W, ref, rtol=1e-9, atol=1e-12)
+    u = dynamics.mode_strength(T, 1.0, eps=0.5, gamma=gamma, layers=np.array(w0), depth=L)
+    assert abs(u - np.prod(ref)) <= 1e-9 * abs(np.prod(ref))
+
+
+def test_depth_keyword_of_gd_modes_and_trajectory_agree_with_each_other():
+    W = np.array([[0.1, 0.3], [0.2, 0.05], [0.15, 0.2]])
+    k, layers = dynamics.gd_modes(400, [1.0, 0.6], eps=0.2, gamma=0.01, layers=W, eta=0.02, depth=3, record_every=50)
+    assert layers.shape == (len(k), 3, 2)
+    _, u = dynamics.deep_gd_modes(400, [1.0, 0.6], eps=0.2, gamma=0.01, layers=W, eta=0.02, record_every=50)
+    np.testing.assert_array_equal(np.prod(layers, axis=1), u)
+    gd = dynamics.trajectory([1.0, 0.6], eps=0.2, gamma=0.01, depth=3, layers=W, eta=0.02, steps=400, record_every=50,
+                             method="gd")
+    ode = dynamics.trajectory([1.0, 0.6], eps=0.2, gamma=0.01, depth=3, layers=W, eta=0.02, steps=400, record_every=50,
+                              method="ode")
+    assert gd.max_abs_diff(ode) < 0.02                        # GD at eta = 0.02 tracks the flow to O(eta)
+    with pytest.raises(ValueError, match="balanced"):
+        dynamics.trajectory(1.0, depth=3, layers=[0.1, 0.2, 0.3], t=[1.0])
+    with pytest.raises(TypeError, match="layers"):
+        dynamics.gd_modes(3, 1.0, a0=0.1, b0=0.1, eta=0.1, depth=3)

@@ -101,5 +101,19 @@ def test_train_linear_ae_with_depth_and_run_theory(data):
     random = train_linear_ae(X, 6, 0.05, 10, depth=3, init_scale=1e-2, spectrum=spec)
     with pytest.raises(ValueError, match="random starts"):
         run_theory(random)
-    with pytest.raises(ValueError, match="sampled noise"):
-        train_linear_ae(X, 6, 0.05, 10, depth=3, sampled_noise=True, noise_var=0.1, spectrum=spec)
+    with pytest.raises(ValueError, match="center"):
+        train_linear_ae(X, 6, 0.05, 10, depth=3, center=True, spectrum=spec)
+
+
+def test_sampled_noise_at_depth_three(data):
+    """Without noise, data-basis backprop is the eigenbasis trainer; with noise it approaches the marginalised DAE."""
+    X, spec = data
+    kw = dict(depth=3, init_scale=0.1, seed=4, record_every=50, spectrum=spec)
+    clean = train_linear_ae(X, 6, 0.05, 400, sampled_noise=True, **kw)
+    marg = train_linear_ae(X, 6, 0.05, 400, **kw)
+    np.testing.assert_allclose(clean.strengths, marg.strengths, rtol=0, atol=1e-10)
+    big = np.repeat(X, 40, axis=0)                  # 20000 rows: noise averages over samples and epochs
+    noisy = train_linear_ae(big, 6, 0.05, 400, sampled_noise=True, noise_var=0.3, **kw)
+    dae = train_linear_ae(big, 6, 0.05, 400, noise_var=0.3, **kw)
+    assert noisy.config["sampled_noise"] and not np.allclose(noisy.strengths, clean.strengths, atol=1e-3)
+    assert np.max(np.abs(noisy.strengths[-1, :6] - dae.strengths[-1, :6])) < 0.02

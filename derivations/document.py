@@ -21,6 +21,8 @@ _UNICODE_MATH = {
     "→": r"\to", "×": r"\times", "ₙ": "_n", "ᵢ": "_i", "ⱼ": "_j", "↦": r"\mapsto", "∈": r"\in", "√": r"\surd", "·": r"\cdot", "‖": r"\|", "∞": r"\infty",
     "ȧ": r"\dot a", "ḃ": r"\dot b", "ċ": r"\dot c", "ṗ": r"\dot p", "q̇": r"\dot q", "u̇": r"\dot u",
     "Ṗ": r"\dot P", "ż": r"\dot z", "Ẇ": r"\dot W", "x̃": r"\tilde x", "ö": r'\"o',
+    "Ẏ": r"\dot Y", "Ẏ": r"\dot Y", "Ẇ": r"\dot W", "Ξ": r"\Xi", "ρ": r"\rho", "Π": r"\Pi", "≪": r"\ll",
+    "⁻¹": "^{-1}", "θ̇": r"\dot\theta",
 }
 _TEXT_ESCAPES = {"&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{", "}": r"\}",
                  "~": r"$\sim$", "<": "$<$", ">": "$>$", "^": r"\textasciicircum{}", "\\": r"\textbackslash{}"}

@@ -1,4 +1,4 @@
-"""The ordered registry of derived results: R1-R14 (one hidden layer) and D1-D8 (depth L)."""
+"""The ordered registry of derived results: R1-R15 (one hidden layer) and D1-D8 (depth L)."""
 from __future__ import annotations
 
 import functools
@@ -10,16 +10,18 @@ from .flow import balance_law, gradient_flow
 from .learning_rates import discrete_map_stability, optimal_learning_rates
 from .loss import mode_decoupling, noise_marginalisation
 from .norms import effective_initial_strength, weight_norm
+from .random_init import random_init_theory
 from .result import Result
 from .solutions import balanced_solution, hyperbolic_solution
 from .timing import noise_weight_decay_equivalence, time_to_learn
 
-#: R1-R14, in the order of docs/theory.md.
+#: R1-R15, in the order of docs/theory.md.
 R_BUILDERS = (noise_marginalisation, mode_decoupling, gradient_flow, balance_law, balanced_solution,
               hyperbolic_solution, fixed_points, hessian, time_to_learn, noise_weight_decay_equivalence,
-              optimal_learning_rates, discrete_map_stability, weight_norm, effective_initial_strength)
+              optimal_learning_rates, discrete_map_stability, weight_norm, effective_initial_strength,
+              random_init_theory)
 
-#: Builders in the order of docs/theory.md: R1-R14, then D1-D8.
+#: Builders in the order of docs/theory.md: R1-R15, then D1-D8.
 BUILDERS: dict[str, Callable[[], Result]] = {fn.__name__: fn for fn in R_BUILDERS + DEPTH_BUILDERS}
 
 
@@ -37,7 +39,7 @@ def resolve(name_or_number: str) -> str:
     """The result name for a name or a result number ("R5"); KeyError listing both otherwise."""
     key = NUMBERS.get(name_or_number.upper(), name_or_number) if isinstance(name_or_number, str) else name_or_number
     if key not in BUILDERS:
-        raise KeyError(f"unknown result {name_or_number!r}; use R1-R14, D1-D8 or a name: {', '.join(BUILDERS)}")
+        raise KeyError(f"unknown result {name_or_number!r}; use R1-R15, D1-D8 or a name: {', '.join(BUILDERS)}")
     return key
 
 

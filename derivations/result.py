@@ -46,7 +46,7 @@ NumericCheck = Callable[[object, random.Random], Sequence[object]]
 
 @dataclass(frozen=True)
 class Result:
-    """A machine-checked result (R1-R14 and D1-D8 of docs/theory.md).
+    """A machine-checked result (R1-R15 and D1-D8 of docs/theory.md).
 
     Attributes
     ----------

@@ -87,9 +87,9 @@ def training_caption(results, quick=False):
              f"D = {results['dimension']}, H = {m0['hidden']}, η = {m0['lr']:g}, {m0['epochs']} epochs, "
              f"W ~ {m0['init_scale']:g}·N(0, 1), seed {m0['seed']}; models: {', '.join(regs)}.")
     if m0["kind"] == "linear":
-        text = ("Paper: theory tracks training mode by mode. Ours (top): vᵢᵀWvᵢ against the exact discrete map from the "
-                "per-mode effective u₀ (R14, orthogonalised in learning order); bottom: the paper's way (sorted singular "
-                "values, one shared u₀). The table gives the largest deviation per mode.")
+        text = ("Paper: theory tracks training mode by mode. Ours (top): vᵢᵀWvᵢ against R15, every mode predicted from "
+                "the actual initial weights with the modes competing for the hidden directions, in discrete time; bottom: "
+                "the paper's way (sorted singular values, one shared u₀). The table gives the largest deviation per mode.")
     else:
         text = ("Paper: noise makes the network learn the leading modes earlier than weight decay. Ours: mᵢ per mode "
                 "for each model; the table gives the epochs to half of each mode's final value.")

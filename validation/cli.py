@@ -1,4 +1,4 @@
-"""Command line of the validation layer: ``python -m validation {fetch,run,reproduce,spectrum,sweep}``."""
+"""Command line of the validation layer: ``python -m validation {fetch,run,reproduce,spectrum,sweep,study}``."""
 from __future__ import annotations
 
 import os
@@ -55,6 +55,15 @@ def build_parser():
                         "tcp://HOST:PORT of a running dask scheduler")
     w.add_argument("--workers", type=int, default=2, metavar="N", help="worker processes for --scheduler local (default 2)")
     w.add_argument("--force", action="store_true", help="rerun cells that finished before")
+    y = sub.add_parser("study", help="the random-initialisation study: every theory variant against training",
+                       description="Train every (case, model, seed, init scale) cell of STUDY.toml from small random "
+                                   "weights and compare R15 and the per-mode variants with every mode <= H; write "
+                                   "cells/KEY.json, study.json, table.csv, study.png and manifest.json into --out. "
+                                   "Finished cells are skipped on a rerun unless --force.")
+    y.add_argument("config", metavar="STUDY.toml", help="e.g. configs/random_init_study.toml")
+    y.add_argument("--out", required=True, metavar="DIR", help="output directory (created if missing)")
+    y.add_argument("--quick", action="store_true", help="synthetic cases only, first seed and init scale")
+    y.add_argument("--force", action="store_true", help="rerun cells that finished before")
     return p
 
 
@@ -100,6 +109,12 @@ def main(argv=None) -> int:
                 fail(prog, f"--workers must be >= 1, got {args.workers}")
             _check_out(prog, args.out)
             run_sweep(args.config, args.out, scheduler=args.scheduler, workers=args.workers, force=args.force, log=log)
+            return 0
+        if args.command == "study":
+            from .study import load_study, quick_study, run_study
+            study = load_study(args.config)
+            _check_out(prog, args.out)
+            run_study(quick_study(study) if args.quick else study, args.out, force=args.force, log=log)
             return 0
         from .reproduce import reproduce
         _check_out(prog, args.out)

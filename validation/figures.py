@@ -14,8 +14,8 @@ def plot_results(results):
 
 
 def plot_fig5(results):
-    """Top row: measured s_i = v_iᵀWv_i (solid) against theory (R14 orthogonalised, exact discrete
-    map; dashed) per model. Bottom row: the paper's way, sorted singular values of W against the
+    """Top row: measured s_i = v_iᵀWv_i (solid) against theory (R15 from the actual initial weights,
+    discrete time; dashed) per model. Bottom row: the paper's way, sorted singular values of W against the
     continuous theory with one shared u0 (erratum E2)."""
     models = [(k, v) for k, v in results["models"].items() if "series" in v]
     fig, axes = plt.subplots(2, max(len(models), 1), figsize=(5.3 * max(len(models), 1), 8.2), squeeze=False)
@@ -29,9 +29,9 @@ def plot_fig5(results):
             s = mres["series"][k]
             ax.plot(ep, s["actual"], color=c, lw=2, label=f"mode {k}")
             ax.plot(ep, s["theory"], color="k", lw=0.9, ls="--")
-        worst = max(v["max_abs"] for v in mres["agreement"]["r14_orthogonal_discrete"].values())
+        worst = max(v["max_abs"] for v in mres["agreement"]["r15_discrete"].values())
         ax.set_title(f"{name}: σ² = {cfg['noise_var']:g}, γ = {cfg['weight_decay']:g}\n"
-                     f"ours: vᵢᵀWvᵢ vs theory (dashed); max |error| = {worst:.3g}", fontsize=9)
+                     f"ours: vᵢᵀWvᵢ vs R15 (dashed); max |error| = {worst:.3g}", fontsize=9)
         ax.set_xlabel(f"epoch (η = {cfg['lr']:g})"), ax.set_ylabel("mode strength")
         ax.legend(fontsize=7)
         ax = axes[1, col]

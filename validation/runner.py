@@ -107,13 +107,14 @@ def summarise_linear(res, modes, status="finished"):
            "leakage": _round(res.leakage), "loss": _round(res.loss), "seconds": res.seconds}
     if len(res.epochs) < 2:
         return out
-    ours, th_orth = agreement(res, modes, time="discrete", u0="orthogonal")
+    ours, th_ours = agreement(res, modes, time="discrete", u0="coupled")
+    orth, th_orth = agreement(res, modes, time="discrete", u0="orthogonal")
     r14, th_r14 = agreement(res, modes, time="discrete", u0="effective")
     cont, th_cont = agreement(res, modes, time="continuous", u0="orthogonal")
     paper, th_paper = paper_agreement(res, modes)
-    out["agreement"] = {"r14_orthogonal_discrete": ours, "r14_discrete": r14, "r14_orthogonal_continuous": cont,
+    out["agreement"] = {"r15_discrete": ours, "r14_orthogonal_discrete": orth, "r14_discrete": r14, "r14_orthogonal_continuous": cont,
                         "paper_singular_values_shared_u0": paper}
-    out["series"] = {str(k): {"actual": _round(res.strengths[:, k - 1]), "theory": _round(th_orth[:, k - 1]),
+    out["series"] = {str(k): {"actual": _round(res.strengths[:, k - 1]), "theory": _round(th_ours[:, k - 1]),
                               "theory_r14": _round(th_r14[:, k - 1])} for k in modes}
     out["paper_series"] = {"epochs": res.sv_epochs.tolist(),
                            **{str(k): {"singular_value": _round(res.singular_values[:, k - 1]) if k <= res.singular_values.shape[1]

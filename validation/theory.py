@@ -3,12 +3,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from dynamics import fixed_point, gd_modes, mode_strength
+from dynamics import fixed_point, gd_modes, mode_strength, random_init_strength
 
 from .train import TrainResult
 
 
-def run_theory(result: TrainResult, *, time="discrete", u0="effective"):
+#: The theory variants of :func:`run_theory`, the default first.
+VARIANTS = ("coupled", "effective", "orthogonal", "shared")
+
+
+def run_theory(result: TrainResult, *, time="discrete", u0="coupled", warp=True):
     """Predicted strengths (K, D) at ``result.epochs`` for every mode.
 
     For a deep run (``depth`` >= 3, a :class:`validation.deep.DeepResult`) with an aligned start, the
@@ -18,30 +22,47 @@ def run_theory(result: TrainResult, *, time="discrete", u0="effective"):
     Parameters
     ----------
     time : {"discrete", "continuous"}
-        The exact per-mode GD map (R12) at the run's learning rate, or the gradient-flow closed
-        form (R5/R6) at t = lr * epoch.
-    u0 : {"effective", "orthogonal", "shared"}
-        Per-mode effective initial strength (R14; for aligned runs the actual (a0, b0)); R14
-        orthogonalised in learning order (see :class:`TrainResult`); or the paper's single shared u0
-        (the mean of the top-H singular values of W(0)) for every mode.
+        GD at the run's learning rate (R12's exact map is the single-mode limit), or gradient flow
+        at t = lr * epoch (R5/R6).
+    u0 : {"coupled", "effective", "orthogonal", "shared"}
+        "coupled" (default): R15, every mode from the actual initial weights, with the modes competing
+        for the H hidden directions (:func:`dynamics.random_init_strength`). The others treat modes
+        independently: R14's per-mode effective initial strength ("effective"); R14 orthogonalised
+        in eigenvalue order ("orthogonal", see :class:`TrainResult`); or the paper's single shared u0
+        (the mean of the top-H singular values of W(0)) for every mode ("shared"). Aligned runs use
+        their actual (a0, b0) for every variant but "shared".
+    warp : bool
+        R15's competition time warp (only for "coupled").
     """
     cfg = result.config
     lam, eps, gamma, lr = result.eigenvalues, cfg["noise_var"], cfg["weight_decay"], cfg["lr"]
     if cfg.get("depth", 2) > 2:
         return _deep_theory(result, time)
+    if u0 not in VARIANTS:
+        raise ValueError(f"u0 must be one of {', '.join(repr(v) for v in VARIANTS)}, got {u0!r}")
+    if time not in ("discrete", "continuous"):
+        raise ValueError(f"time must be 'discrete' or 'continuous', got {time!r}")
+    epochs = result.epochs
+    if u0 == "coupled" and result.init_a0 is None:
+        if result.init_growing is None:
+            raise ValueError("this result does not carry its initial weights (init_growing); use another u0 variant")
+        if time == "continuous":
+            return random_init_strength(lam, result.init_growing, eps=eps, gamma=gamma, t=lr * epochs, warp=warp)[1]
+        last = int(epochs[-1]) if len(epochs) else 0
+        k, s = random_init_strength(lam, result.init_growing, eps=eps, gamma=gamma, eta=lr, steps=last,
+                                    record_every=cfg.get("record_every", 1), warp=warp)
+        if not np.array_equal(k, epochs):   # recorded on another grid: evaluate at every step instead
+            k, s = random_init_strength(lam, result.init_growing, eps=eps, gamma=gamma, eta=lr, steps=last, warp=warp)
+            return s[epochs]
+        return s
     if u0 == "shared":
         a0 = b0 = np.full(lam.shape, np.sqrt(result.shared_u0))
-    elif result.init_a0 is not None and u0 in ("effective", "orthogonal"):
+    elif result.init_a0 is not None:
         a0, b0 = result.init_a0, result.init_b0
-    elif u0 in ("effective", "orthogonal"):
-        a0 = b0 = np.sqrt(result.effective_u0 if u0 == "effective" else result.orthogonal_u0)
     else:
-        raise ValueError(f"u0 must be 'effective', 'orthogonal' or 'shared', got {u0!r}")
-    epochs = result.epochs
+        a0 = b0 = np.sqrt(result.effective_u0 if u0 == "effective" else result.orthogonal_u0)
     if time == "continuous":
         return mode_strength(lr * epochs[:, None], lam, eps=eps, gamma=gamma, a0=a0, b0=b0)
-    if time != "discrete":
-        raise ValueError(f"time must be 'discrete' or 'continuous', got {time!r}")
     k, A, B = gd_modes(int(epochs[-1]) if len(epochs) else 0, lam, eps=eps, gamma=gamma, a0=a0, b0=b0, eta=lr)
     return (A * B)[epochs]
 
@@ -58,7 +79,7 @@ def half_time(epochs, series, target):
     return float(x0 + (target - y0) * (x1 - x0) / (y1 - y0))
 
 
-def agreement(result: TrainResult, modes, *, time="discrete", u0="effective"):
+def agreement(result: TrainResult, modes, *, time="discrete", u0="coupled"):
     """Per-mode agreement of measured and predicted strengths.
 
     Returns a dict keyed by the 1-based mode number with ``max_abs`` (max |s - theory| over the

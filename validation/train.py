@@ -63,6 +63,8 @@ class TrainResult:
         Sorted singular values of W (the paper's measurement), at a coarser stride.
     init_a0, init_b0 : ndarray (D,) or None
         Per-mode initial weights of an aligned run.
+    init_growing : ndarray (D, H) or None
+        Row i is the growing part y_i = (W1(0)v_i + W2(0)ᵀv_i)/2 of mode i (R14), R15's start.
     config : dict
         The training settings.
     seconds : float
@@ -85,6 +87,7 @@ class TrainResult:
     seconds: float = 0.0
     init_a0: np.ndarray | None = None
     init_b0: np.ndarray | None = None
+    init_growing: np.ndarray | None = None
     W1: np.ndarray | None = None
     W2: np.ndarray | None = None
 
@@ -306,9 +309,8 @@ def train_linear_ae(X, hidden, lr, epochs, *, noise_var=0.0, weight_decay=0.0, i
     """
     from dynamics.depth import check_depth
     if check_depth(depth) > 2:
-        if sampled_noise or batch_size is not None or center:
-            raise ValueError("depth >= 3 trains the marginalised loss without centring (sampled noise is not "
-                             "supported for deep networks yet)")
+        if batch_size is not None or center:
+            raise ValueError("depth >= 3 trains full-batch without centring (no batch_size, no center)")
         from .deep import train_deep_linear_ae
         if init == "aligned" and layers is None:
             if u0 is None:
@@ -317,7 +319,8 @@ def train_linear_ae(X, hidden, lr, epochs, *, noise_var=0.0, weight_decay=0.0, i
             layers = np.full((depth, count), float(u0) ** (1.0 / depth))
         return train_deep_linear_ae(X, hidden, lr, epochs, depth=depth, noise_var=noise_var, weight_decay=weight_decay,
                                     init=init, init_scale=init_scale, seed=seed, layers=layers, modes=modes,
-                                    record_every=record_every, spectrum=spectrum, progress=progress, name=name)
+                                    record_every=record_every, spectrum=spectrum, progress=progress, name=name,
+                                    sampled_noise=sampled_noise)
     if X is None:     # training from a spectrum alone (python -m validation spectrum)
         if spectrum is None or sampled_noise or center:
             raise ValueError("X = None needs spectrum= and works only for marginalised (not sampled) noise "
@@ -350,7 +353,8 @@ def train_linear_ae(X, hidden, lr, epochs, *, noise_var=0.0, weight_decay=0.0, i
                   sv_every=sv_every, sampled_noise=bool(sampled_noise), batch_size=batch_size, N=N, D=D)
     base = dict(eigenvalues=lam, effective_u0=eff_u0,
                 orthogonal_u0=eff_u0 if ia is not None else orthogonal_initial_strength(P, Q),
-                shared_u0=float(np.mean(low_rank_singular_values(P, Q))), config=config, init_a0=ia, init_b0=ib)
+                shared_u0=float(np.mean(low_rank_singular_values(P, Q))), config=config, init_a0=ia, init_b0=ib,
+                init_growing=((P + Q) / 2.0).T.copy())
     rec = Recorder(epochs, record_every, sv_every, D, H, base)
     if sampled_noise:
         rng = np.random.default_rng(None if seed is None else seed + 1)

@@ -1,0 +1,34 @@
+"""Figure 6 against the authors' curves: the reference files and the comparison."""
+import numpy as np
+
+from validation.authors import AUTHORS, FULL_RUN, authors_curves, comparison_rows, curves, load_json
+from validation.config import load_config
+from validation.reproduce import CONFIGS
+
+
+def test_authors_file_is_their_three_models_every_ten_epochs_with_provenance():
+    a = load_json(AUTHORS)
+    assert len(a["source"]["commit"]) == 40 and "MIT" in a["source"]["license"]
+    assert a["epochs"] == list(range(0, 2001, 10))
+    assert sorted(a["models"]) == ["AE", "DAE", "WDAE"]
+    assert all(sorted(m) == ["1", "2", "3", "4"] and all(len(v) == 201 for v in m.values()) for m in a["models"].values())
+
+
+def test_committed_full_run_is_the_full_config():
+    full = load_json(FULL_RUN)
+    cfg = load_config(f"{CONFIGS}/fig6_mnist_full.toml")
+    assert full["config"]["models"] == cfg["models"] and full["n_samples"] == cfg["data"]["n_samples"] == 50000
+    assert sorted(full["models"]) == ["AE", "DAE", "WDAE"]
+    assert all(m["status"] == "finished" and m["epochs"][-1] == 2000 for m in full["models"].values())
+
+
+def test_comparison_rows_from_curves_with_known_half_times():
+    ep = np.arange(0, 101, 10)
+    ramp = np.minimum(ep / 50.0, 1.0) * 0.8            # final 0.8, half (0.4) at epoch 25
+    late = np.minimum(ep / 100.0, 1.0) * 0.5           # final 0.5, half at epoch 50
+    ours = {"AE": (ep, {"1": ramp})}
+    theirs = authors_curves({"epochs": ep.tolist(), "models": {"AE": {"1": late.tolist()}, "DAE": {"1": late.tolist()}}})
+    (row,) = comparison_rows(ours, theirs)
+    assert row["model"] == "AE" and row["mode"] == 1
+    assert abs(row["final_gap"] - 0.3) < 1e-12 and abs(row["half_ours"] - 25) < 1e-9 and abs(row["half_authors"] - 50) < 1e-9
+    assert curves({"models": {"X": {"epochs": [0, 1], "series": {"1": {"m": [0, 1]}}}}})["X"][1]["1"][-1] == 1

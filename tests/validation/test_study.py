@@ -1,0 +1,82 @@
+"""R15 against real training on small synthetic problems, and the study command."""
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from dynamics import fixed_point
+from validation import train_linear_ae
+from validation.config import ConfigError
+from validation.study import BOUND, exact_data, parse_study, spectrum_values
+from validation.theory import VARIANTS, run_theory
+
+LAM = 3 * np.arange(1, 41) ** -0.8          # a power law, D = 40, trained with H = 12 (capacity limit)
+
+
+@pytest.fixture(scope="module")
+def data():
+    return exact_data(LAM)
+
+
+def test_exact_data_has_exactly_the_spectrum(data):
+    lam = np.linalg.eigvalsh(data.T @ data / len(data))[::-1]
+    np.testing.assert_allclose(lam, LAM, rtol=1e-12)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_r15_meets_the_acceptance_bound_for_the_dae(data, seed):
+    """The issue's bound (0.05, not today's output) over every mode <= H; the per-mode variants miss it."""
+    r = train_linear_ae(data, 12, 0.1, 800, noise_var=0.5, init_scale=1e-4, seed=seed, record_every=5)
+    worst = {v: np.max(np.abs(r.strengths[:, :12] - run_theory(r, u0=v)[:, :12])) for v in VARIANTS}
+    assert worst["coupled"] <= BOUND
+    assert worst["effective"] > BOUND and worst["shared"] > BOUND
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_r15_predicts_which_modes_are_learned_at_the_capacity_limit(data, seed):
+    """Plain AE at H = 12 of D = 40: the set of modes past u*/2 at the end, measured and predicted, is the same
+    (for seed 3 mode 13 is learned instead of mode 12; R14 per mode predicts modes 1-12 for every seed)."""
+    r = train_linear_ae(data, 12, 0.1, 800, init_scale=1e-4, seed=seed, record_every=5)
+    theory = run_theory(r)
+    half = float(fixed_point(1.0)) / 2
+    assert set(np.flatnonzero(r.strengths[-1] > half)) == set(np.flatnonzero(theory[-1] > half))
+
+
+def test_spectra_and_config_errors():
+    pairs = spectrum_values({"kind": "pairs", "D": 6, "top": 4.0, "bottom": 1.0, "gap": 1e-3})
+    np.testing.assert_allclose(pairs[1::2] / pairs[::2], 1 - 1e-3)
+    with pytest.raises(ConfigError, match="kind"):
+        spectrum_values({"kind": "flat", "D": 3})
+    with pytest.raises(ConfigError, match="hidden"):
+        parse_study({"cases": [{"name": "x", "spectrum": {"kind": "geometric", "D": 4, "top": 2.0, "bottom": 1.0},
+                                "hidden": 5, "lr": 0.1, "epochs": 10, "models": [{"name": "AE"}]}]})
+
+
+def test_study_command_writes_and_resumes(tmp_path):
+    cfg = tmp_path / "s.toml"
+    cfg.write_text('seeds = [0]\ninit_scales = [1e-4]\n[[cases]]\nname = "geo"\n'
+                   'spectrum = { kind = "geometric", D = 8, top = 3.0, bottom = 0.5 }\n'
+                   'hidden = 3\nlr = 0.1\nepochs = 300\nmodels = [{ name = "AE" }, { name = "DAE", noise_var = 0.5 }]\n')
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "validation", "study", str(cfg), "--out", str(out)]
+    first = subprocess.run(cmd, capture_output=True, text=True)
+    assert first.returncode == 0, first.stderr
+    study = json.loads((out / "study.json").read_text())
+    assert len(study["cells"]) == 2 and {c["model"] for c in study["cells"]} == {"AE", "DAE"}
+    assert all(set(c["errors"]) == set(VARIANTS) for c in study["cells"])
+    assert (out / "study.png").stat().st_size > 10_000 and (out / "table.csv").read_text().count("\n") == 3
+    again = subprocess.run(cmd, capture_output=True, text=True)
+    assert again.returncode == 0 and "R15 worst" not in again.stdout        # every cell was skipped
+    bad = subprocess.run([sys.executable, "-m", "validation", "study", str(tmp_path / "none.toml"), "--out", str(out)],
+                         capture_output=True, text=True)
+    assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
+
+
+def test_discordant_pairs_and_their_gap():
+    from validation.study import discordant, learning_order
+    actual, predicted = {1: 10.0, 2: 20.0, 3: 30.0, 4: 50.0}, {1: 11.0, 2: 31.0, 3: 30.0}
+    assert learning_order(predicted) == [1, 3, 2]
+    assert discordant(actual, predicted, [1, 2, 3, 4]) == [[2, 3, 10.0]]
+    assert discordant(actual, actual, [1, 2, 3, 4]) == []

@@ -1,0 +1,331 @@
+r"""The random-initialisation study: R15 and the per-mode variants against training, for every mode ≤ H.
+
+``python -m validation study configs/random_init_study.toml --out DIR [--quick] [--force]``
+
+A study config lists ``[[cases]]`` (MNIST, or a synthetic spectrum given by ``spectrum = {kind = ...}``
+and built into data whose second-moment matrix has exactly that spectrum) with their models, and
+top-level ``seeds`` and ``init_scales`` (a case may override them). Every (case, model, seed, init scale) cell trains a linear
+autoencoder from small random weights in the eigenbasis and records, for each theory variant of
+:func:`validation.theory.run_theory`, the worst |s_i − theory_i| over every mode i ≤ H and the mode
+that attains it, and the actual and predicted learning order (modes sorted by the epoch at which
+they reach u*/2).
+
+Layout of DIR::
+
+    cells/KEY.json   one finished cell, written atomically; a rerun skips it unless --force
+    study.json       every cell, in config order
+    table.csv        one row per cell
+    study.png        per case: measured curves against R15 (first seed, smallest scale), and the
+                     worst error of every variant
+    manifest.json    config, environment, timings
+"""
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import os
+import time
+
+import numpy as np
+
+from derivations.files import atomic_write_bytes, atomic_write_json, save_figure
+
+from .config import ConfigError, read_toml
+from .manifest import environment
+from .spectrum import compute_spectrum
+from .theory import VARIANTS, half_time, run_theory
+
+#: Spectrum kinds of a synthetic case and their parameters.
+SPECTRA = {"power": ("D", "scale", "exponent"), "geometric": ("D", "top", "bottom"),
+           "pairs": ("D", "top", "bottom", "gap")}
+CASE_KEYS = {"name", "data", "n_samples", "spectrum", "hidden", "lr", "epochs", "record_every", "models", "seeds",
+             "init_scales"}
+MODEL_KEYS = {"name", "noise_var", "weight_decay"}
+#: A cell "meets" the acceptance bound when R15's worst error is at most this.
+BOUND = 0.05
+#: Modes H - WINDOW ... H + WINDOW form the capacity window whose learning order is compared.
+WINDOW = 4
+
+
+def spectrum_values(spec: dict) -> np.ndarray:
+    """Eigenvalues (descending) of a synthetic spectrum: power λ_i = scale·i^-exponent, geometric from
+    top to bottom, or pairs (geometric levels, each split into λ and λ(1 − gap))."""
+    kind = spec.get("kind")
+    if kind not in SPECTRA:
+        raise ConfigError(f"spectrum: 'kind' must be one of {', '.join(SPECTRA)}, got {kind!r}")
+    missing = [k for k in SPECTRA[kind] if k not in spec]
+    extra = set(spec) - set(SPECTRA[kind]) - {"kind"}
+    if missing or extra:
+        raise ConfigError(f"spectrum {kind}: needs {', '.join(SPECTRA[kind])}"
+                          + (f"; unknown {', '.join(sorted(extra))}" if extra else ""))
+    D = int(spec["D"])
+    if D < 2:
+        raise ConfigError(f"spectrum: D must be >= 2, got {D}")
+    if kind == "power":
+        return float(spec["scale"]) * np.arange(1, D + 1, dtype=float) ** -float(spec["exponent"])
+    if kind == "geometric":
+        return np.geomspace(float(spec["top"]), float(spec["bottom"]), D)
+    levels = np.geomspace(float(spec["top"]), float(spec["bottom"]), (D + 1) // 2)
+    pairs = np.stack([levels, levels * (1 - float(spec["gap"]))], axis=1).ravel()
+    return pairs[:D]
+
+
+def exact_data(lam, seed=12345) -> np.ndarray:
+    """Data X (D x D) whose second moment XᵀX/N is exactly V diag(lam) Vᵀ for a random orthogonal V."""
+    D = len(lam)
+    V = np.linalg.qr(np.random.default_rng(seed).standard_normal((D, D)))[0]
+    return np.sqrt(D) * np.sqrt(lam)[:, None] * V.T
+
+
+def parse_study(raw: dict) -> dict:
+    """Validate a study config; ConfigError with a one-line message otherwise."""
+    allowed = {"title", "seeds", "init_scales", "cases"}
+    if set(raw) - allowed:
+        raise ConfigError(f"unknown top-level key(s) {', '.join(sorted(set(raw) - allowed))}; allowed: "
+                          f"{', '.join(sorted(allowed))}")
+    seeds, scales = _grid_lists("", raw.get("seeds", [0]), raw.get("init_scales", [1e-4]))
+    cases = raw.get("cases")
+    if not isinstance(cases, list) or not cases:
+        raise ConfigError("a study needs [[cases]]")
+    out = []
+    for j, c in enumerate(cases):
+        where = f"cases[{j}]"
+        if set(c) - CASE_KEYS:
+            raise ConfigError(f"{where}: unknown key(s) {', '.join(sorted(set(c) - CASE_KEYS))}")
+        for key in ("name", "hidden", "lr", "epochs", "models"):
+            if key not in c:
+                raise ConfigError(f"{where}: '{key}' is required")
+        if ("data" in c) == ("spectrum" in c):
+            raise ConfigError(f"{where}: give data = \"mnist\" or a spectrum table, not both or neither")
+        if "data" in c and c["data"] != "mnist":
+            raise ConfigError(f"{where}: data must be \"mnist\", got {c['data']!r}")
+        lam = spectrum_values(c["spectrum"]) if "spectrum" in c else None
+        if lam is not None and c["hidden"] > len(lam):
+            raise ConfigError(f"{where}: hidden = {c['hidden']} exceeds D = {len(lam)}")
+        models = c["models"]
+        if not isinstance(models, list) or not models:
+            raise ConfigError(f"{where}: 'models' must be a non-empty list of tables")
+        for m in models:
+            if set(m) - MODEL_KEYS or "name" not in m:
+                raise ConfigError(f"{where}: a model has keys name, noise_var, weight_decay; got {sorted(m)}")
+        c_seeds, c_scales = _grid_lists(f"{where}: ", c.get("seeds", seeds), c.get("init_scales", scales))
+        out.append(dict(name=c["name"], seeds=c_seeds, init_scales=c_scales, data=c.get("data"), n_samples=int(c.get("n_samples", 50000)),
+                        spectrum=c.get("spectrum"), hidden=int(c["hidden"]), lr=float(c["lr"]),
+                        epochs=int(c["epochs"]), record_every=int(c.get("record_every", 5)),
+                        models=[dict(name=m["name"], noise_var=float(m.get("noise_var", 0.0)),
+                                     weight_decay=float(m.get("weight_decay", 0.0))) for m in models]))
+    return dict(title=raw.get("title", "random-initialisation study"), seeds=seeds, init_scales=scales, cases=out)
+
+
+def _grid_lists(where, seeds, scales):
+    if not (isinstance(seeds, list) and seeds and all(isinstance(s, int) and s >= 0 for s in seeds)):
+        raise ConfigError(f"{where}'seeds' must be a non-empty list of integers >= 0, got {seeds!r}")
+    if not (isinstance(scales, list) and scales and all(isinstance(s, (int, float)) and s > 0 for s in scales)):
+        raise ConfigError(f"{where}'init_scales' must be a non-empty list of numbers > 0, got {scales!r}")
+    return list(seeds), [float(s) for s in scales]
+
+
+def quick_study(study: dict) -> dict:
+    """The reduced study of the quick report: synthetic cases only, the first seed and init scale."""
+    return dict(study, title=study["title"] + " (QUICK RUN: synthetic cases, one seed, one scale)",
+                cases=[dict(c, seeds=c["seeds"][:1], init_scales=c["init_scales"][:1])
+                       for c in study["cases"] if c["data"] is None])
+
+
+def half_times(epochs, S, lam, eps, gamma, modes):
+    """{mode (1-based): epoch at which s_i first reaches u*_i/2}, for the modes that do."""
+    from dynamics import fixed_point
+    out = {}
+    for i in modes:
+        ustar = float(fixed_point(lam[i], eps=eps, gamma=gamma))
+        h = half_time(epochs, S[:, i], ustar / 2) if ustar > 0 else None
+        if h is not None:
+            out[i + 1] = h
+    return out
+
+
+def learning_order(times: dict):
+    """Modes sorted by their half time (see :func:`half_times`)."""
+    return sorted(times, key=times.get)
+
+
+def discordant(actual: dict, predicted: dict, window):
+    """Pairs of modes in ``window`` whose measured and predicted learning order differ, with the gap between
+    their measured half times in epochs (a small gap is a near-tie)."""
+    both = [m for m in window if m in actual and m in predicted]
+    out = []
+    for a in range(len(both)):
+        for b in range(a + 1, len(both)):
+            i, j = both[a], both[b]
+            if (actual[i] - actual[j]) * (predicted[i] - predicted[j]) < 0:
+                out.append([i, j, round(abs(actual[i] - actual[j]), 1)])
+    return out
+
+
+def _cell_key(case, model, seed, scale):
+    text = json.dumps([case, model, seed, scale], sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def run_cell(case, model, seed, scale, spec, keep_curves=False):
+    """Train one cell and compare every variant with it (see the module docstring)."""
+    from .train import train_linear_ae
+    t0 = time.perf_counter()
+    H = case["hidden"]
+    res = train_linear_ae(None, H, case["lr"], case["epochs"], noise_var=model["noise_var"],
+                          weight_decay=model["weight_decay"], init_scale=scale, seed=seed, spectrum=spec,
+                          record_every=case["record_every"], sv_every=case["epochs"] or 1)
+    S = res.strengths
+    errors, theories = {}, {}
+    for v in VARIANTS:
+        th = run_theory(res, u0=v)
+        err = np.max(np.abs(S[:, :H] - th[:, :H]), axis=0)
+        i = int(np.argmax(err))
+        errors[v] = {"worst": float(err[i]), "mode": i + 1}
+        theories[v] = th
+    lam = res.eigenvalues
+    window = range(max(0, H - 1 - WINDOW), min(len(lam), H + WINDOW))
+    every = range(min(len(lam), H + 2 * WINDOW + 1))
+    args = (lam, model["noise_var"], model["weight_decay"], every)
+    t_act, t_pred = half_times(res.epochs, S, *args), half_times(res.epochs, theories["coupled"], *args)
+    actual, predicted = learning_order(t_act), learning_order(t_pred)
+    in_window = {i + 1 for i in window}
+    pairs = discordant(t_act, t_pred, sorted(in_window))
+    out = dict(case=case["name"], model=model["name"], seed=seed, init_scale=scale, hidden=H, D=int(len(lam)),
+               errors=errors, order_actual=actual, order_predicted=predicted,
+               order_window_ok=[m for m in actual if m in in_window] == [m for m in predicted if m in in_window],
+               order_discordant=pairs,
+               seconds=round(time.perf_counter() - t0, 3))
+    if keep_curves:
+        rows = np.unique(np.linspace(0, len(res.epochs) - 1, 120).astype(int))
+        out["curves"] = dict(epochs=res.epochs[rows].tolist(), actual=np.round(S[rows, :H], 6).tolist(),
+                             coupled=np.round(theories["coupled"][rows, :H], 6).tolist())
+    return out
+
+
+def _case_spectrum(case, log):
+    if case["data"] == "mnist":
+        from .data import load_mnist
+        from .spectrum import cached_spectrum
+        return cached_spectrum(load_mnist(case["n_samples"], log=log), log=log)
+    return compute_spectrum(exact_data(spectrum_values(case["spectrum"])))
+
+
+def run_study(study: dict, out_dir, *, force=False, log=print) -> dict:
+    """Run (or resume) every cell of ``study`` and write the files of the module docstring."""
+    start = time.perf_counter()
+    os.makedirs(os.path.join(out_dir, "cells"), exist_ok=True)
+    cells = []
+    total = sum(len(c["models"]) * len(c["seeds"]) * len(c["init_scales"]) for c in study["cases"])
+    done = 0
+    for case in study["cases"]:
+        spec = None
+        for model in case["models"]:
+            for scale in case["init_scales"]:
+                for seed in case["seeds"]:
+                    done += 1
+                    key = _cell_key({k: v for k, v in case.items() if k not in ("models", "seeds", "init_scales")},
+                                    model, seed, scale)
+                    path = os.path.join(out_dir, "cells", f"{key}.json")
+                    if os.path.exists(path) and not force:
+                        with open(path) as fh:
+                            cells.append(json.load(fh))
+                        continue
+                    if spec is None:
+                        spec = _case_spectrum(case, log)
+                    first = seed == case["seeds"][0] and scale == min(case["init_scales"])
+                    cell = run_cell(case, model, seed, scale, spec, keep_curves=first)
+                    atomic_write_json(path, cell)
+                    cells.append(cell)
+                    e = cell["errors"]["coupled"]
+                    log(f"[{done}/{total}] {case['name']} {model['name']} seed {seed} scale {scale:g}: "
+                        f"R15 worst {e['worst']:.3g} (mode {e['mode']}), effective "
+                        f"{cell['errors']['effective']['worst']:.3g}; {cell['seconds']:.1f} s")
+    out = dict(title=study["title"], bound=BOUND, window=WINDOW, cells=cells)
+    atomic_write_json(os.path.join(out_dir, "study.json"), out)
+    atomic_write_bytes(os.path.join(out_dir, "table.csv"), table_csv(cells).encode())
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig = plot_study(out)
+    save_figure(fig, os.path.join(out_dir, "study.png"))
+    plt.close(fig)
+    atomic_write_json(os.path.join(out_dir, "manifest.json"),
+                      {"config": study, "environment": environment(),
+                       "seconds": round(time.perf_counter() - start, 3), "files": ["cells", "study.json", "table.csv",
+                                                                                   "study.png"]})
+    return out
+
+
+def table_csv(cells) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["case", "model", "init_scale", "seed", "H", "D"] + [f"{v}_worst" for v in VARIANTS]
+               + [f"{v}_mode" for v in VARIANTS] + ["order_window_ok", "order_actual", "order_predicted"])
+    for c in cells:
+        w.writerow([c["case"], c["model"], c["init_scale"], c["seed"], c["hidden"], c["D"]]
+                   + [f"{c['errors'][v]['worst']:.4g}" for v in VARIANTS] + [c["errors"][v]["mode"] for v in VARIANTS]
+                   + [c["order_window_ok"], " ".join(map(str, c["order_actual"])),
+                      " ".join(map(str, c["order_predicted"]))])
+    return buf.getvalue()
+
+
+def summary_rows(cells):
+    """One row per (case, model, init scale): per variant the worst error over seeds with its mode and seed,
+    and how many seeds had the capacity-window order right."""
+    groups = {}
+    for c in cells:
+        groups.setdefault((c["case"], c["model"], c["init_scale"]), []).append(c)
+    rows = []
+    for (case, model, scale), cs in groups.items():
+        ties = [p[2] for c in cs for p in c.get("order_discordant", [])]
+        row = dict(case=case, model=model, init_scale=scale, seeds=len(cs),
+                   order_ok=sum(c["order_window_ok"] for c in cs), swap_gap=max(ties) if ties else None)
+        for v in VARIANTS:
+            worst = max(cs, key=lambda c: c["errors"][v]["worst"])
+            row[v] = (worst["errors"][v]["worst"], worst["errors"][v]["mode"], worst["seed"])
+        rows.append(row)
+    return rows
+
+
+def plot_study(study: dict):
+    """Per case: measured (solid) against R15 (dashed) for every mode ≤ H; worst error of every variant."""
+    import matplotlib.pyplot as plt
+    cases = list(dict.fromkeys(c["case"] for c in study["cells"]))
+    fig, axes = plt.subplots(len(cases), 2, figsize=(12, 3.2 * len(cases)), squeeze=False)
+    rows = summary_rows(study["cells"])
+    for r, name in enumerate(cases):
+        curve = next((c for c in study["cells"] if c["case"] == name and "curves" in c), None)
+        ax = axes[r, 0]
+        if curve is not None:
+            cv = curve["curves"]
+            ep, A, T = np.array(cv["epochs"]), np.array(cv["actual"]), np.array(cv["coupled"])
+            colors = plt.cm.viridis(np.linspace(0, 1, A.shape[1]))
+            for i in range(A.shape[1]):
+                ax.plot(ep, A[:, i], color=colors[i], lw=1)
+                ax.plot(ep, T[:, i], color=colors[i], lw=1, ls="--")
+            ax.set_title(f"{name}, {curve['model']}, seed {curve['seed']}, init {curve['init_scale']:g}: "
+                         f"measured (solid), R15 (dashed)", fontsize=9)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("s_i, modes 1..H")
+        ax = axes[r, 1]
+        rs = [x for x in rows if x["case"] == name]
+        width = 0.8 / len(VARIANTS)
+        for k, v in enumerate(VARIANTS):
+            ax.bar(np.arange(len(rs)) + k * width, [max(x[v][0], 1e-6) for x in rs], width, label=v)
+        ax.axhline(BOUND, color="k", lw=0.8, ls=":")
+        ax.set_yscale("log")
+        ax.set_xticks(np.arange(len(rs)) + 0.4 - width / 2)
+        ax.set_xticklabels([f"{x['model']}\n{x['init_scale']:g}" for x in rs], fontsize=8)
+        ax.set_ylabel("worst |s_i − theory_i|, i ≤ H")
+        ax.set_title(f"{name}: worst over seeds and modes (dotted: {BOUND})", fontsize=9)
+        if r == 0:
+            ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def load_study(path) -> dict:
+    return parse_study(read_toml(path, "study config"))

@@ -1,8 +1,8 @@
 """Figure 6 against the authors' own curves.
 
 ``validation/reference/authors_fig6_mnist.json`` holds the authors' MNIST m₁…m₄ curves of the ReLU
-AE, WDAE and DAE every 10 epochs, copied unchanged from their repository (the file names the commit
-and the licence). ``validation/reference/fig6_mnist_full.json`` is our run of the paper's full
+AE, WDAE and DAE at epochs 0, 10, ..., 1990, copied from their repository with the values unchanged
+(their placeholder first row of zeros is dropped; the file names the commit and the licence). ``validation/reference/fig6_mnist_full.json`` is our run of the paper's full
 setting (``python -m validation run configs/fig6_mnist_full.toml --out DIR``, its results.json),
 committed so that every report can compare the two without retraining for an hour.
 """

@@ -18,9 +18,7 @@ def build_parser():
     r = sub.add_parser("run", help="run a TOML config", description="Train every model of CONFIG, compare with theory, "
                        "write results.json, figure.png and manifest.json into --out. Finished models are skipped "
                        "on a rerun unless --force.")
-    r.add_argument("config", metavar="CONFIG.toml", help="e.g. configs/fig5_mnist.toml")
-    r.add_argument("--out", required=True, metavar="DIR", help="output directory (created if missing)")
-    r.add_argument("--force", action="store_true", help="rerun models that finished before")
+    _config_out_force(r, "CONFIG.toml", "configs/fig5_mnist.toml", "models")
     r.add_argument("--cifar10-dir", metavar="DIR", help="folder with the CIFAR-10 python batches (for cifar10 configs)")
     r.add_argument("--models", metavar="NAMES", help="comma-separated subset of model names to run")
     q = sub.add_parser("reproduce", help="the main job: derivations, Figures 1-6 and report/index.html",
@@ -48,23 +46,26 @@ def build_parser():
                        description="Train the Cartesian product of the [sweep] lists of SWEEP.toml, one linear model per "
                                    "cell on one shared spectrum; write cells/KEY.json, table.csv, sweep.png and "
                                    "manifest.json into --out. Finished cells are skipped on a rerun unless --force.")
-    w.add_argument("config", metavar="SWEEP.toml", help="e.g. configs/sweep_mnist.toml")
-    w.add_argument("--out", required=True, metavar="DIR", help="output directory (created if missing)")
+    _config_out_force(w, "SWEEP.toml", "configs/sweep_mnist.toml", "cells")
     w.add_argument("--scheduler", default="serial", metavar="WHERE",
                    help="'serial' (this process, the default), 'local' (a local cluster of --workers processes) or "
                         "tcp://HOST:PORT of a running dask scheduler")
     w.add_argument("--workers", type=int, default=2, metavar="N", help="worker processes for --scheduler local (default 2)")
-    w.add_argument("--force", action="store_true", help="rerun cells that finished before")
     y = sub.add_parser("study", help="the random-initialisation study: every theory variant against training",
                        description="Train every (case, model, seed, init scale) cell of STUDY.toml from small random "
                                    "weights and compare R15 and the per-mode variants with every mode <= H; write "
                                    "cells/KEY.json, study.json, table.csv, study.png and manifest.json into --out. "
                                    "Finished cells are skipped on a rerun unless --force.")
-    y.add_argument("config", metavar="STUDY.toml", help="e.g. configs/random_init_study.toml")
-    y.add_argument("--out", required=True, metavar="DIR", help="output directory (created if missing)")
+    _config_out_force(y, "STUDY.toml", "configs/random_init_study.toml", "cells")
     y.add_argument("--quick", action="store_true", help="synthetic cases only, first seed and init scale")
-    y.add_argument("--force", action="store_true", help="rerun cells that finished before")
     return p
+
+
+def _config_out_force(parser, metavar, example, parts):
+    """The arguments every config-driven job shares: the config file, --out DIR and --force."""
+    parser.add_argument("config", metavar=metavar, help=f"e.g. {example}")
+    parser.add_argument("--out", required=True, metavar="DIR", help="output directory (created if missing)")
+    parser.add_argument("--force", action="store_true", help=f"rerun {parts} that finished before")
 
 
 def main(argv=None) -> int:

@@ -15,7 +15,7 @@ from .registry import check_all, names, resolve
 
 def build_parser() -> argparse.ArgumentParser:
     p, sub = make_parser("python -m derivations",
-                         "Derive and machine-check the results R1-R15 and D1-D8 (depth L) of the theory of linear denoising "
+                         "Derive and machine-check the results R1-R15 and D1-D9 (depth L) of the theory of linear denoising "
                          "autoencoders, and write them as a LaTeX or Markdown document.")
     c = sub.add_parser("check", help="verify results; one line per result; exit 1 if any fails",
                        description="Verify each result: symbolic residuals must simplify to zero and a 50-digit "

@@ -46,7 +46,7 @@ NumericCheck = Callable[[object, random.Random], Sequence[object]]
 
 @dataclass(frozen=True)
 class Result:
-    """A machine-checked result (R1-R15 and D1-D8 of docs/theory.md).
+    """A machine-checked result (R1-R15 and D1-D9 of docs/theory.md).
 
     Attributes
     ----------
@@ -282,7 +282,7 @@ def probe_nonzero(expr, rng, points: int = 2):
                 worst = None
                 break
             if abs(value) > PROBE_TOL * scale:
-                worst = worst or f"{sp.N(value, 6)} at {', '.join(f'{k}={v}' for k, v in values.items())}"
+                worst = worst or f"{str(sp.N(value, 6))} at {', '.join(f'{k}={str(v)}' for k, v in values.items())}"
             elif worst is None:
                 worst = ""
         if worst is None:        # undecided at this point

@@ -1,6 +1,7 @@
 """lindae.dynamics: the numeric layer.
 
-Stable closed forms of the per-mode theory (R5-R13), every mode under random initialisation (R15), ODE integration of the gradient flow,
+Stable closed forms of the per-mode theory (R5-R13), every mode under random initialisation (R15), deep
+networks (D1-D9), ODE integration of the gradient flow,
 exact discrete-time gradient descent, one :func:`trajectory` entry point over the three, and
 the paper's Figures 1-4. Example::
 
@@ -13,6 +14,7 @@ from .closed_form import (balanced_strength, equivalent_weight_decay, final_weig
                           time_to_learn)
 from .depth import (basin_boundary, critical_weight_decay, deep_balanced_strength, deep_equivalent_weight_decay,
                     deep_fixed_point, deep_gd_modes, deep_layers_flow, deep_time_to_learn)
+from .deep_random import blowup_start, blowup_time, deep_effective_start
 from .errors import OVERFLOW_GUARD, DivergenceError
 from .gd import gd_matrix, gd_modes
 from .matrix import loss_and_gradient, sample_loss_and_gradient, second_moment_root
@@ -27,4 +29,5 @@ __all__ = ["balanced_strength", "equivalent_weight_decay", "final_weight_norm", 
            "sample_loss_and_gradient", "second_moment_root", "integrate_matrix_flow",
            "integrate_modes", "METHODS", "Trajectory", "trajectory", "from_paper_units", "to_paper_units",
            "basin_boundary", "critical_weight_decay", "deep_balanced_strength", "deep_equivalent_weight_decay",
-           "deep_fixed_point", "deep_gd_modes", "deep_layers_flow", "deep_time_to_learn", "random_init_strength", "saturation_weight"]
+           "deep_fixed_point", "deep_gd_modes", "deep_layers_flow", "deep_time_to_learn", "random_init_strength", "saturation_weight",
+           "blowup_start", "blowup_time", "deep_effective_start"]

@@ -96,4 +96,7 @@ SYMBOLIC_ONLY = {
     ("D8", 0): "depth-L Hessian eigenvalue; symbolic",
     ("D8", 1): "depth-L Hessian eigenvalue; symbolic",
     ("D8", 2): "the depth-L GD bound; not yet evaluated by dynamics",
+    ("D9", 0): "the isolated mode's time change; dynamics.blowup_time integrates the saturation-free flow it leaves",
+    ("D9", 1): "the balanced blow-up law; blowup_time adds its remainder a^(2-L)/(L-2) at the end of the integration",
+    ("D9", 3): "the scaling of tau; blowup_time integrates the start rescaled to unit size (tested)",
 }

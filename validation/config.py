@@ -23,7 +23,7 @@ class ConfigError(ValueError):
 _NUM, _INT, _BOOL, _STR = "number", "integer", "boolean", "string"
 
 SCHEMA = {
-    "": {"title": (_STR, ""), "figure": (_STR, "none", ("fig5", "fig6", "none"))},
+    "": {"title": (_STR, ""), "figure": (_STR, "none", ("fig5", "fig6", "depth", "none"))},
     "data": {"dataset": (_STR, "mnist", ("mnist", "cifar10", "array")), "n_samples": (_INT, 0, (0, None)),
              "path": (_STR, ""), "key": (_STR, ""), "center": (_BOOL, False), "spectrum": (_STR, "")},
     "train": {"kind": (_STR, "linear", ("linear", "relu")), "hidden": (_INT, 256, (1, None)),
@@ -33,7 +33,8 @@ SCHEMA = {
               "sv_every": (_INT, 0, (0, None)), "sampled_noise": (_BOOL, False), "batch_size": (_INT, 0, (0, None)),
               "noise_var": (_NUM, 0.0, (0, None)), "weight_decay": (_NUM, 0.0, (0, None)),
               "noise_std": (_NUM, 0.0, (0, None)), "init_std": (_NUM, 1e-3, (0, None, "open")),
-              "dtype": (_STR, "float32", ("float32", "float64")), "n_modes": (_INT, 4, (1, None))},
+              "dtype": (_STR, "float32", ("float32", "float64")), "n_modes": (_INT, 4, (1, None)),
+              "depth": (_INT, 2, (2, None))},
     "report": {"modes": ("int list", [1, 4, 8, 16, 32])},
 }
 MODEL_KEYS = {"name": (_STR, None)} | SCHEMA["train"]
@@ -102,6 +103,10 @@ def parse_config(raw: dict) -> dict:
             raise ConfigError(f"[[models]] #{j}: duplicate name {given['name']!r}")
         seen.add(given["name"])
         cfg["models"].append(cfg["train"] | given)
+    for m in cfg["models"]:
+        if m["depth"] > 2 and (m["kind"] != "linear" or m["batch_size"]):
+            raise ConfigError(f"model {m['name']}: depth = {m['depth']} needs kind = \"linear\" and full-batch "
+                              f"training (batch_size = 0)")
     if cfg["data"]["dataset"] in ("array",) and not cfg["data"]["path"] and not cfg["data"]["spectrum"]:
         raise ConfigError("[data]: dataset 'array' needs path = \"file.npy\" (or .npz)")
     return cfg

@@ -42,6 +42,9 @@ class DeepResult:
     loss : ndarray (K,)
     init_layers : ndarray (L, D) or None
         Per-mode, per-layer initial values of an aligned run (row l is layer l + 1).
+    init_weights : tuple (P, middle, Q) or None
+        The initial weights of a random run in the eigenbasis: P = W_1V and Q = W_LᵀV (H x D) and the
+        middle layers (L - 2, H, H), from which D9 predicts every mode.
     config : dict
     seconds : float
     """
@@ -53,6 +56,7 @@ class DeepResult:
     init_layers: np.ndarray | None
     config: dict
     seconds: float
+    init_weights: tuple | None = None
 
 
 def _chain(mats, H):
@@ -102,13 +106,14 @@ def train_deep_linear_ae(X, hidden, lr, epochs, *, depth, noise_var=0.0, weight_
     gamma = float(as_array("weight_decay", weight_decay, lo=0.0))
     record_every = as_int("record_every", record_every, lo=1)
     xi = lam + eps
-    init_layers = None
+    init_layers = init_weights = None
     if init == "random":
         rng = np.random.default_rng(seed)
         W1 = init_scale * rng.standard_normal((H, D))
         mids = [init_scale * rng.standard_normal((H, H)) for _ in range(L - 2)]
         WL = init_scale * rng.standard_normal((D, H))
         P, Q = W1 @ V, WL.T @ V
+        init_weights = (P.copy(), np.array(mids).reshape(L - 2, H, H), Q.copy())
     elif init == "aligned":
         modes = np.arange(H) if modes is None else np.asarray(modes, dtype=int)
         vals = np.asarray(layers, dtype=np.float64)
@@ -130,7 +135,7 @@ def train_deep_linear_ae(X, hidden, lr, epochs, *, depth, noise_var=0.0, weight_
         if X is None:
             raise ValueError("sampled_noise needs the data X")
         return _train_sampled(np.asarray(X, dtype=np.float64), lam, V, P, Q, mids, lr, epochs, eps, gamma,
-                              record_every, seed, init_layers, progress, name,
+                              record_every, seed, (init_layers, init_weights), progress, name,
                               dict(name=name, hidden=H, lr=lr, epochs=epochs, depth=L, noise_var=eps,
                                    weight_decay=gamma, init=init, init_scale=init_scale, seed=seed,
                                    record_every=record_every, D=D, sampled_noise=True))
@@ -173,10 +178,11 @@ def train_deep_linear_ae(X, hidden, lr, epochs, *, depth, noise_var=0.0, weight_
         Q = Q - lr * gQ
     config = dict(name=name, hidden=H, lr=lr, epochs=epochs, depth=L, noise_var=eps, weight_decay=gamma, init=init,
                   init_scale=init_scale, seed=seed, record_every=record_every, D=D)
-    return DeepResult(lam, rec_epochs[:row], S[:row], loss[:row], init_layers, config, time.perf_counter() - start)
+    return DeepResult(lam, rec_epochs[:row], S[:row], loss[:row], init_layers, config, time.perf_counter() - start,
+                      init_weights)
 
 
-def _train_sampled(X, lam, V, P, Q, mids, lr, epochs, eps, gamma, record_every, seed, init_layers, progress, name,
+def _train_sampled(X, lam, V, P, Q, mids, lr, epochs, eps, gamma, record_every, seed, inits, progress, name,
                    config):
     """Full-batch GD with fresh input noise on the raw data, by backpropagation through the L layers."""
     from .noise import NoiseBuffer
@@ -218,4 +224,5 @@ def _train_sampled(X, lam, V, P, Q, mids, lr, epochs, eps, gamma, record_every, 
     finally:
         if noise is not None:
             noise.close()
-    return DeepResult(lam, rec_epochs[:row], S[:row], loss[:row], init_layers, config, time.perf_counter() - start)
+    return DeepResult(lam, rec_epochs[:row], S[:row], loss[:row], inits[0], config, time.perf_counter() - start,
+                      inits[1])

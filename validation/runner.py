@@ -93,8 +93,36 @@ def _linear_model(X, spec, m, modes, log):
               progress=log, name=m["name"])
     if m["init"] == "aligned":
         kw.update(modes=list(range(m["hidden"])), u0=m["u0"])
+    if m["depth"] > 2:
+        kw.update(depth=m["depth"], sv_every=None, batch_size=None)
+        res = train_linear_ae(X, m["hidden"], m["lr"], m["epochs"], **kw)
+        return summarise_deep(res, modes)
     res = train_linear_ae(X, m["hidden"], m["lr"], m["epochs"], **kw)
     return summarise_linear(res, modes)
+
+
+#: The theory a deep run is compared with, by its start.
+DEEP_THEORY = {"aligned": "D2's exact per-mode GD map from the aligned layers",
+               "random": "D9's effective balanced start, then D2's exact per-mode GD map"}
+
+
+def summarise_deep(res, modes, status="finished"):
+    """JSON-ready summary of a deep run (depth >= 3): series of the plotted modes against theory (D2 from an
+    aligned start, D9 from a random one) and per-mode agreement, including the relative error of the
+    epochs to reach u*/2 (the transitions of deep modes are sharp, so a small shift in time is a large
+    difference in strength)."""
+    modes = [k for k in modes if k <= len(res.eigenvalues)]
+    out = {"status": status, "kind": "linear", "depth": int(res.config["depth"]), "epochs": res.epochs.tolist(),
+           "loss_final": float(res.loss[-1]) if len(res.loss) else None, "loss": _round(res.loss),
+           "seconds": res.seconds, "theory": DEEP_THEORY[res.config["init"]]}
+    if len(res.epochs) < 2:
+        return out
+    ag, th = agreement(res, modes, time="discrete")
+    gap = np.max(np.abs(res.strengths - th), axis=0)
+    out["agreement"] = {"deep_discrete": ag,
+                        "all_modes": {"max_abs": float(gap.max()), "mode": int(np.argmax(gap)) + 1}}
+    out["series"] = {str(k): {"actual": _round(res.strengths[:, k - 1]), "theory": _round(th[:, k - 1])} for k in modes}
+    return out
 
 
 def summarise_linear(res, modes, status="finished"):
@@ -205,7 +233,8 @@ def _run(cfg, out_dir, force, cifar10_dir, log):
         except DivergenceError as exc:
             log(f"model {m['name']}: DIVERGED - {exc}")
             part = exc.partial
-            summary = (summarise_linear(part, cfg["report"]["modes"], "diverged") if m["kind"] == "linear"
+            summary = ({"status": "diverged"} if part is None else
+                       summarise_linear(part, cfg["report"]["modes"], "diverged") if m["kind"] == "linear"
                        else summarise_relu(part, "diverged"))
             summary["error"] = str(exc)
             failures.append(f"{m['name']}: {exc}")

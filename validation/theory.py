@@ -15,9 +15,9 @@ VARIANTS = ("coupled", "effective", "orthogonal", "shared")
 def run_theory(result: TrainResult, *, time="discrete", u0="coupled", warp=True):
     """Predicted strengths (K, D) at ``result.epochs`` for every mode.
 
-    For a deep run (``depth`` >= 3, a :class:`validation.deep.DeepResult`) with an aligned start, the
-    exact per-mode map of D2 (discrete) or the balanced flow of D4 (continuous, balanced starts only);
-    random deep starts have no derived theory yet (ValueError).
+    For a deep run (``depth`` >= 3, a :class:`validation.deep.DeepResult`): the exact per-mode map of D2
+    (discrete) or the balanced flow of D4 (continuous, balanced starts only), from the aligned start's
+    layers, or for a random start from D9's effective balanced starts (``u0`` and ``warp`` do not apply).
 
     Parameters
     ----------
@@ -83,7 +83,8 @@ def agreement(result: TrainResult, modes, *, time="discrete", u0="coupled"):
     """Per-mode agreement of measured and predicted strengths.
 
     Returns a dict keyed by the 1-based mode number with ``max_abs`` (max |s - theory| over the
-    run), ``t_half_actual``, ``t_half_theory`` (epochs to reach u*/2) and ``t_half_error``.
+    run), ``t_half_actual``, ``t_half_theory`` (epochs to reach u*/2), ``t_half_error`` (actual - theory)
+    and ``t_half_rel_error`` (that over the actual half time).
     """
     theory = run_theory(result, time=time, u0=u0)
     cfg = result.config
@@ -91,10 +92,12 @@ def agreement(result: TrainResult, modes, *, time="discrete", u0="coupled"):
     for m in modes:
         i = m - 1
         s, th = result.strengths[:, i], theory[:, i]
-        ustar = float(fixed_point(result.eigenvalues[i], eps=cfg["noise_var"], gamma=cfg["weight_decay"]))
+        ustar = float(fixed_point(result.eigenvalues[i], eps=cfg["noise_var"], gamma=cfg["weight_decay"],
+                                  depth=cfg.get("depth", 2)))
         ta, tt = half_time(result.epochs, s, ustar / 2), half_time(result.epochs, th, ustar / 2)
+        err = None if ta is None or tt is None else ta - tt
         out[str(m)] = dict(max_abs=float(np.max(np.abs(s - th))), u_star=ustar, t_half_actual=ta, t_half_theory=tt,
-                           t_half_error=None if ta is None or tt is None else ta - tt)
+                           t_half_error=err, t_half_rel_error=None if err is None or not ta else err / ta)
     return out, theory
 
 
@@ -113,14 +116,19 @@ def paper_agreement(result: TrainResult, modes):
 
 
 def _deep_theory(result, time):
-    """Theory for a deep aligned run: D2's per-mode GD map, or D4's balanced flow (see run_theory)."""
-    from dynamics import deep_balanced_strength, deep_gd_modes
+    """Theory for a deep run: D2's per-mode GD map or D4's balanced flow, from the aligned start's own layers
+    or, for a random start, from D9's effective balanced starts (see run_theory)."""
+    from dynamics import deep_balanced_strength, deep_effective_start, deep_gd_modes
     cfg = result.config
-    if result.init_layers is None:
-        raise ValueError("no per-mode theory for random starts at depth >= 3 has been derived yet; "
-                         "train with init='aligned' to compare with D2/D4")
     lam, eps, gamma, lr, L = result.eigenvalues, cfg["noise_var"], cfg["weight_decay"], cfg["lr"], cfg["depth"]
-    layers, epochs = result.init_layers, result.epochs
+    if result.init_layers is not None:
+        layers = result.init_layers
+    elif getattr(result, "init_weights", None) is not None:
+        P, mids, Q = result.init_weights
+        layers = deep_effective_start(lam, P, mids, Q)
+    else:
+        raise ValueError("this deep result carries neither its aligned layers nor its initial weights")
+    epochs = result.epochs
     if time == "discrete":
         _, s = deep_gd_modes(int(epochs[-1]) if len(epochs) else 0, lam, eps=eps, gamma=gamma, layers=layers, eta=lr)
         return s[epochs]

@@ -17,7 +17,11 @@ def test_authors_file_is_their_three_models_every_ten_epochs_with_provenance():
 def test_committed_full_run_is_the_full_config():
     full = load_json(FULL_RUN)
     cfg = load_config(f"{CONFIGS}/fig6_mnist_full.toml")
-    assert full["config"]["models"] == cfg["models"] and full["n_samples"] == cfg["data"]["n_samples"] == 50000
+    from validation.config import MODEL_KEYS
+    assert len(full["config"]["models"]) == len(cfg["models"]) and full["n_samples"] == cfg["data"]["n_samples"] == 50000
+    for ran, now in zip(full["config"]["models"], cfg["models"]):
+        assert {k: now[k] for k in ran} == ran                 # every setting the run recorded is the config's
+        assert all(now[k] == MODEL_KEYS[k][1] for k in set(now) - set(ran))   # keys added since: at their defaults
     assert sorted(full["models"]) == ["AE", "DAE", "WDAE"]
     assert all(m["status"] == "finished" and m["epochs"][-1] == 2000 for m in full["models"].values())
 

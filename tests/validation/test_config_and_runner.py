@@ -196,3 +196,23 @@ def test_cli_help_everywhere():
     for args in ((), ("run",), ("fetch",), ("reproduce",)):
         proc = cli(*args, "--help", timeout=60)
         assert proc.returncode == 0 and "usage" in proc.stdout
+
+
+def test_a_deep_config_runs_against_d2_and_d9(tmp_path, array_file):
+    cfg = small_config(array_file)
+    cfg.update(figure="depth")
+    cfg["train"] = {"depth": 3, "hidden": 4, "lr": 0.05, "epochs": 400, "record_every": 10, "init_scale": 0.05,
+                    "u0": 1e-2}
+    cfg["models"] = [{"name": "aligned", "init": "aligned", "noise_var": 0.2}, {"name": "random"}]
+    cfg["report"] = {"modes": [1, 2]}
+    res = run_config(cfg, tmp_path / "out", log=lambda m: None)
+    aligned, random = res["models"]["aligned"], res["models"]["random"]
+    assert aligned["depth"] == 3 and "D2" in aligned["theory"] and "D9" in random["theory"]
+    assert max(v["max_abs"] for v in aligned["agreement"]["deep_discrete"].values()) < 1e-12
+    assert aligned["agreement"]["all_modes"]["max_abs"] < 1e-12
+    assert set(random["series"]) == {"1", "2"}
+    assert (tmp_path / "out" / "figure.png").stat().st_size > 10000
+    bad = small_config(array_file)
+    bad["models"] = [{"name": "r", "kind": "relu", "depth": 3}]
+    with pytest.raises(ConfigError, match="depth = 3 needs"):
+        run_config(bad, tmp_path / "bad", log=lambda m: None)

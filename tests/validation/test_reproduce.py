@@ -20,17 +20,17 @@ def test_reproduce_quick_writes_a_report_whose_figures_all_exist(tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     page = (out / "index.html").read_text()
     images = re.findall(r'<img src="([^"]+)"', page)
-    assert len(images) == 10          # Figures 1-4, depth 1-2, 5, 6, the random-init study, Figure 6 vs the authors
+    assert len(images) == 11          # Figures 1-4, depth 1-2, 5, 6, the deep MNIST run, the random-init study, Figure 6 vs the authors
     for src in images:
         assert (out / src).stat().st_size > 10_000, src
     links = re.findall(r'<a href="([^"]+)"', page)
     assert links and all((out / link).exists() for link in links)
     assert (out / "derivations.pdf").exists()
-    assert "23 of 23 results verified" in page and "E1" in page and "Environment" in page
+    assert "24 of 24 results verified" in page and "E1" in page and "Environment" in page
     # a quick report says so on every figure and every table, and states the shrunk settings it ran
     captions = re.findall(r"<figcaption>(.*?)</figcaption>", page, re.S)
     tables = re.findall(r"<caption>(.*?)</caption>", page, re.S)
-    assert len(captions) == 10 and len(tables) >= 8
+    assert len(captions) == 11 and len(tables) >= 9
     from validation.reproduce import COMMITTED
     this_run = [c for c in captions + tables if COMMITTED not in c]
     assert len(this_run) == len(captions + tables) - 2 and all("QUICK RUN" in c for c in this_run)

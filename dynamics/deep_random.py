@@ -1,0 +1,198 @@
+r"""Effective balanced starts of deep modes from small random weights (D9, docs/theory.md "Depth").
+
+Mode i of a depth-L network (L >= 3) sees :math:`p_i = W_1v_i`, the shared middle layers
+:math:`M_2, \dots, M_{L-1}` and :math:`q_i = W_L^\top v_i`. D9: on its own (γ = 0) the mode follows the
+saturation-free flow :math:`x' = \nabla_x s` in the time :math:`d\sigma = (\lambda - \xi s)dt`; that flow
+blows up at :math:`\sigma = \tau`, and the balanced start with the same blow-up time,
+:math:`a_{\rm eff} = ((L-2)\tau)^{-1/(L-2)}`, follows D4 (or D2's GD map) with the same strength curve
+as the start's scale goes to 0. :func:`blowup_time` integrates the flow from a start rescaled to
+unit size (τ(cx) = c^{2-L}τ(x), so starts of any scale cost the same and never overflow), in a
+clock :math:`d\rho = \|x\|^{L-2}d\sigma` in which the approach to the blow-up is exponential.
+
+For many modes :func:`deep_effective_start` adds what one mode alone cannot see: a learned mode takes
+one direction in every hidden layer, and the saturation terms suppress the components of later modes
+along it (the deep analogue of R14's learning-order orthogonalisation). Modes are taken in the order of
+their own blow-up times τ_i/λ_i, and each later mode starts from its weights with the hidden
+directions of the earlier ones projected out.
+"""
+from __future__ import annotations
+
+import numpy as np
+from scipy.integrate import solve_ivp
+
+from ._checks import as_array
+from .depth import check_depth
+from .statements import implements
+
+#: The unit-scale flow is followed until the strength reaches GROWTH**L (a = GROWTH on the balanced
+#: path); the remaining blow-up time a^{2-L}/(L-2) is then exact up to O(GROWTH^-2) relative.
+GROWTH = 1e4
+#: A projected start keeping less than this fraction of its norm in some layer has no room left.
+ROOM = 1e-8
+
+
+@implements("D9", 2, call={"tau": "tau", "depth": "L"}, given={"L": "3 + (L > 1.5) + (L > 2.2)"})
+def blowup_start(tau, *, depth):
+    r"""The balanced per-layer start that blows up at σ = τ under :math:`a' = a^{L-1}` (D9):
+    :math:`a_{\rm eff} = ((L-2)\tau)^{-1/(L-2)}`; 0 where τ is infinite.
+
+    Parameters
+    ----------
+    tau : array_like
+        Blow-up times τ > 0 of the saturation-free flow x' = ∇s (λ = 1).
+    depth : int
+        L >= 3.
+    """
+    L = check_depth(depth)
+    if L < 3:
+        raise ValueError("blowup_start needs depth >= 3 (at depth 2 the saturation-free flow grows exponentially)")
+    tau = as_array("tau", tau, lo=0.0, lo_open=True)
+    with np.errstate(divide="ignore"):
+        out = (L - 2.0) ** (-1.0 / (L - 2)) * tau ** (-1.0 / (L - 2))     # two factors: no overflow for any finite τ
+    return out[()] if out.ndim == 0 else out
+
+
+def strength_and_gradient(p, mids, q):
+    """s = qᵀ M_{L-1}⋯M_2 p and ∇s with respect to (p, M_2, ..., M_{L-1}, q), one array per layer."""
+    fwd = [p]
+    for M in mids:
+        fwd.append(M @ fwd[-1])
+    back = [q]
+    for M in mids[::-1]:
+        back.append(M.T @ back[-1])
+    back = back[::-1]                       # back[l] = (M_{L-1}⋯M_{l+2})ᵀ q
+    grads = [back[0]] + [np.outer(back[k + 1], fwd[k]) for k in range(len(mids))] + [fwd[-1]]
+    return float(q @ fwd[-1]), grads
+
+
+def _hidden_directions(p, mids):
+    """Unit vectors of the aligned chain in hidden layers 1, ..., L-1: p̂, M_2p̂, ... normalised."""
+    out = [p / np.linalg.norm(p)]
+    for M in mids:
+        v = M @ out[-1]
+        out.append(v / np.linalg.norm(v))
+    return out
+
+
+def blowup_time(first, middle, last, *, return_directions=False):
+    r"""Blow-up time τ of the saturation-free flow :math:`x' = \nabla_x s`, :math:`s = q^\top M_{L-1}\cdots M_2p` (D9).
+
+    Parameters
+    ----------
+    first, last : array_like (H,)
+        The mode's columns p = W_1v and q = W_Lᵀv.
+    middle : array_like (L-2, H, H)
+        The middle layers M_2, ..., M_{L-1} (at least one).
+    return_directions : bool
+        Also return the unit directions the mode takes in hidden layers 1, ..., L-1 at blow-up.
+
+    Returns
+    -------
+    tau : float
+        τ (inf when the flow cannot grow, e.g. when p, q or a middle layer is zero).
+    directions : list of ndarray (H,), only with ``return_directions``
+    """
+    p, q = np.asarray(first, dtype=np.float64), np.asarray(last, dtype=np.float64)
+    mids = [np.asarray(M, dtype=np.float64) for M in middle]
+    if not mids:
+        raise ValueError("middle must hold at least one layer (depth >= 3)")
+    H, L = len(p), len(mids) + 2
+    norms = [np.linalg.norm(p), np.linalg.norm(q)] + [np.linalg.norm(M, 2) for M in mids]
+    if min(norms) == 0 or not np.all(np.isfinite(norms)):
+        return (np.inf, None) if return_directions else np.inf
+    c = float(np.exp(np.mean(np.log(norms))))
+    parts = [p / c] + [M / c for M in mids] + [q / c]
+    shapes = [x.shape for x in parts]
+    cuts = np.cumsum([x.size for x in parts])[:-1]
+
+    def unpack(y):
+        return [x.reshape(sh) for x, sh in zip(np.split(y[:-1], cuts), shapes)]
+
+    def rhs(_rho, y):               # d/dρ of (x, σ) with dσ = dρ / n^{L-2}, n² = |x|²/L
+        xs = unpack(y)
+        _, g = strength_and_gradient(xs[0], xs[1:-1], xs[-1])
+        slow = (float(y[:-1] @ y[:-1]) / L) ** (-(L - 2) / 2)
+        return np.append(np.concatenate([v.ravel() for v in g]) * slow, slow)
+
+    def far(_rho, y):
+        xs = unpack(y)
+        return strength_and_gradient(xs[0], xs[1:-1], xs[-1])[0] - GROWTH ** L
+    far.terminal = True
+    y0 = np.append(np.concatenate([x.ravel() for x in parts]), 0.0)
+    sol = solve_ivp(rhs, (0.0, 200.0 * L), y0, method="DOP853", rtol=1e-11, atol=1e-13, events=far)
+    if sol.status != 1:
+        return (np.inf, None) if return_directions else np.inf
+    y = sol.y_events[0][0]
+    xs = unpack(y)
+    s_end = strength_and_gradient(xs[0], xs[1:-1], xs[-1])[0]
+    tau1 = y[-1] + s_end ** ((2 - L) / L) / (L - 2)
+    tau = tau1 * c ** (2 - L)
+    if return_directions:
+        return tau, _hidden_directions(xs[0], xs[1:-1])
+    return tau
+
+
+def deep_effective_start(lam, first, middle, last, *, modes=None, projected=True, progress=None):
+    r"""Per-layer balanced starts (D9) of every mode of a deep network from its initial weights.
+
+    Parameters
+    ----------
+    lam : array_like (D,)
+        Eigenvalues, in the order of the columns of ``first`` and ``last``.
+    first, last : array_like (H, D)
+        P = W_1V and Q = W_LᵀV: the columns are each mode's p_i and q_i.
+    middle : array_like (L-2, H, H)
+        The middle layers.
+    modes : int, optional
+        Number of leading modes (eigenvalue order) to evaluate; the rest get 0 (not learned).
+        Default: min(D, H + 8).
+    projected : bool
+        Take modes in the order of τ_i/λ_i and remove from each mode's start the hidden directions of
+        the modes before it (default); otherwise every mode is evaluated from its raw start.
+    progress : callable, optional
+        Called with a one-line message every 16 modes.
+
+    Returns
+    -------
+    ndarray (L, D)
+        a_eff of every mode in every layer (balanced), for :func:`dynamics.deep_gd_modes` or, as
+        u0 = a_eff^L, :func:`dynamics.deep_balanced_strength`. A mode with no hidden direction left, or
+        with a nonpositive eigenvalue, gets 0.
+    """
+    P, Q = np.asarray(first, dtype=np.float64), np.asarray(last, dtype=np.float64)
+    mids = np.asarray(middle, dtype=np.float64)
+    if P.ndim != 2 or P.shape != Q.shape:
+        raise ValueError(f"first and last must both have shape (H, D), got {P.shape} and {Q.shape}")
+    H, D = P.shape
+    if mids.ndim != 3 or mids.shape[1:] != (H, H) or len(mids) < 1:
+        raise ValueError(f"middle must have shape (L - 2, H, H) = (>= 1, {H}, {H}), got {mids.shape}")
+    lam = np.asarray(as_array("lam", lam, lo=0.0), dtype=np.float64)
+    if lam.shape != (D,):
+        raise ValueError(f"lam must have shape (D,) = ({D},), got {lam.shape}")
+    L = len(mids) + 2
+    n = min(D, H + 8) if modes is None else min(D, int(modes))
+    tau = np.full(D, np.inf)
+    for i in range(n):
+        if lam[i] > 0:
+            tau[i] = blowup_time(P[:, i], mids, Q[:, i])
+    if projected:
+        order = [i for i in np.argsort(tau[:n] / np.where(lam[:n] > 0, lam[:n], np.nan)) if np.isfinite(tau[i])]
+        taken = [np.zeros((H, 0)) for _ in range(L - 1)]          # orthonormal bases, hidden layers 1..L-1
+        tau[:n] = np.inf
+        for count, i in enumerate(order):
+            proj = [np.eye(H) - B @ B.T for B in taken]
+            p = proj[0] @ P[:, i]
+            ms = [proj[k + 1] @ mids[k] @ proj[k] for k in range(L - 2)]
+            q = proj[-1] @ Q[:, i]
+            left = [np.linalg.norm(p) / np.linalg.norm(P[:, i]), np.linalg.norm(q) / np.linalg.norm(Q[:, i])]
+            if min(left) < ROOM or min(np.linalg.norm(m) / np.linalg.norm(M) for m, M in zip(ms, mids)) < ROOM:
+                continue                          # no hidden direction left for this mode: it is not learned
+            tau[i], dirs = blowup_time(p, ms, q, return_directions=True)
+            if dirs is not None:
+                taken = [np.linalg.qr(np.column_stack([B, d]))[0] for B, d in zip(taken, dirs)]
+            if progress is not None and count and count % 16 == 0:
+                progress(f"  D9 effective starts: {count}/{len(order)} modes")
+    a = np.zeros(D)
+    live = np.isfinite(tau)
+    a[live] = blowup_start(tau[live], depth=L)
+    return np.repeat(a[None], L, axis=0)

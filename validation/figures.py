@@ -33,7 +33,7 @@ def plot_depth(results):
         cfg = mres["config"]
         ep = np.asarray(mres["epochs"], dtype=float)
         keep = ep > 0
-        modes = list(mres["series"])
+        modes = sorted(mres["series"], key=int)
         colours = plt.cm.viridis(np.linspace(0, 0.9, len(modes)))
         for c, k in zip(colours, modes):
             s = mres["series"][k]

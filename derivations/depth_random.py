@@ -18,8 +18,9 @@ with the same blow-up time,
 
 therefore follows D4 with the same :math:`s(t)` up to terms that vanish with the start's scale.
 For many modes the middle layers are shared and a learned mode takes one direction in every hidden
-layer; :func:`dynamics.deep_effective_start` accounts for this by removing, from each later mode's
-start, the directions taken by the modes learned before it (docs/theory.md, "Depth").
+layer; :func:`dynamics.deep_effective_start` accounts for both by integrating the saturation-free flow
+of all the modes together and removing each mode's hidden directions once it blows up
+(docs/theory.md, "Depth").
 """
 from __future__ import annotations
 
@@ -124,8 +125,9 @@ def depth_random_start() -> Result:
              "start that follows the same orbit asymptotically:", statement[2]),
         Step("and since ∇s is homogeneous of degree L − 1, the blow-up time of a scaled start is", statement[3]),
         Step("So a small random start of scale c is learned at t ≈ τ/λ + O(1), along D4 from u_eff = a_eff^L; the "
-             "error vanishes as c → 0. For many modes the shared middle layers couple them (handled in the "
-             "numeric layer by removing the hidden directions of the modes learned earlier)."),
+             "error vanishes as c → 0. For many modes the shared middle layers couple them; the numeric layer "
+             "integrates the saturation-free flow of all the modes together and removes each mode's hidden "
+             "directions once it blows up."),
     )
 
     def numeric(stmt, rng: random.Random):

@@ -9,11 +9,13 @@ as the start's scale goes to 0. :func:`blowup_time` integrates the flow from a s
 unit size (τ(cx) = c^{2-L}τ(x), so starts of any scale cost the same and never overflow), in a
 clock :math:`d\rho = \|x\|^{L-2}d\sigma` in which the approach to the blow-up is exponential.
 
-For many modes :func:`deep_effective_start` adds what one mode alone cannot see: a learned mode takes
-one direction in every hidden layer, and the saturation terms suppress the components of later modes
-along it (the deep analogue of R14's learning-order orthogonalisation). Modes are taken in the order of
-their own blow-up times τ_i/λ_i, and each later mode starts from its weights with the hidden
-directions of the earlier ones projected out.
+For many modes :func:`deep_effective_start` adds what one mode alone cannot see. The middle layers are
+shared: in the early phase every mode's outer product :math:`\lambda_jq_jp_j^\top` feeds them. And a
+learned mode takes one direction in every hidden layer, along which the saturation terms suppress the
+other modes (the deep analogue of R14's learning-order orthogonalisation). Its default method integrates
+the saturation-free flow of all the modes together and, each time a mode's strength passes a large
+threshold, reads off its blow-up time (plus D9's balanced remainder) and removes its hidden directions
+from every layer before the others continue.
 """
 from __future__ import annotations
 
@@ -96,7 +98,7 @@ def blowup_time(first, middle, last, *, return_directions=False):
     mids = [np.asarray(M, dtype=np.float64) for M in middle]
     if not mids:
         raise ValueError("middle must hold at least one layer (depth >= 3)")
-    H, L = len(p), len(mids) + 2
+    L = len(mids) + 2
     norms = [np.linalg.norm(p), np.linalg.norm(q)] + [np.linalg.norm(M, 2) for M in mids]
     if min(norms) == 0 or not np.all(np.isfinite(norms)):
         return (np.inf, None) if return_directions else np.inf
@@ -132,7 +134,7 @@ def blowup_time(first, middle, last, *, return_directions=False):
     return tau
 
 
-def deep_effective_start(lam, first, middle, last, *, modes=None, projected=True, progress=None):
+def deep_effective_start(lam, first, middle, last, *, modes=None, method="joint", progress=None):
     r"""Per-layer balanced starts (D9) of every mode of a deep network from its initial weights.
 
     Parameters
@@ -146,9 +148,14 @@ def deep_effective_start(lam, first, middle, last, *, modes=None, projected=True
     modes : int, optional
         Number of leading modes (eigenvalue order) to evaluate; the rest get 0 (not learned).
         Default: min(D, H + 8).
-    projected : bool
-        Take modes in the order of τ_i/λ_i and remove from each mode's start the hidden directions of
-        the modes before it (default); otherwise every mode is evaluated from its raw start.
+    method : {"joint", "projected", "independent"}
+        "joint" (default): the saturation-free flow of all the modes together,
+        :math:`\dot x = \nabla_x\sum_i\lambda_is_i`, so that every mode's outer product feeds the shared
+        middle layers; whenever a mode's strength reaches a large threshold its blow-up time is read off
+        (plus D9's balanced remainder), and its hidden directions are removed from every layer and the
+        other modes continue. "projected": each mode on its own (D9 exactly), taken in the order of
+        τ_i/λ_i with the hidden directions of the earlier modes removed from its start. "independent":
+        each mode on its own from its raw start.
     progress : callable, optional
         Called with a one-line message every 16 modes.
 
@@ -169,13 +176,18 @@ def deep_effective_start(lam, first, middle, last, *, modes=None, projected=True
     lam = np.asarray(as_array("lam", lam, lo=0.0), dtype=np.float64)
     if lam.shape != (D,):
         raise ValueError(f"lam must have shape (D,) = ({D},), got {lam.shape}")
+    if method not in ("joint", "projected", "independent"):
+        raise ValueError(f"method must be 'joint', 'projected' or 'independent', got {method!r}")
     L = len(mids) + 2
     n = min(D, H + 8) if modes is None else min(D, int(modes))
-    tau = np.full(D, np.inf)
-    for i in range(n):
-        if lam[i] > 0:
-            tau[i] = blowup_time(P[:, i], mids, Q[:, i])
-    if projected:
+    tau = np.full(D, np.inf)                   # λ_i times the blow-up time: the τ of D9 (λ = 1)
+    if method == "joint":
+        tau[:n] = _joint_blowup(lam[:n], P[:, :n], mids, Q[:, :n], progress)
+    else:
+        for i in range(n):
+            if lam[i] > 0:
+                tau[i] = blowup_time(P[:, i], mids, Q[:, i])
+    if method == "projected":
         order = [i for i in np.argsort(tau[:n] / np.where(lam[:n] > 0, lam[:n], np.nan)) if np.isfinite(tau[i])]
         taken = [np.zeros((H, 0)) for _ in range(L - 1)]          # orthonormal bases, hidden layers 1..L-1
         tau[:n] = np.inf
@@ -184,8 +196,7 @@ def deep_effective_start(lam, first, middle, last, *, modes=None, projected=True
             p = proj[0] @ P[:, i]
             ms = [proj[k + 1] @ mids[k] @ proj[k] for k in range(L - 2)]
             q = proj[-1] @ Q[:, i]
-            left = [np.linalg.norm(p) / np.linalg.norm(P[:, i]), np.linalg.norm(q) / np.linalg.norm(Q[:, i])]
-            if min(left) < ROOM or min(np.linalg.norm(m) / np.linalg.norm(M) for m, M in zip(ms, mids)) < ROOM:
+            if not _has_room(p, ms, q, P[:, i], mids, Q[:, i]):
                 continue                          # no hidden direction left for this mode: it is not learned
             tau[i], dirs = blowup_time(p, ms, q, return_directions=True)
             if dirs is not None:
@@ -196,3 +207,92 @@ def deep_effective_start(lam, first, middle, last, *, modes=None, projected=True
     live = np.isfinite(tau)
     a[live] = blowup_start(tau[live], depth=L)
     return np.repeat(a[None], L, axis=0)
+
+
+def _has_room(p, ms, q, p0, ms0, q0):
+    """Whether a projected start keeps at least ROOM of its norm in every layer."""
+    left = [np.linalg.norm(p) / np.linalg.norm(p0), np.linalg.norm(q) / np.linalg.norm(q0)]
+    left += [np.linalg.norm(m) / np.linalg.norm(m0) for m, m0 in zip(ms, ms0)]
+    return min(left) >= ROOM
+
+
+#: The joint flow reads a mode's blow-up time off when its strength reaches (JOINT_GROWTH * c)^L, c being
+#: the start's per-layer scale; the balanced remainder then has a relative error of O(JOINT_GROWTH^-2).
+JOINT_GROWTH = 100.0
+
+
+def _joint_blowup(lam, P, mids, Q, progress):
+    """λ_i times the blow-up time of every mode in the joint saturation-free flow (see deep_effective_start).
+
+    The flow is homogeneous of degree L - 1, so it is integrated from the start divided by its scale c, in
+    the time c^{L-2}t (D9's scaling law), and the times are scaled back at the end."""
+    H, n = P.shape
+    L = len(mids) + 2
+    out = np.full(n, np.inf)
+    active = lam > 0
+    cols = [np.linalg.norm(P, axis=0), np.linalg.norm(Q, axis=0)]
+    if not active.any() or min(float(np.median(x)) for x in cols) == 0:
+        return out
+    norms = [float(np.median(x)) for x in cols] + [np.linalg.norm(M, 2) for M in mids]
+    if min(norms) == 0:
+        return out
+    c = float(np.exp(np.mean(np.log(norms))))
+    shapes = [(H, n)] + [(H, H)] * (L - 2) + [(H, n)]
+    cuts = np.cumsum([H * n] + [H * H] * (L - 2))
+
+    def unpack(y):
+        return [x.reshape(sh) for x, sh in zip(np.split(y, cuts), shapes)]
+
+    def pack(parts):
+        return np.concatenate([x.ravel() for x in parts])
+
+    def strengths(parts):
+        chain = parts[0]
+        for M in parts[1:-1]:
+            chain = M @ chain
+        return np.einsum("hn,hn->n", parts[-1], chain)
+
+    weights = np.where(active, lam, 0.0)
+
+    def rhs(_t, y):                               # gradient of Σ λ_i s_i over the active modes
+        Pp, *ms, Qq = unpack(y)
+        fwd = [Pp]
+        for M in ms:
+            fwd.append(M @ fwd[-1])
+        back = [Qq * weights]
+        for M in ms[::-1]:
+            back.append(M.T @ back[-1])
+        back = back[::-1]
+        return pack([back[0]] + [back[k + 1] @ fwd[k].T for k in range(L - 2)] + [fwd[-1] * weights])
+
+    threshold = JOINT_GROWTH ** L
+    y = pack([P / c] + [M / c for M in mids] + [Q / c])
+    start, t, t_first, done = unpack(y), 0.0, None, 0
+    while active.any():
+        def reached(_t, yy):
+            return float(np.max(np.where(active, strengths(unpack(yy)), -np.inf))) - threshold
+        reached.terminal = True
+        if reached(t, y) < 0:                      # otherwise a mode is already past the threshold
+            horizon = t + (1e6 if t_first is None else 1e3 * t_first)
+            sol = solve_ivp(rhs, (t, horizon), y, method="DOP853", rtol=1e-9, atol=1e-12, events=reached)
+            if sol.status != 1:
+                break
+            t, y = float(sol.t_events[0][0]), sol.y_events[0][0]
+        t_first = t if t_first is None else t_first
+        parts = unpack(y)
+        s = strengths(parts)
+        i = int(np.argmax(np.where(active, s, -np.inf)))
+        out[i] = lam[i] * t + s[i] ** ((2 - L) / L) / (L - 2)          # D9's balanced remainder
+        dirs = _hidden_directions(parts[0][:, i], parts[1:-1])
+        active[i], weights[i] = False, 0.0
+        proj = [np.eye(H) - np.outer(d, d) for d in dirs]
+        parts = ([proj[0] @ parts[0]] + [proj[k + 1] @ parts[k + 1] @ proj[k] for k in range(L - 2)]
+                 + [proj[-1] @ parts[-1]])
+        y = pack(parts)
+        done += 1
+        if progress is not None and done % 16 == 0:
+            progress(f"  D9 effective starts (joint flow): {done} modes")
+        if not _has_room(parts[0].ravel(), parts[1:-1], parts[-1].ravel(), start[0].ravel(), start[1:-1],
+                         start[-1].ravel()):
+            break                                   # every hidden direction is taken
+    return out * c ** (2 - L)

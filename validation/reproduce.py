@@ -162,11 +162,9 @@ def write_report(out_dir, timings, notes, quick):
              "this run; the settings are in configs/ and docs/conventions.md, the errata in docs/errata.md.</p>"]
     for n in notes:
         parts.append(f'<p class="note">{html.escape(n)}</p>')
-    dv = os.path.join(out_dir, "derivations.json")
     parts.append("<h2>Derivations</h2>")
-    if os.path.exists(dv):
-        with open(dv) as fh:
-            ver = json.load(fh)
+    ver = _read_json(out_dir, "derivations.json")
+    if ver is not None:
         ok = sum(v["ok"] for v in ver)
         link = "derivations.pdf" if os.path.exists(os.path.join(out_dir, "derivations.pdf")) else "derivations.tex"
         parts.append(f'<p>{ok} of {len(ver)} results verified symbolically and at 50 digits: '
@@ -174,11 +172,7 @@ def write_report(out_dir, timings, notes, quick):
         parts.append(_table(["result", "name", "status", "seconds"],
                             [(v["number"], v["name"], "verified" if v["ok"] else "FAILED", v["seconds"]) for v in ver],
                             table_caption("Verification of each result (python -m derivations check gives the same).", quick)))
-    fj = os.path.join(out_dir, "dynamics", "figures.json")
-    nums = {}
-    if os.path.exists(fj):
-        with open(fj) as fh:
-            nums = json.load(fh)
+    nums = _read_json(out_dir, "dynamics", "figures.json") or {}
     parts.append("<h2>Figures 1–4: the scalar theory</h2>")
     for key in ("fig1", "fig2", "fig3", "fig4"):
         if os.path.exists(os.path.join(out_dir, "dynamics", f"{key}.png")) and key in nums:
@@ -197,11 +191,9 @@ def write_report(out_dir, timings, notes, quick):
     parts.extend(_depth_run_section(out_dir, quick))
     parts.append("<h2>Figures 5–6: training on real data</h2>")
     for name in ("fig5_mnist", "fig5_cifar10", "fig6_mnist"):  # the depth run has its own section
-        rj = os.path.join(out_dir, name, "results.json")
-        if not os.path.exists(rj):
+        res = _read_json(out_dir, name, "results.json")
+        if res is None:
             continue
-        with open(rj) as fh:
-            res = json.load(fh)
         key = "fig6" if name.startswith("fig6") else "fig5"
         run_quick = quick or "(quick)" in res["title"]
         parts.append(f"<h3>{html.escape(res['title'])}</h3>")
@@ -257,13 +249,20 @@ MISS_REASONS = {
 }
 
 
+def _read_json(*path):
+    """The JSON file at os.path.join(*path), or None when a part of the run did not write it."""
+    path = os.path.join(*path)
+    if not os.path.exists(path):
+        return None
+    with open(path) as fh:
+        return json.load(fh)
+
+
 def _depth_run_section(out_dir, quick):
     """The deep MNIST run: its figure and, per model and mode, the agreement with D2 (aligned) or D9 (random)."""
-    path = os.path.join(out_dir, "depth_mnist", "results.json")
-    if not os.path.exists(path):
+    res = _read_json(out_dir, "depth_mnist", "results.json")
+    if res is None:
         return []
-    with open(path) as fh:
-        res = json.load(fh)
     run_quick = quick or "(quick)" in res["title"]
     parts = [f"<h3>{html.escape(res['title'])}</h3>",
              _figure("depth_mnist/figure.png", training_caption(res, run_quick))]
@@ -273,9 +272,15 @@ def _depth_run_section(out_dir, quick):
             rel = v.get("t_half_rel_error")
             rows.append((model, m["theory"], mode, _fmt(v["max_abs"]), _fmt(v["t_half_actual"], ".0f"),
                          _fmt(v["t_half_theory"], ".0f"), "—" if rel is None else f"{100 * rel:+.1f} %"))
-    worst = [f"{html.escape(model)}: {m['agreement']['all_modes']['max_abs']:.2g} (mode {m['agreement']['all_modes']['mode']})"
-             for model, m in res["models"].items() if "all_modes" in m.get("agreement", {})]
+    every = {model: m["agreement"]["all_modes"] for model, m in res["models"].items() if "all_modes" in m.get("agreement", {})}
+    worst = [f"{html.escape(model)}: {a['max_abs']:.2g} (mode {a['mode']})" for model, a in every.items()]
     parts.append("<p>Largest |sᵢ − theoryᵢ| over all " + f"{res['dimension']} modes and the whole run: " + "; ".join(worst) + ".</p>")
+    timing = [f"{html.escape(model)}: {a['modes_learned']} modes, median {100 * a['t_half_rel_error_median']:.2g} %, worst "
+              f"{100 * a['t_half_rel_error_worst']:.2g} % (mode {a['t_half_rel_error_worst_mode']})"
+              for model, a in every.items() if a.get("modes_learned") and res["models"][model]["config"]["init"] == "random"]
+    if timing:
+        parts.append("<p>Random starts, every mode i ≤ H that reaches u*/2 in both training and theory, relative error "
+                     "of the epoch at which it does: " + "; ".join(timing) + ".</p>")
     parts.append("<p>Deep modes are learned in sharp steps, so a small error in time is a large error in strength: "
                  "the last column, the error in the epoch at which a mode reaches u*/2 relative to the measured one, "
                  "is the fair measure for random starts.</p>")
@@ -287,11 +292,9 @@ def _depth_run_section(out_dir, quick):
 
 def _study_section(out_dir, quick):
     from .study import BOUND, VARIANTS, summary_rows
-    path = os.path.join(out_dir, "random_init_study", "study.json")
-    if not os.path.exists(path):
+    study = _read_json(out_dir, "random_init_study", "study.json")
+    if study is None:
         return []
-    with open(path) as fh:
-        study = json.load(fh)
     parts = ["<h2>Random initialisation: which modes are learned, in what order, and when (R15)</h2>",
              "<p>Each cell trains from small random weights and compares every mode i ≤ H with four theories: R15 "
              "(coupled modes, from the actual initial weights, the default), and three that treat the modes "

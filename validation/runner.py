@@ -117,10 +117,16 @@ def summarise_deep(res, modes, status="finished"):
            "seconds": res.seconds, "theory": DEEP_THEORY[res.config["init"]]}
     if len(res.epochs) < 2:
         return out
-    ag, th = agreement(res, modes, time="discrete")
+    first = range(1, min(int(res.config["hidden"]), len(res.eigenvalues)) + 1)      # the modes that can be learned
+    every, th = agreement(res, sorted(set(modes) | set(first)), time="discrete")
     gap = np.max(np.abs(res.strengths - th), axis=0)
-    out["agreement"] = {"deep_discrete": ag,
-                        "all_modes": {"max_abs": float(gap.max()), "mode": int(np.argmax(gap)) + 1}}
+    rel = [(abs(every[str(k)]["t_half_rel_error"]), k) for k in first if every[str(k)]["t_half_rel_error"] is not None]
+    out["agreement"] = {"deep_discrete": {str(k): every[str(k)] for k in modes},
+                        "all_modes": {"max_abs": float(gap.max()), "mode": int(np.argmax(gap)) + 1,
+                                      "modes_learned": len(rel),
+                                      "t_half_rel_error_median": float(np.median([r for r, _ in rel])) if rel else None,
+                                      "t_half_rel_error_worst": max(rel)[0] if rel else None,
+                                      "t_half_rel_error_worst_mode": max(rel)[1] if rel else None}}
     out["series"] = {str(k): {"actual": _round(res.strengths[:, k - 1]), "theory": _round(th[:, k - 1])} for k in modes}
     return out
 

@@ -13,7 +13,7 @@ def _random_start(L, H, seed, scale=1.0):
 
 def _mp_blowup(p, mids, q, sigma):
     """The state of x' = ∇s at σ by mpmath's Taylor-series ODE solver (25 digits), and s there."""
-    H, L = len(p), len(mids) + 2
+    H = len(p)
     with mpmath.workdps(25):
         def F(_s, y):
             P = mpmath.matrix(y[:H])
@@ -114,13 +114,26 @@ def test_an_isolated_mode_follows_d4_from_its_effective_start():
     assert k_actual > 1000 and abs(k_actual - k_theory) <= 0.002 * k_actual + 2
 
 
+@pytest.mark.parametrize("L", [3, 4])
+def test_the_joint_flow_of_one_mode_is_d9_and_scales_with_the_start(L):
+    p, mids, q = _random_start(L, 4, 11, scale=0.02)
+    lam = np.array([1.7])
+    joint = deep_effective_start(lam, p[:, None], mids, q[:, None])
+    assert joint[0, 0] == pytest.approx(float(blowup_start(blowup_time(p, mids, q), depth=L)), rel=1e-5)
+    for method in ("joint", "projected", "independent"):
+        small = deep_effective_start(lam, 1e-100 * p[:, None], 1e-100 * mids, 1e-100 * q[:, None], method=method)
+        base = deep_effective_start(lam, p[:, None], mids, q[:, None], method=method)
+        assert small[0, 0] == pytest.approx(1e-100 * base[0, 0], rel=1e-7)
+
+
 def test_one_hidden_unit_leaves_room_for_one_mode_only():
     rng = np.random.default_rng(0)
     lam = np.array([3.0, 2.0, 1.0])
     P, Q, mids = 1e-2 * rng.standard_normal((1, 3)), 1e-2 * rng.standard_normal((1, 3)), 1e-2 * rng.standard_normal((1, 1, 1))
-    a = deep_effective_start(lam, P, mids, Q)
-    assert a.shape == (3, 3) and np.count_nonzero(a[0]) == 1
-    free = deep_effective_start(lam, P, mids, Q, projected=False)
+    for method in ("joint", "projected"):
+        a = deep_effective_start(lam, P, mids, Q, method=method)
+        assert a.shape == (3, 3) and np.count_nonzero(a[0]) == 1
+    free = deep_effective_start(lam, P, mids, Q, method="independent")
     assert np.count_nonzero(free[0]) == 3
 
 
@@ -132,6 +145,8 @@ def test_bad_arguments_are_clear_errors():
         blowup_time(p, [], q)
     with pytest.raises(ValueError, match="first and last"):
         deep_effective_start([1.0, 2.0], np.ones((3, 2)), mids, np.ones((3, 1)))
+    with pytest.raises(ValueError, match="method"):
+        deep_effective_start([1.0], np.ones((3, 1)), mids, np.ones((3, 1)), method="greedy")
     with pytest.raises(ValueError, match="middle"):
         deep_effective_start([1.0], np.ones((3, 1)), np.ones((3, 2)), np.ones((3, 1)))
     assert blowup_time(np.zeros(3), mids, q) == np.inf

@@ -102,7 +102,7 @@ def training_caption(results, quick=False):
                     worst.append(f"{name}: within {100 * rel:.2g}% (mode {mode})")
         text = ("Beyond the paper (depth 3). Solid: vᵢᵀWvᵢ; dashed: theory. Aligned starts follow D2's exact per-mode map; "
                 "random starts are predicted by D9 (each mode's effective balanced start from the actual initial weights, "
-                "the hidden directions of earlier modes removed). Epochs to u*/2 of the plotted modes from random starts: "
+                "through the saturation-free flow of all the modes together, which share the middle layer). Epochs to u*/2 of the plotted modes from random starts: "
                 + ("; ".join(worst) if worst else "no plotted mode reached u*/2") + ".")
     elif m0["kind"] == "linear":
         text = ("Paper: theory tracks training mode by mode. Ours (top): vᵢᵀWvᵢ against R15, every mode predicted from "

@@ -249,6 +249,12 @@ MISS_REASONS = {
 }
 
 
+def _percent(fraction):
+    """A signed percentage to one decimal, without a sign on zero."""
+    text = f"{100 * fraction:+.1f}"
+    return ("0.0" if text in ("+0.0", "-0.0") else text) + " %"
+
+
 def _read_json(*path):
     """The JSON file at os.path.join(*path), or None when a part of the run did not write it."""
     path = os.path.join(*path)
@@ -271,11 +277,11 @@ def _depth_run_section(out_dir, quick):
         for mode, v in _by_mode(m.get("agreement", {}).get("deep_discrete", {})):
             rel = v.get("t_half_rel_error")
             rows.append((model, m["theory"], mode, _fmt(v["max_abs"]), _fmt(v["t_half_actual"], ".0f"),
-                         _fmt(v["t_half_theory"], ".0f"), "—" if rel is None else f"{100 * rel:+.1f} %"))
+                         _fmt(v["t_half_theory"], ".0f"), "—" if rel is None else _percent(rel)))
     every = {model: m["agreement"]["all_modes"] for model, m in res["models"].items() if "all_modes" in m.get("agreement", {})}
     worst = [f"{html.escape(model)}: {a['max_abs']:.2g} (mode {a['mode']})" for model, a in every.items()]
     parts.append("<p>Largest |sᵢ − theoryᵢ| over all " + f"{res['dimension']} modes and the whole run: " + "; ".join(worst) + ".</p>")
-    timing = [f"{html.escape(model)}: {a['modes_learned']} modes, median {100 * a['t_half_rel_error_median']:.2g} %, worst "
+    timing = [f"{html.escape(model)}: {a['modes_learned']} mode{'s' if a['modes_learned'] > 1 else ''}, median {100 * a['t_half_rel_error_median']:.2g} %, worst "
               f"{100 * a['t_half_rel_error_worst']:.2g} % (mode {a['t_half_rel_error_worst_mode']})"
               for model, a in every.items() if a.get("modes_learned") and res["models"][model]["config"]["init"] == "random"]
     if timing:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 
-from validation import load_array, load_mnist
+from lindae.validation import load_array, load_mnist
 
 
 def add_data_arguments(p: argparse.ArgumentParser, hidden=256):

@@ -1,6 +1,6 @@
 """Write docs/claims.json: every number the README and docs/errata.md quote, measured by a command.
 
-    python -m validation run configs/fig5_mnist.toml --out out/fig5     # the paper's Figure 5 (~1.5 min)
+    lindae run configs/fig5_mnist.toml --out out/fig5     # the paper's Figure 5 (~1.5 min)
     python bench/claims.py --fig5 out/fig5 --out docs/claims.json       # benchmarks, Figure 3, and the above
 
 The documents mark each quoted number as <!-- claim:KEY:FORMAT -->VALUE<!-- /claim -->; this script
@@ -15,7 +15,7 @@ import os
 import re
 import tempfile
 
-from derivations.files import atomic_write_json, atomic_write_text
+from lindae.derivations.files import atomic_write_json, atomic_write_text
 
 #: <!-- claim:KEY:FORMAT -->VALUE<!-- /claim -->, KEY a dotted path into claims.json.
 CLAIM = re.compile(r"<!-- claim:([\w.]+):([^ ]*) -->(.*?)<!-- /claim -->")
@@ -61,7 +61,7 @@ def main(argv=None):
         return _write(a.out, claims)
     import closed_form
     import train_speed
-    from dynamics.figures import write_figures
+    from lindae.dynamics.figures import write_figures
     with tempfile.TemporaryDirectory() as tmp:
         figs = write_figures(tmp, which=["fig3"], log=lambda m: None)
     claims = {"fig5": fig5_numbers(a.fig5),

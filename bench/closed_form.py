@@ -15,8 +15,8 @@ import time
 
 import numpy as np
 
-import dynamics
-from dynamics.reference import balanced_strength_mp
+from lindae import dynamics
+from lindae.dynamics.reference import balanced_strength_mp
 
 
 def naive(t, lam, eps, gamma, u0):

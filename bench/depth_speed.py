@@ -12,10 +12,10 @@ from __future__ import annotations
 import argparse
 import time
 
-from validation import train_linear_ae
-from validation.data import load_mnist
-from validation.deep import train_deep_linear_ae
-from validation.spectrum import cached_spectrum
+from lindae.validation import train_linear_ae
+from lindae.validation.data import load_mnist
+from lindae.validation.deep import train_deep_linear_ae
+from lindae.validation.spectrum import cached_spectrum
 
 
 def per_epoch(fn, epochs, repeats=3):

@@ -17,7 +17,7 @@ import time
 import numpy as np
 
 from bench_data import add_data_arguments, load_data
-from validation import compute_spectrum, train_relu_ae
+from lindae.validation import compute_spectrum, train_relu_ae
 
 
 def best_of(fn, repeats=3):

@@ -23,7 +23,7 @@ import numpy as np
 from scipy.linalg.blas import dsymm, dsyrk
 
 from bench_data import add_data_arguments, load_data
-from validation import compute_spectrum, train_linear_ae, train_linear_ae_naive
+from lindae.validation import compute_spectrum, train_linear_ae, train_linear_ae_naive
 
 
 def best_of(fn, repeats, inner):

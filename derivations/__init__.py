@@ -3,7 +3,7 @@
 Every result R1-R15 and D1-D9 (docs/theory.md) is derived from the matrix loss with SymPy and carries
 its own proof obligations (:meth:`Result.verify`). Typical use::
 
-    >>> import derivations
+    >>> from lindae import derivations
     >>> r = derivations.get("balanced_solution")
     >>> r.verify().ok
     True

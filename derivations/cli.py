@@ -1,4 +1,4 @@
-"""Command line of the symbolic layer: ``python -m derivations {check,latex,list}``."""
+"""Commands of the symbolic layer: ``lindae {check,latex,mutate,list}`` (also ``python -m lindae.derivations``)."""
 from __future__ import annotations
 
 import argparse
@@ -8,15 +8,26 @@ import subprocess
 import time
 
 from .document import render_latex, render_markdown
-from .commandline import fail, make_parser
+from .commandline import fail, make_parser, run_command
 from .files import atomic_write_text
 from .registry import check_all, names, resolve
 
 
+#: The sub-commands this layer adds to ``lindae``.
+COMMANDS = ("check", "latex", "mutate", "list")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p, sub = make_parser("python -m derivations",
+    """The parser of ``python -m lindae.derivations`` (the same sub-commands as ``lindae``)."""
+    p, sub = make_parser("python -m lindae.derivations",
                          "Derive and machine-check the results R1-R15 and D1-D9 (depth L) of the theory of linear denoising "
                          "autoencoders, and write them as a LaTeX or Markdown document.")
+    add_commands(sub)
+    return p
+
+
+def add_commands(sub):
+    """Add :data:`COMMANDS` to the sub-parser group ``sub``."""
     c = sub.add_parser("check", help="verify results; one line per result; exit 1 if any fails",
                        description="Verify each result: symbolic residuals must simplify to zero and a 50-digit "
                                    "numeric check by an independent method must pass.")
@@ -36,8 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "Exit 1 if any mutant survives.")
     m.add_argument("names", nargs="*", metavar="NAME", help="results by name or number (default: all)")
     m.add_argument("--budget", type=float, default=60.0, help="seconds each symbolic check may take (default 60)")
-    sub.add_parser("list", help="list the result names")
-    return p
+    sub.add_parser("list", help="list the result names", description="Print the name of every result, one a line.")
 
 
 def write_document(out: str, fmt: str = "tex", pdf: bool = False, verify: bool = True):
@@ -76,9 +86,12 @@ def compile_pdf(tex_path: str) -> str:
 
 
 def main(argv=None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    prog = parser.prog
+    """``python -m lindae.derivations``; returns the exit status."""
+    return run_command(build_parser(), run, argv)
+
+
+def run(args, prog) -> int:
+    """Carry out one of :data:`COMMANDS` (parsed into ``args``); return the exit status."""
     if args.command == "list":
         print("\n".join(names()))
         return 0

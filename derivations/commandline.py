@@ -1,9 +1,18 @@
-"""Command-line plumbing shared by the three CLIs (standard library only, no SymPy)."""
+"""Command-line plumbing shared by the layers' commands and ``lindae`` (standard library only, no SymPy).
+
+Exit statuses: 0 success, 1 a check or a run failed (the output says which), 2 bad usage (one line on
+stderr, no traceback), 70 an unexpected exception, which is a bug: it is printed with its traceback
+and never folded into the usage error. 130 after Ctrl-C or SIGTERM.
+"""
 from __future__ import annotations
 
 import argparse
 import sys
+import traceback
 from typing import NoReturn
+
+#: Exit status of an unexpected exception (a bug), as in BSD's sysexits.h (EX_SOFTWARE).
+EXIT_BUG = 70
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -16,10 +25,31 @@ class ArgumentParser(argparse.ArgumentParser):
 def make_parser(prog: str, description: str):
     """A top-level parser with one-line errors, and its required sub-command group."""
     parser = ArgumentParser(prog=prog, description=description)
-    return parser, parser.add_subparsers(dest="command", required=True, parser_class=ArgumentParser)
+    return parser, parser.add_subparsers(dest="command", required=True, parser_class=ArgumentParser,
+                                         metavar="COMMAND")
 
 
 def fail(prog: str, message: str) -> NoReturn:
     """Print a one-line error and exit with status 2."""
     sys.stderr.write(f"{prog}: error: {message}\n")
     raise SystemExit(2)
+
+
+def run_command(parser, run, argv=None) -> int:
+    """Parse ``argv`` with ``parser`` and call ``run(args, prog)``; return its exit status.
+
+    ``run`` handles the errors it expects (bad input: :func:`fail`; a failed run: status 1). Anything
+    else that escapes is a bug: its traceback is printed and the status is :data:`EXIT_BUG`.
+    """
+    args = parser.parse_args(argv)
+    try:
+        return run(args, parser.prog)
+    except KeyboardInterrupt:
+        sys.stderr.write(f"{parser.prog}: interrupted; every file written is complete, rerun the same command "
+                         f"to resume\n")
+        return 130
+    except Exception:  # noqa: BLE001 - the one place where an unexpected exception is reported as a bug
+        traceback.print_exc()
+        sys.stderr.write(f"{parser.prog}: internal error (a bug in lindae, not a usage error): the traceback "
+                         f"above says where\n")
+        return EXIT_BUG

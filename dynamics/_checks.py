@@ -4,6 +4,7 @@ from __future__ import annotations
 import numbers
 
 import numpy as np
+from .errors import InvalidArgument, InvalidArgumentType
 
 
 def as_array(name: str, value, *, lo=None, hi=None, lo_open=False, hi_open=False) -> np.ndarray:
@@ -18,24 +19,24 @@ def as_array(name: str, value, *, lo=None, hi=None, lo_open=False, hi_open=False
         argument, the allowed range and the offending value.
     """
     if isinstance(value, (str, bytes)) or value is None:
-        raise TypeError(f"{name} must be a real number or array of real numbers, got {type(value).__name__}")
+        raise InvalidArgumentType(f"{name} must be a real number or array of real numbers, got {type(value).__name__}")
     try:
         arr = np.asarray(value)
     except Exception as exc:  # ragged sequences and the like
-        raise TypeError(f"{name} must be a real number or array of real numbers ({exc})") from None
+        raise InvalidArgumentType(f"{name} must be a real number or array of real numbers ({exc})") from None
     if arr.dtype == bool or not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)):
-        raise TypeError(f"{name} must be real-valued, got dtype {arr.dtype}")
+        raise InvalidArgumentType(f"{name} must be real-valued, got dtype {arr.dtype}")
     arr = arr.astype(np.float64, copy=False)
     if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} must be finite, got {arr[~np.isfinite(arr)].ravel()[0].item()!r}")
+        raise InvalidArgument(f"{name} must be finite, got {arr[~np.isfinite(arr)].ravel()[0].item()!r}")
     if lo is not None:
         bad = arr <= lo if lo_open else arr < lo
         if np.any(bad):
-            raise ValueError(f"{name} must be {'>' if lo_open else '>='} {lo}, got {arr[bad].ravel()[0].item()!r}")
+            raise InvalidArgument(f"{name} must be {'>' if lo_open else '>='} {lo}, got {arr[bad].ravel()[0].item()!r}")
     if hi is not None:
         bad = arr >= hi if hi_open else arr > hi
         if np.any(bad):
-            raise ValueError(f"{name} must be {'<' if hi_open else '<='} {hi}, got {arr[bad].ravel()[0].item()!r}")
+            raise InvalidArgument(f"{name} must be {'<' if hi_open else '<='} {hi}, got {arr[bad].ravel()[0].item()!r}")
     return arr
 
 
@@ -45,10 +46,10 @@ def as_int(name: str, value, *, lo=None) -> int:
         if isinstance(value, (float, np.floating)) and float(value).is_integer():
             value = int(value)
         else:
-            raise TypeError(f"{name} must be an integer, got {value!r}")
+            raise InvalidArgumentType(f"{name} must be an integer, got {value!r}")
     value = int(value)
     if lo is not None and value < lo:
-        raise ValueError(f"{name} must be >= {lo}, got {value}")
+        raise InvalidArgument(f"{name} must be >= {lo}, got {value}")
     return value
 
 
@@ -58,7 +59,7 @@ def broadcast(**arrays):
         return np.broadcast_arrays(*arrays.values())
     except ValueError:
         shapes = ", ".join(f"{k}{np.shape(v)}" for k, v in arrays.items())
-        raise ValueError(f"shapes do not broadcast together: {shapes}") from None
+        raise InvalidArgument(f"shapes do not broadcast together: {shapes}") from None
 
 
 def broadcast_shape(**arrays):
@@ -67,4 +68,4 @@ def broadcast_shape(**arrays):
         return np.broadcast_shapes(*(np.shape(v) for v in arrays.values()))
     except ValueError:
         shapes = ", ".join(f"{k}{np.shape(v)}" for k, v in arrays.items())
-        raise ValueError(f"shapes do not broadcast together: {shapes}") from None
+        raise InvalidArgument(f"shapes do not broadcast together: {shapes}") from None

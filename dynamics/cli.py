@@ -1,10 +1,12 @@
-"""Command line of the numeric layer: ``python -m dynamics {figures,strength}``."""
+"""Commands of the numeric layer: ``lindae {figures,strength}`` (also ``python -m lindae.dynamics``)."""
 from __future__ import annotations
 
 import argparse
 import os
 
-from derivations.commandline import fail, make_parser
+from lindae.derivations.commandline import fail, make_parser, run_command
+
+from .errors import InvalidArgument, InvalidArgumentType
 
 
 def _float_list(text):
@@ -14,9 +16,20 @@ def _float_list(text):
         raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
 
 
+#: The sub-commands this layer adds to ``lindae``.
+COMMANDS = ("figures", "strength")
+
+
 def build_parser():
-    p, sub = make_parser("python -m dynamics", "Numeric layer of lindae: stable closed forms, ODE and GD "
-                                               "trajectories, and the paper's Figures 1-4.")
+    """The parser of ``python -m lindae.dynamics`` (the same sub-commands as ``lindae``)."""
+    p, sub = make_parser("python -m lindae.dynamics", "Numeric layer of lindae: stable closed forms, ODE and GD "
+                                                      "trajectories, and the paper's Figures 1-4.")
+    add_commands(sub)
+    return p
+
+
+def add_commands(sub):
+    """Add :data:`COMMANDS` to the sub-parser group ``sub``."""
     f = sub.add_parser("figures", help="draw Figures 1-4, the depth figures and figures.json",
                        description="Write fig1.png ... fig4.png, depth1.png (balanced curves for L = 2, 3, 4) and "
                                    "depth2.png (the L = 3 bifurcation diagram), and figures.json (the numbers each "
@@ -38,13 +51,15 @@ def build_parser():
     s.add_argument("--every", type=int, default=100, help="print every N steps (default 100)")
     s.add_argument("--method", choices=("closed_form", "ode", "gd"), default="closed_form",
                    help="closed form (R5/R6), ODE integration (R3) or exact GD (R12)")
-    return p
 
 
 def main(argv=None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    prog = parser.prog
+    """``python -m lindae.dynamics``; returns the exit status."""
+    return run_command(build_parser(), run, argv)
+
+
+def run(args, prog) -> int:
+    """Carry out one of :data:`COMMANDS` (parsed into ``args``); return the exit status."""
     if args.command == "figures":
         names = ("fig1", "fig2", "fig3", "fig4", "depth1", "depth2")
         which = [f"fig{x.strip()}" if x.strip().isdigit() else x.strip() for x in args.only.split(",") if x.strip()]
@@ -63,7 +78,7 @@ def main(argv=None) -> int:
     try:
         tr = trajectory(args.lam, eps=args.eps, gamma=args.gamma, a0=args.a0, b0=args.b0, method=args.method,
                         eta=args.eta, steps=args.steps, record_every=args.every)
-    except (ValueError, TypeError) as exc:
+    except (InvalidArgument, InvalidArgumentType) as exc:
         fail(prog, str(exc))
     print(f"# {args.method}: lam={args.lam:g} eps={args.eps:g} gamma={args.gamma:g} a0={args.a0:g} b0={args.b0:g}"
           f" eta={args.eta:g}")

@@ -18,6 +18,7 @@ from ._checks import as_array, broadcast, broadcast_shape
 from .kernels import balanced_log, balanced_signed, hyperbolic
 from .ode import strength_by_ode
 from .statements import implements
+from .errors import InvalidArgument, InvalidArgumentType
 
 __all__ = ["balanced_strength", "hyperbolic_strength", "mode_strength", "fixed_point", "time_to_learn",
            "equivalent_weight_decay", "paper_learning_rate", "stability_bound", "final_weight_norm"]
@@ -145,30 +146,30 @@ def mode_strength(t, lam, *, eps=0.0, gamma=0.0, a0=None, b0=None, u0=None, rtol
     if check_depth(depth) > 2:
         if layers is not None:
             if u0 is not None or a0 is not None or b0 is not None:
-                raise TypeError("give either layers or u0 for depth >= 3, not both")
+                raise InvalidArgumentType("give either layers or u0 for depth >= 3, not both")
             W = np.asarray(layers, dtype=float)
             if W.ndim not in (1, 2) or W.shape[0] != depth:
-                raise ValueError(f"layers must have shape (depth, ...) = ({depth}, M), got {W.shape}")
+                raise InvalidArgument(f"layers must have shape (depth, ...) = ({depth}, M), got {W.shape}")
             tt = _nonneg("t", t)
             if tt.ndim > 1:
-                raise ValueError("with per-layer starts t must be a scalar or a 1-D grid")
+                raise InvalidArgument("with per-layer starts t must be a scalar or a 1-D grid")
             grid, back = np.unique(np.atleast_1d(tt), return_inverse=True)
             u = np.prod(deep_layers_flow(grid, lam, eps=eps, gamma=gamma, layers=W.reshape(depth, -1)), axis=1)[back]
             u = u.reshape(tt.shape + W.shape[1:])
             return u[()] if u.ndim == 0 else u
         if u0 is None:
-            raise ValueError("for depth >= 3 give a balanced start u0 (every layer at u0^(1/L)) or per-layer "
+            raise InvalidArgument("for depth >= 3 give a balanced start u0 (every layer at u0^(1/L)) or per-layer "
                              "starts layers (L, ...)")
         return deep_balanced_strength(t, lam, eps=eps, gamma=gamma, u0=u0, depth=depth)
     t, lam, eps, gamma = _nonneg("t", t), _nonneg("lam", lam), _nonneg("eps", eps), _nonneg("gamma", gamma)
     if u0 is not None:
         if a0 is not None or b0 is not None:
-            raise TypeError("give either u0 or (a0, b0), not both")
+            raise InvalidArgumentType("give either u0 or (a0, b0), not both")
         u0 = as_array("u0", u0, lo=0.0, lo_open=True, hi=MAX_MAGNITUDE)
         shape = broadcast_shape(t=t, lam=lam, eps=eps, gamma=gamma, u0=u0)
         return _finish(balanced_log(t, lam - gamma, lam + eps, np.log(u0)), shape)
     if a0 is None or b0 is None:
-        raise TypeError("mode_strength needs a0 and b0 (or u0 for a balanced start)")
+        raise InvalidArgumentType("mode_strength needs a0 and b0 (or u0 for a balanced start)")
     a0, b0 = _weight("a0", a0), _weight("b0", b0)
     shape = broadcast_shape(t=t, lam=lam, eps=eps, gamma=gamma, a0=a0, b0=b0)
     lam_m, eps_m, gamma_m, a0_m, b0_m = broadcast(lam=lam, eps=eps, gamma=gamma, a0=a0, b0=b0)
@@ -232,7 +233,7 @@ def time_to_learn(lam, *, eps=0.0, gamma=0.0, u0, fraction=0.5, depth=2):
     from .depth import check_depth, deep_time_to_learn
     if check_depth(depth) > 2:
         if np.any(np.asarray(gamma) != 0):
-            raise ValueError("time_to_learn with depth >= 3 is implemented for gamma = 0 (D7)")
+            raise InvalidArgument("time_to_learn with depth >= 3 is implemented for gamma = 0 (D7)")
         ustar = np.asarray(lam, dtype=float) / (np.asarray(lam, dtype=float) + np.asarray(eps, dtype=float))
         return deep_time_to_learn(lam, eps=eps, u0=u0, u1=np.asarray(fraction) * ustar, depth=depth)
     lam, eps, gamma = _nonneg("lam", lam), _nonneg("eps", eps), _nonneg("gamma", gamma)
@@ -241,11 +242,11 @@ def time_to_learn(lam, *, eps=0.0, gamma=0.0, u0, fraction=0.5, depth=2):
     lam, eps, gamma, u0, fraction = broadcast(lam=lam, eps=eps, gamma=gamma, u0=u0, fraction=fraction)
     kappa = lam - gamma
     if np.any(kappa <= 0):
-        raise ValueError("time_to_learn needs lam > gamma: a mode with lam <= gamma is never learned "
+        raise InvalidArgument("time_to_learn needs lam > gamma: a mode with lam <= gamma is never learned "
                          f"(got lam={lam[kappa <= 0].ravel()[0]!r}, gamma={gamma[kappa <= 0].ravel()[0]!r})")
     ustar = kappa / (lam + eps)
     if np.any(u0 >= ustar):
-        raise ValueError(f"u0 must be below the fixed point u* = (lam - gamma)/(lam + eps) = "
+        raise InvalidArgument(f"u0 must be below the fixed point u* = (lam - gamma)/(lam + eps) = "
                          f"{ustar[u0 >= ustar].ravel()[0]!r}, got {u0[u0 >= ustar].ravel()[0]!r}")
     out = (np.log(fraction) - np.log1p(-fraction) + np.log(ustar - u0) - np.log(u0)) / (2.0 * kappa)
     return out[()] if out.ndim == 0 else out
@@ -272,7 +273,7 @@ def paper_learning_rate(lam, *, eps=0.0, gamma=0.0):
     lam, eps, gamma = broadcast(lam=_nonneg("lam", lam), eps=_nonneg("eps", eps), gamma=_nonneg("gamma", gamma))
     curv = 2 * lam + 3 * eps + gamma
     if np.any(curv == 0):
-        raise ValueError("paper_learning_rate is undefined when lam = eps = gamma = 0 (zero curvature)")
+        raise InvalidArgument("paper_learning_rate is undefined when lam = eps = gamma = 0 (zero curvature)")
     out = 1.0 / curv
     return out[()] if out.ndim == 0 else out
 

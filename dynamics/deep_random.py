@@ -25,6 +25,7 @@ from scipy.integrate import solve_ivp
 from ._checks import as_array
 from .depth import check_depth
 from .statements import implements
+from .errors import InvalidArgument
 
 #: The unit-scale flow is followed until the strength reaches GROWTH**L (a = GROWTH on the balanced
 #: path); the remaining blow-up time a^{2-L}/(L-2) is then exact up to O(GROWTH^-2) relative.
@@ -47,7 +48,7 @@ def blowup_start(tau, *, depth):
     """
     L = check_depth(depth)
     if L < 3:
-        raise ValueError("blowup_start needs depth >= 3 (at depth 2 the saturation-free flow grows exponentially)")
+        raise InvalidArgument("blowup_start needs depth >= 3 (at depth 2 the saturation-free flow grows exponentially)")
     tau = as_array("tau", tau, lo=0.0, lo_open=True)
     with np.errstate(divide="ignore"):
         out = (L - 2.0) ** (-1.0 / (L - 2)) * tau ** (-1.0 / (L - 2))     # two factors: no overflow for any finite τ
@@ -97,7 +98,7 @@ def blowup_time(first, middle, last, *, return_directions=False):
     p, q = np.asarray(first, dtype=np.float64), np.asarray(last, dtype=np.float64)
     mids = [np.asarray(M, dtype=np.float64) for M in middle]
     if not mids:
-        raise ValueError("middle must hold at least one layer (depth >= 3)")
+        raise InvalidArgument("middle must hold at least one layer (depth >= 3)")
     L = len(mids) + 2
     norms = [np.linalg.norm(p), np.linalg.norm(q)] + [np.linalg.norm(M, 2) for M in mids]
     if min(norms) == 0 or not np.all(np.isfinite(norms)):
@@ -169,15 +170,15 @@ def deep_effective_start(lam, first, middle, last, *, modes=None, method="joint"
     P, Q = np.asarray(first, dtype=np.float64), np.asarray(last, dtype=np.float64)
     mids = np.asarray(middle, dtype=np.float64)
     if P.ndim != 2 or P.shape != Q.shape:
-        raise ValueError(f"first and last must both have shape (H, D), got {P.shape} and {Q.shape}")
+        raise InvalidArgument(f"first and last must both have shape (H, D), got {P.shape} and {Q.shape}")
     H, D = P.shape
     if mids.ndim != 3 or mids.shape[1:] != (H, H) or len(mids) < 1:
-        raise ValueError(f"middle must have shape (L - 2, H, H) = (>= 1, {H}, {H}), got {mids.shape}")
+        raise InvalidArgument(f"middle must have shape (L - 2, H, H) = (>= 1, {H}, {H}), got {mids.shape}")
     lam = np.asarray(as_array("lam", lam, lo=0.0), dtype=np.float64)
     if lam.shape != (D,):
-        raise ValueError(f"lam must have shape (D,) = ({D},), got {lam.shape}")
+        raise InvalidArgument(f"lam must have shape (D,) = ({D},), got {lam.shape}")
     if method not in ("joint", "projected", "independent"):
-        raise ValueError(f"method must be 'joint', 'projected' or 'independent', got {method!r}")
+        raise InvalidArgument(f"method must be 'joint', 'projected' or 'independent', got {method!r}")
     L = len(mids) + 2
     n = min(D, H + 8) if modes is None else min(D, int(modes))
     tau = np.full(D, np.inf)                   # λ_i times the blow-up time: the τ of D9 (λ = 1)

@@ -21,6 +21,7 @@ from scipy.optimize import brentq
 from ._checks import as_array, broadcast
 from .kernels import balanced_log
 from .statements import implements
+from .errors import InvalidArgument
 
 #: Tolerances of the ln u integration: with |ln u| <= 700 they bound u's relative error by ~2e-11.
 RTOL, ATOL = 2.3e-14, 1e-13
@@ -29,7 +30,7 @@ RTOL, ATOL = 2.3e-14, 1e-13
 def check_depth(depth) -> int:
     """The depth as an int >= 2, or ValueError."""
     if isinstance(depth, bool) or not isinstance(depth, (int, np.integer)) or depth < 2:
-        raise ValueError(f"depth must be an integer >= 2 (the number of weight layers), got {depth!r}")
+        raise InvalidArgument(f"depth must be an integer >= 2 (the number of weight layers), got {depth!r}")
     return int(depth)
 
 
@@ -173,9 +174,9 @@ def deep_time_to_learn(lam, *, eps=0.0, u0, u1, depth):
     lam, eps, u0, u1 = broadcast(lam=as_array("lam", lam, lo=0.0, lo_open=True), eps=as_array("eps", eps, lo=0.0),
                                  u0=as_array("u0", u0, lo=0.0, lo_open=True), u1=as_array("u1", u1, lo=0.0, lo_open=True))
     if np.any(u1 >= lam / (lam + eps)) or np.any(u0 >= u1):
-        raise ValueError("deep_time_to_learn needs 0 < u0 < u1 < lambda / (lambda + eps) (the fixed point)")
+        raise InvalidArgument("deep_time_to_learn needs 0 < u0 < u1 < lambda / (lambda + eps) (the fixed point)")
     if L == 2:
-        raise ValueError("depth 2 has a closed form: use dynamics.time_to_learn")
+        raise InvalidArgument("depth 2 has a closed form: use dynamics.time_to_learn")
     out = np.empty(lam.shape)
     for i, (l, e, a, b) in enumerate(zip(lam.ravel(), eps.ravel(), u0.ravel(), u1.ravel())):
         f = lambda v: 1.0 / _ln_rate(v, l, l + e, 0.0, L)  # noqa: E731
@@ -211,7 +212,7 @@ def deep_gd_modes(steps, lam, *, eps=0.0, gamma=0.0, layers, eta, record_every=1
     """
     W = np.array(layers, dtype=np.float64)
     if W.ndim < 1 or W.shape[0] < 2:
-        raise ValueError(f"layers must have shape (L, ...) with L >= 2, got {W.shape}")
+        raise InvalidArgument(f"layers must have shape (L, ...) with L >= 2, got {W.shape}")
     lam, eps, gamma = (np.broadcast_to(as_array(n, v, lo=0.0), W.shape[1:]) for n, v in
                        (("lam", lam), ("eps", eps), ("gamma", gamma)))
     xi = lam + eps
@@ -265,14 +266,14 @@ def deep_layers_flow(t, lam, *, eps=0.0, gamma=0.0, layers, rtol=1e-12):
     """
     W0 = np.array(as_array("layers", layers), dtype=np.float64)
     if W0.ndim != 2 or W0.shape[0] < 2:
-        raise ValueError(f"layers must have shape (L, M) with L >= 2, got {W0.shape}")
+        raise InvalidArgument(f"layers must have shape (L, M) with L >= 2, got {W0.shape}")
     check_depth(W0.shape[0])
     L, M = W0.shape
     lam, eps, gamma = (np.broadcast_to(as_array(n, v, lo=0.0), (M,)) for n, v in
                        (("lam", lam), ("eps", eps), ("gamma", gamma)))
     times = np.atleast_1d(as_array("t", t, lo=0.0))
     if times.ndim != 1 or np.any(np.diff(times) < 0):
-        raise ValueError("t must be a non-decreasing one-dimensional array")
+        raise InvalidArgument("t must be a non-decreasing one-dimensional array")
     xi = lam + eps
     if len(times) == 0 or times[-1] == 0:
         return np.repeat(W0[None], len(times), axis=0)

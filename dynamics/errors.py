@@ -26,6 +26,18 @@ def diverged(*squared_norms) -> bool:
     return False
 
 
+class InvalidArgument(ValueError):
+    """An argument is outside its documented domain (wrong range, shape or choice).
+
+    The message names the argument, what is accepted and what was given. Command lines report it in
+    one line with exit status 2; any other exception is a bug and keeps its traceback.
+    """
+
+
+class InvalidArgumentType(TypeError):
+    """An argument has the wrong type, or a combination of arguments does not apply (see :class:`InvalidArgument`)."""
+
+
 class DivergenceError(FloatingPointError):
     """Gradient descent diverged (learning rate above the stability bound of R12).
 

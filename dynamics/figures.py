@@ -17,7 +17,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import matplotlib.ticker  # noqa: E402,F401
 import numpy as np  # noqa: E402
 
-from derivations.files import atomic_write_json, save_figure  # noqa: E402
+from lindae.derivations.files import atomic_write_json, save_figure  # noqa: E402
 
 from .closed_form import (equivalent_weight_decay, final_weight_norm, fixed_point, mode_strength,  # noqa: E402
                           paper_learning_rate, time_to_learn)
@@ -68,7 +68,7 @@ def fig1(p: Fig1 = FIG1):
     ax = axes[3]
     g = np.linspace(-2.2, 2.2, 301)
     aa, bb = np.meshgrid(g, g)
-    from derivations import mode_loss_function     # R2's per-mode loss, generated (SymPy loads here only)
+    from lindae.derivations import mode_loss_function     # R2's per-mode loss, generated (SymPy loads here only)
     loss = mode_loss_function()(aa, bb, p.lam, eps_s, 0.0)
     cs = ax.contourf(aa, bb, np.log10(loss + 1e-3), levels=30, cmap="viridis")
     fig.colorbar(cs, ax=ax, label="log₁₀ loss")

@@ -6,6 +6,7 @@ import numpy as np
 from ._checks import as_array, as_int, broadcast
 from .errors import DivergenceError, beyond_guard, diverged
 from .matrix import sample_loss_and_gradient, second_moment_root
+from .errors import InvalidArgument, InvalidArgumentType
 
 
 def _record_steps(steps, record_every):
@@ -39,22 +40,22 @@ def gd_modes(steps, lam, *, eps=0.0, gamma=0.0, a0=None, b0=None, eta, record_ev
         When a weight leaves the overflow guard (:data:`dynamics.errors.OVERFLOW_GUARD`); it names the mode and the R12 bound
         and carries the (k, a, b) recorded so far in ``.partial``.
     """
-    from derivations import mode_gd_map_function
+    from lindae.derivations import mode_gd_map_function
     from .closed_form import stability_bound
     from .depth import check_depth, deep_gd_modes
     if check_depth(depth) > 2:
         if layers is None or a0 is not None or b0 is not None:
-            raise TypeError("depth >= 3 needs layers (L, M) and no a0/b0")
+            raise InvalidArgumentType("depth >= 3 needs layers (L, M) and no a0/b0")
         W = np.asarray(as_array("layers", layers))
         if W.ndim != 2 or W.shape[0] != depth:
-            raise ValueError(f"layers must have shape (depth, M) = ({depth}, M), got {W.shape}")
+            raise InvalidArgument(f"layers must have shape (depth, M) = ({depth}, M), got {W.shape}")
         eta = float(as_array("eta", eta, lo=0.0, lo_open=True))
         steps, _ = _record_steps(steps, record_every)
         k, _, kept = deep_gd_modes(steps, lam, eps=eps, gamma=gamma, layers=W, eta=eta, record_every=record_every,
                                    return_layers=True)
         return k, kept
     if a0 is None or b0 is None:
-        raise TypeError("gd_modes needs a0 and b0 (or depth >= 3 and layers)")
+        raise InvalidArgumentType("gd_modes needs a0 and b0 (or depth >= 3 and layers)")
     eta = as_array("eta", eta, lo=0.0, lo_open=True)
     steps, k = _record_steps(steps, record_every)
     lam, eps, gamma = (as_array(n, v, lo=0.0) for n, v in (("lam", lam), ("eps", eps), ("gamma", gamma)))
@@ -95,7 +96,7 @@ def gd_matrix(Sigma, W1, W2, *, eta, steps, eps=0.0, gamma=0.0, record_every=1):
     Sigma, W1, W2 = (as_array(n, v) for n, v in (("Sigma", Sigma), ("W1", W1), ("W2", W2)))
     D = Sigma.shape[0]
     if Sigma.shape != (D, D) or W1.ndim != 2 or W1.shape[1] != D or W2.shape != (D, W1.shape[0]):
-        raise ValueError(f"need Sigma (D, D), W1 (H, D), W2 (D, H); got {Sigma.shape}, {W1.shape}, {W2.shape}")
+        raise InvalidArgument(f"need Sigma (D, D), W1 (H, D), W2 (D, H); got {Sigma.shape}, {W1.shape}, {W2.shape}")
     W1s = np.empty((len(k),) + W1.shape)
     W2s = np.empty((len(k),) + W2.shape)
     losses = np.empty(len(k))

@@ -11,6 +11,7 @@ this one.)
 from __future__ import annotations
 
 import numpy as np
+from .errors import InvalidArgument
 
 
 def sample_loss_and_gradient(W1, W2, X_in, X_target, eps=0.0, gamma=0.0):
@@ -66,13 +67,13 @@ def second_moment_root(Sigma):
     Sigma = np.asarray(Sigma, dtype=float)
     D = Sigma.shape[0]
     if Sigma.shape != (D, D):
-        raise ValueError(f"Sigma must be square, got shape {Sigma.shape}")
+        raise InvalidArgument(f"Sigma must be square, got shape {Sigma.shape}")
     scale = float(np.max(np.abs(Sigma), initial=0.0))
     if not np.allclose(Sigma, Sigma.T, rtol=0, atol=1e-12 * max(scale, 1e-300)):
-        raise ValueError("Sigma must be symmetric (a second-moment matrix)")
+        raise InvalidArgument("Sigma must be symmetric (a second-moment matrix)")
     lam, V = np.linalg.eigh(Sigma)
     if lam.size and lam[0] < -1e-10 * max(scale, 1e-300):
-        raise ValueError(f"Sigma must be positive semi-definite (a second-moment matrix); smallest eigenvalue {lam[0]:.3g}")
+        raise InvalidArgument(f"Sigma must be positive semi-definite (a second-moment matrix); smallest eigenvalue {lam[0]:.3g}")
     return np.sqrt(D * np.clip(lam, 0.0, None))[:, None] * V.T
 
 

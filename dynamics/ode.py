@@ -22,14 +22,15 @@ from scipy.integrate import solve_ivp
 from ._checks import as_array, broadcast
 from .kernels import balanced_signed
 from .matrix import sample_loss_and_gradient, second_moment_root
+from .errors import InvalidArgument
 
 
 def _times(t):
     t = np.atleast_1d(as_array("t", t, lo=0.0))
     if t.ndim != 1:
-        raise ValueError(f"t must be one-dimensional, got shape {t.shape}")
+        raise InvalidArgument(f"t must be one-dimensional, got shape {t.shape}")
     if np.any(np.diff(t) < 0):
-        raise ValueError("t must be non-decreasing")
+        raise InvalidArgument("t must be non-decreasing")
     return t
 
 
@@ -58,7 +59,7 @@ def integrate_modes(t, lam, *, eps=0.0, gamma=0.0, a0, b0, rtol=1e-10, atol=None
     -------
     a, b : ndarray, shape (T, M)
     """
-    from derivations import mode_flow_function  # generated from R3
+    from lindae.derivations import mode_flow_function  # generated from R3
     t = _times(t)
     lam, eps, gamma = (as_array(n, v, lo=0.0) for n, v in (("lam", lam), ("eps", eps), ("gamma", gamma)))
     a0, b0 = as_array("a0", a0), as_array("b0", b0)
@@ -95,14 +96,14 @@ def strength_by_ode(t, lam, eps, gamma, a0, b0, rtol=1e-11):
     ValueError
         If (lam + gamma + xi (a0^2 + b0^2)) * T1 > 1e7: the integration would be too long.
     """
-    from derivations import mode_flow_function
+    from lindae.derivations import mode_flow_function
     t, lam, eps, gamma, a0, b0 = (np.ravel(x) for x in (t, lam, eps, gamma, a0, b0))
     T1 = np.minimum(t, SWITCH / gamma)
     xi = lam + eps
     work = (lam + gamma + xi * (a0 ** 2 + b0 ** 2)) * T1
     if np.any(work > MAX_WORK):
         j = int(np.argmax(work))
-        raise ValueError(
+        raise InvalidArgument(
             f"gamma > 0 with a0^2 != b0^2 has no closed form and needs the ODE, but this problem is too stiff over "
             f"its horizon ((lam + gamma + xi (a0^2 + b0^2)) * min(t, 40/gamma) = {work[j]:.3g} > {MAX_WORK:g}; "
             f"lam={lam[j]:g}, gamma={gamma[j]:g}, t={t[j]:g}); use dynamics.integrate_modes with method='LSODA'")
@@ -153,7 +154,7 @@ def integrate_matrix_flow(t, Sigma, W1, W2, *, eps=0.0, gamma=0.0, rtol=1e-10, a
     Sigma, W1, W2 = (as_array(n, v) for n, v in (("Sigma", Sigma), ("W1", W1), ("W2", W2)))
     D = Sigma.shape[0]
     if Sigma.shape != (D, D) or W1.ndim != 2 or W1.shape[1] != D or W2.shape != (D, W1.shape[0]):
-        raise ValueError(f"need Sigma (D, D), W1 (H, D), W2 (D, H); got {Sigma.shape}, {W1.shape}, {W2.shape}")
+        raise InvalidArgument(f"need Sigma (D, D), W1 (H, D), W2 (D, H); got {Sigma.shape}, {W1.shape}, {W2.shape}")
     H = W1.shape[0]
     n1 = H * D
     S = second_moment_root(Sigma)

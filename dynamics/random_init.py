@@ -29,9 +29,11 @@ point of mode H; τ advances by explicit Euler on a grid of step ``warp_dt`` (ad
 from __future__ import annotations
 
 import numpy as np
+from scipy.linalg import solve_triangular
 
 from ._checks import as_array, as_int
 from .statements import implements
+from .errors import InvalidArgument, InvalidArgumentType
 
 #: Largest log c_i used in the factorisation (c_i above it are capped); exact while at most H modes exceed it.
 LOG_CAP = 1300.0
@@ -67,22 +69,34 @@ def _strengths(logE, logc, Y, u0):
     live = np.isfinite(logc_w)
     if not np.any(live):
         return np.exp(logE) * u0, 0.0
-    lc = np.minimum(np.where(live, logc_w, -np.inf), LOG_CAP)
+    # Y = g * Yn with g the largest row norm, so that c_i enters only through log c_i + 2 log g
+    g = float(np.sqrt(np.max(u0)))
+    Yn = Y / g
+    lc = np.minimum(np.where(live, logc_w + 2 * np.log(g), -np.inf), LOG_CAP)
     m = float(np.max(lc))
     with np.errstate(under="ignore"):
         scale = np.exp(0.5 * (lc - m))
         reg = np.exp(-0.5 * m)
-    A = np.vstack([scale[:, None] * Y, reg * np.eye(H)])
-    order = np.argsort(-np.concatenate([scale * np.sqrt(u0), np.full(H, reg)]), kind="stable")
-    Qs = np.linalg.qr(A[order])[0]
+    A = np.vstack([scale[:, None] * Yn, reg * np.eye(H)])
+    order = np.argsort(-np.concatenate([scale * np.sqrt(u0) / g, np.full(H, reg)]), kind="stable")
+    Qs, R = np.linalg.qr(A[order])
     Q = np.empty_like(Qs)
     Q[order] = Qs
     lev, QI = np.sum(Q[:D] ** 2, axis=1), Q[D:]
+    # unsaturated rows: y_i^T M^-1 y_i = e^{-m} g^2 |R^-T yn_i|^2 (A^T A = e^{-m} M), by a triangular solve,
+    # which keeps the relative accuracy that Q's tiny identity block loses when c_i spans many decades
+    Z = solve_triangular(R, Yn.T, trans="T", check_finite=False)
+    zmax = np.max(np.abs(Z), axis=0)
     with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
-        direct = np.exp(logE + np.log(np.sum((Y @ QI) ** 2, axis=1)))
+        log_q = 2 * np.log(zmax) + np.log(np.sum((Z / np.where(zmax > 0, zmax, 1.0)) ** 2, axis=0))
+        direct = np.exp(logE - m + 2 * np.log(g) + log_q)
         saturated = np.exp(logE - logc_t) * lev
         s = np.where(logc_t + np.log(u0) > 0, saturated, direct)
-    s = np.where(np.isfinite(s), s, 0.0)
+    s = np.where(u0 == 0, 0.0, s)           # a mode with no growing part stays at zero (exactly)
+    if not np.all(np.isfinite(s)):
+        bad = int(np.flatnonzero(~np.isfinite(s))[0])
+        raise FloatingPointError(f"R15 could not be evaluated for mode {bad + 1} (log c = {logc_t[bad]:.6g}, "
+                                 f"u0 = {u0[bad]:.3g}); this is a bug, please report it")
     sigma = 1.0 - float(np.linalg.eigvalsh(QI.T @ QI)[-1])
     return s, min(max(sigma, 0.0), 1.0)
 
@@ -91,7 +105,7 @@ def _check_start(lam, growing):
     lam = np.atleast_1d(as_array("lam", lam, lo=0.0))
     Y = as_array("growing", growing)
     if lam.ndim != 1 or Y.ndim != 2 or Y.shape[0] != lam.size or Y.shape[1] < 1:
-        raise ValueError(f"need lam (D,) and growing (D, H) with H >= 1; got {lam.shape} and {Y.shape}")
+        raise InvalidArgument(f"need lam (D,) and growing (D, H) with H >= 1; got {lam.shape} and {Y.shape}")
     return lam, Y
 
 
@@ -140,11 +154,11 @@ def random_init_strength(lam, growing, *, eps=0.0, gamma=0.0, eta=None, steps=No
     u_h = max(kap[ref] / xi[ref], 0.0) if warp and lam.size > H else 0.0
     if t is None:
         if eta is None or steps is None:
-            raise TypeError("give t, or eta and steps")
+            raise InvalidArgumentType("give t, or eta and steps")
         eta = float(as_array("eta", eta, lo=0.0, lo_open=True))
         steps, rec = _record_steps(steps, record_every)
         if np.any(1 + eta * kap <= 0):
-            raise ValueError(f"eta = {eta:g} makes 1 + eta (lam - gamma) <= 0 for some mode; no GD growth law")
+            raise InvalidArgument(f"eta = {eta:g} makes 1 + eta (lam - gamma) <= 0 for some mode; no GD growth law")
         _, A, B = gd_modes(steps, lam, eps=eps, gamma=gamma, a0=np.sqrt(u0), b0=np.sqrt(u0), eta=eta)
         k = np.arange(steps + 1, dtype=float)
         log_e = 2 * k[:, None] * np.log1p(eta * kap)
@@ -166,7 +180,7 @@ def random_init_strength(lam, growing, *, eps=0.0, gamma=0.0, eta=None, steps=No
     else:
         times = np.atleast_1d(as_array("t", t, lo=0.0))
         if times.ndim != 1 or np.any(np.diff(times) < 0):
-            raise ValueError("t must be a non-decreasing one-dimensional array")
+            raise InvalidArgument("t must be a non-decreasing one-dimensional array")
         rec = times
 
         def log_c_at(x):

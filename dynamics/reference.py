@@ -17,15 +17,15 @@ DPS = 50
 
 @functools.lru_cache(maxsize=None)
 def _balanced_fn():
-    import derivations
-    from derivations.symbols import eps, gam, lam, t, u0
+    from lindae import derivations
+    from lindae.derivations.symbols import eps, gam, lam, t, u0
     return sp.lambdify([t, lam, eps, gam, u0], derivations.get("balanced_solution").statement.rhs, "mpmath")
 
 
 @functools.lru_cache(maxsize=None)
 def _zform_fn():
-    import derivations
-    from derivations.symbols import c, eps, lam, t
+    from lindae import derivations
+    from lindae.derivations.symbols import c, eps, lam, t
     step = derivations.get("hyperbolic_solution").steps[-1]
     z_t = step.expr[0].rhs
     z0 = sp.Symbol("z_0", real=True)
@@ -89,7 +89,7 @@ def _anti_mp(t, lam, eps, a0, b0):
 
 def ode_strength_mp(t, lam, eps, gamma, a0, b0, dps=30):
     """u(t) by mpmath's Taylor-series ODE solver (slow; moderate t only). Accurate to ~dps digits."""
-    from derivations import mode_flow_function_mp
+    from lindae.derivations import mode_flow_function_mp
     flow = mode_flow_function_mp()        # R3's statement, lambdified to mpmath
     with mpmath.workdps(dps):
         l, e, g = mpmath.mpf(float(lam)), mpmath.mpf(float(eps)), mpmath.mpf(float(gamma))
@@ -104,18 +104,18 @@ def ode_strength_mp(t, lam, eps, gamma, a0, b0, dps=30):
 @functools.lru_cache(maxsize=None)
 def _deep_rate_fn():
     """(u, L, lam, eps, gamma) -> du/dt on the balanced path, D4's statement lambdified to mpmath."""
-    import derivations
-    from derivations.depth import Ld
-    from derivations.symbols import eps, gam, lam, u
+    from lindae import derivations
+    from lindae.derivations.depth import Ld
+    from lindae.derivations.symbols import eps, gam, lam, u
     return sp.lambdify([u, Ld, lam, eps, gam], derivations.get("depth_balanced_flow").statement.rhs, "mpmath")
 
 
 @functools.lru_cache(maxsize=None)
 def _deep_time_fn():
     """(L, lam, eps, u0, u1) -> t(u0 -> u1) for gamma = 0, D7's statement lambdified to mpmath."""
-    import derivations
-    from derivations.depth import Ld
-    from derivations.symbols import eps, lam
+    from lindae import derivations
+    from lindae.derivations.depth import Ld
+    from lindae.derivations.symbols import eps, lam
     stmt = derivations.get("depth_time_to_learn").statement
     u0s, u1s = sorted((s for s in stmt.rhs.free_symbols if s.name in ("u_0", "u_1")), key=lambda s: s.name)
     return sp.lambdify([Ld, lam, eps, u0s, u1s], stmt.rhs, "mpmath")

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ._checks import as_array, as_int, broadcast
+from .errors import InvalidArgument, InvalidArgumentType
 
 METHODS = ("closed_form", "ode", "gd")
 CITATIONS = {
@@ -49,7 +50,7 @@ class Trajectory:
     def max_abs_diff(self, other: "Trajectory") -> float:
         """max |u_self - u_other| over the common grid (the grids must be equal)."""
         if self.t.shape != other.t.shape or not np.allclose(self.t, other.t, rtol=1e-12, atol=0):
-            raise ValueError("trajectories are on different time grids")
+            raise InvalidArgument("trajectories are on different time grids")
         return float(np.max(np.abs(self.u - other.u)))
 
 
@@ -74,7 +75,7 @@ def trajectory(lam, *, eps=0.0, gamma=0.0, a0=None, b0=None, method="closed_form
     from .gd import gd_modes
     from .ode import integrate_modes
     if method not in METHODS:
-        raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
+        raise InvalidArgument(f"method must be one of {', '.join(METHODS)}, got {method!r}")
     lam, eps, gamma = (as_array(n, v, lo=0.0) for n, v in (("lam", lam), ("eps", eps), ("gamma", gamma)))
     a0, b0 = as_array("a0", a0), as_array("b0", b0)
     lam, eps, gamma, a0, b0 = (np.atleast_1d(x).ravel() for x in broadcast(lam=lam, eps=eps, gamma=gamma, a0=a0, b0=b0))
@@ -96,11 +97,11 @@ def _grid(method, t, eta, steps, record_every):
     from .gd import _record_steps
     if t is None:
         if eta is None or steps is None:
-            raise TypeError("give t, or eta and steps")
+            raise InvalidArgumentType("give t, or eta and steps")
         eta = float(as_array("eta", eta, lo=0.0, lo_open=True))
         return eta * _record_steps(steps, record_every)[1], eta
     if method == "gd":
-        raise TypeError("method 'gd' needs eta and steps, not t")
+        raise InvalidArgumentType("method 'gd' needs eta and steps, not t")
     as_int("record_every", record_every, lo=1)
     return np.atleast_1d(as_array("t", t, lo=0.0)), eta
 
@@ -109,13 +110,13 @@ def _deep_trajectory(lam, eps, gamma, method, t, eta, steps, record_every, depth
     from .depth import check_depth, deep_balanced_strength, deep_gd_modes, deep_layers_flow
     L = check_depth(depth)
     if method not in METHODS:
-        raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
+        raise InvalidArgument(f"method must be one of {', '.join(METHODS)}, got {method!r}")
     if layers is None:
-        raise TypeError("depth >= 3 needs layers (L, M), the per-layer start")
+        raise InvalidArgumentType("depth >= 3 needs layers (L, M), the per-layer start")
     W = as_array("layers", layers)
     W = W[:, None] if W.ndim == 1 else W
     if W.shape[0] != L:
-        raise ValueError(f"layers must have shape (depth, M) = ({L}, M), got {W.shape}")
+        raise InvalidArgument(f"layers must have shape (depth, M) = ({L}, M), got {W.shape}")
     lam, eps, gamma = (np.broadcast_to(as_array(n, v, lo=0.0), (W.shape[1],)) for n, v in
                        (("lam", lam), ("eps", eps), ("gamma", gamma)))
     times, eta = _grid(method, t, eta, steps, record_every)
@@ -124,7 +125,7 @@ def _deep_trajectory(lam, eps, gamma, method, t, eta, steps, record_every, depth
             "gd": "exact per-layer GD map (D2, D8)"}[method]
     if method == "closed_form":
         if not np.allclose(W, W[0], rtol=0, atol=0):
-            raise ValueError("method 'closed_form' at depth >= 3 needs balanced starts (every layer equal per mode)")
+            raise InvalidArgument("method 'closed_form' at depth >= 3 needs balanced starts (every layer equal per mode)")
         u = deep_balanced_strength(times[:, None], lam, eps=eps, gamma=gamma, u0=np.prod(W, axis=0), depth=L)
         return Trajectory(times, np.asarray(u).reshape(len(times), -1), method=method, params=params, citation=cite)
     if method == "ode":

@@ -12,6 +12,7 @@ curves against epochs are identical; only the labels differ. Never mix the two s
 from __future__ import annotations
 
 from ._checks import as_array, as_int
+from .errors import InvalidArgumentType
 
 _SCALED_UP = ("lam", "eps", "gamma")
 
@@ -35,7 +36,7 @@ def _convert(n_samples, values, up):
     out = {}
     for key, val in values.items():
         if key not in _SCALED_UP + ("eta",):
-            raise TypeError(f"unknown quantity {key!r}; convert lam, eps, gamma or eta")
+            raise InvalidArgumentType(f"unknown quantity {key!r}; convert lam, eps, gamma or eta")
         v = as_array(key, val, lo=0.0)
         factor = N if (key in _SCALED_UP) == up else 1.0 / N
         out[key] = float(v * factor) if v.ndim == 0 else v * factor

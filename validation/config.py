@@ -10,13 +10,15 @@ import hashlib
 import json
 import math
 
+from lindae.dynamics.errors import InvalidArgument
+
 try:
     import tomllib
 except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
 
-class ConfigError(ValueError):
+class ConfigError(InvalidArgument):
     """The configuration is not valid; the message names the key and what is accepted."""
 
 

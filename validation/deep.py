@@ -23,10 +23,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dynamics._checks import as_array, as_int
-from dynamics.errors import DivergenceError, diverged
+from lindae.dynamics._checks import as_array, as_int
+from lindae.dynamics.errors import DivergenceError, diverged
 
 from .spectrum import Spectrum, compute_spectrum
+from lindae.dynamics.errors import InvalidArgument
 
 
 @dataclass
@@ -92,14 +93,14 @@ def train_deep_linear_ae(X, hidden, lr, epochs, *, depth, noise_var=0.0, weight_
         (O(N·D·H + L·N·H²) per epoch) instead of the marginalised loss in the eigenbasis; the
         recorded loss is then the batch loss.
     """
-    from dynamics.depth import check_depth
+    from lindae.dynamics.depth import check_depth
     L = check_depth(depth)
     spec = spectrum if spectrum is not None else compute_spectrum(np.asarray(X, dtype=np.float64))
     lam, V = spec.eigenvalues, spec.eigenvectors
     D = len(lam)
     H = as_int("hidden", hidden, lo=1)
     if H > D:
-        raise ValueError(f"hidden must be <= D = {D}, got {H}")
+        raise InvalidArgument(f"hidden must be <= D = {D}, got {H}")
     lr = float(as_array("lr", lr, lo=0.0, lo_open=True))
     epochs = as_int("epochs", epochs, lo=0)
     eps = float(as_array("noise_var", noise_var, lo=0.0))
@@ -118,7 +119,7 @@ def train_deep_linear_ae(X, hidden, lr, epochs, *, depth, noise_var=0.0, weight_
         modes = np.arange(H) if modes is None else np.asarray(modes, dtype=int)
         vals = np.asarray(layers, dtype=np.float64)
         if vals.shape != (L, len(modes)):
-            raise ValueError(f"layers must have shape (depth, len(modes)) = ({L}, {len(modes)}), got {vals.shape}")
+            raise InvalidArgument(f"layers must have shape (depth, len(modes)) = ({L}, {len(modes)}), got {vals.shape}")
         P, Q = np.zeros((H, D)), np.zeros((H, D))
         j = np.arange(len(modes))
         P[j, modes], Q[j, modes] = vals[0], vals[-1]
@@ -130,10 +131,10 @@ def train_deep_linear_ae(X, hidden, lr, epochs, *, depth, noise_var=0.0, weight_
         init_layers = np.zeros((L, D))
         init_layers[:, modes] = vals
     else:
-        raise ValueError(f"init must be 'random' or 'aligned', got {init!r}")
+        raise InvalidArgument(f"init must be 'random' or 'aligned', got {init!r}")
     if sampled_noise:
         if X is None:
-            raise ValueError("sampled_noise needs the data X")
+            raise InvalidArgument("sampled_noise needs the data X")
         return _train_sampled(np.asarray(X, dtype=np.float64), lam, V, P, Q, mids, lr, epochs, eps, gamma,
                               record_every, seed, (init_layers, init_weights), progress, name,
                               dict(name=name, hidden=H, lr=lr, epochs=epochs, depth=L, noise_var=eps,

@@ -39,7 +39,7 @@ import numpy as np
 from scipy.linalg import cholesky, eigvalsh, qr, svdvals
 from scipy.linalg.blas import daxpy, dgemm, dscal, dsymm, dsyrk
 
-from dynamics.errors import diverged
+from lindae.dynamics.errors import diverged
 
 
 def _gram(X, out=None):

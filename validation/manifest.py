@@ -27,7 +27,9 @@ def environment() -> dict:
     import numpy
     import scipy
     import sympy
-    return {"python": platform.python_version(), "numpy": numpy.__version__, "scipy": scipy.__version__,
+
+    import lindae
+    return {"lindae": lindae.__version__, "python": platform.python_version(), "numpy": numpy.__version__, "scipy": scipy.__version__,
             "sympy": sympy.__version__, "mpmath": mpmath.__version__, "matplotlib": matplotlib.__version__,
             "machine": platform.machine(), "system": platform.system(), "processor": platform.processor(),
             "cpus": os.cpu_count(), "git_commit": git_commit()}

@@ -14,12 +14,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from dynamics._checks import as_array, as_int
-from dynamics.errors import DivergenceError, diverged
+from lindae.dynamics._checks import as_array, as_int
+from lindae.dynamics.errors import DivergenceError, diverged
 
 from .noise import NoiseBuffer
 from .spectrum import Spectrum, compute_spectrum
 from .train import check_problem, schedule
+from lindae.dynamics.errors import InvalidArgument
 
 
 def relu_loss_and_gradient(W1, W2, X_in, X_target, *, with_loss=True, work=None):
@@ -100,7 +101,7 @@ def train_relu_ae(X, hidden, lr, epochs, *, noise_std=0.0, weight_decay=0.0, ini
     record_every = as_int("record_every", record_every, lo=1)
     n_modes = as_int("n_modes", n_modes, lo=1)
     if dtype not in ("float32", "float64"):
-        raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
+        raise InvalidArgument(f"dtype must be 'float32' or 'float64', got {dtype!r}")
     spec = spectrum if spectrum is not None else compute_spectrum(X)
     Vk = spec.eigenvectors[:, :n_modes].astype(dtype)
     lamk = spec.eigenvalues[:n_modes]

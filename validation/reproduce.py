@@ -1,6 +1,6 @@
 """The main job: reproduce the whole paper into one folder with an HTML report.
 
-``python -m validation reproduce --out report/`` (or ``lindae-reproduce``):
+``lindae reproduce --out report/``:
 
 1. derives and machine-checks R1-R15 and D1-D9 and writes derivations.tex (and .pdf with pdflatex);
 2. draws Figures 1-4 (dynamics/);
@@ -19,14 +19,13 @@ import os
 import shutil
 import time
 
-from derivations.files import atomic_write_text
+from lindae.derivations.files import atomic_write_text
 
 from .captions import dynamics_caption, table_caption, training_caption
 from .config import load_config
 from .manifest import environment
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-CONFIGS = os.path.join(ROOT, "configs")
+from lindae.configs import config_path
 
 QUICK = {  # every experiment shrunk so that the whole report takes well under a minute
     "train": {"epochs": 300, "hidden": 32, "record_every": 2, "sv_every": 20},
@@ -74,8 +73,8 @@ def _shrink(cfg_path, quick, data_override=None):
 
 def reproduce(out_dir, *, quick=False, force=False, cifar10_dir=None, data=None, log=print):
     """Run everything into ``out_dir``; return the path of index.html."""
-    from derivations.cli import compile_pdf, write_document
-    from dynamics.figures import write_figures
+    from lindae.derivations.cli import compile_pdf, write_document
+    from lindae.dynamics.figures import write_figures
     from .runner import RunFailed, run_config
     start = time.perf_counter()
     if data:
@@ -115,7 +114,7 @@ def reproduce(out_dir, *, quick=False, force=False, cifar10_dir=None, data=None,
     failures = []
     for fig, name in runs:
         t = time.perf_counter()
-        raw = _shrink(os.path.join(CONFIGS, f"{name}.toml"), quick, data if name != "fig5_cifar10" else None)
+        raw = _shrink(config_path(name), quick, data if name != "fig5_cifar10" else None)
         try:
             run_config(raw, os.path.join(out_dir, name), force=force, cifar10_dir=cifar10_dir, log=log)
         except RunFailed as exc:
@@ -125,7 +124,7 @@ def reproduce(out_dir, *, quick=False, force=False, cifar10_dir=None, data=None,
         log("[4/5] random-initialisation study (R15 against every mode)")
         t = time.perf_counter()
         from .study import load_study, quick_study, run_study
-        study = load_study(os.path.join(CONFIGS, "random_init_study.toml"))
+        study = load_study(config_path("random_init_study"))
         run_study(quick_study(study) if quick else study, os.path.join(out_dir, "random_init_study"), force=force,
                   log=log)
         timings["random_init_study"] = time.perf_counter() - t
@@ -171,7 +170,7 @@ def write_report(out_dir, timings, notes, quick):
                      f'<a href="{link}">{link}</a>.</p>')
         parts.append(_table(["result", "name", "status", "seconds"],
                             [(v["number"], v["name"], "verified" if v["ok"] else "FAILED", v["seconds"]) for v in ver],
-                            table_caption("Verification of each result (python -m derivations check gives the same).", quick)))
+                            table_caption("Verification of each result (lindae check gives the same).", quick)))
     nums = _read_json(out_dir, "dynamics", "figures.json") or {}
     parts.append("<h2>Figures 1–4: the scalar theory</h2>")
     for key in ("fig1", "fig2", "fig3", "fig4"):
@@ -343,7 +342,7 @@ def _authors_section(out_dir):
     full = load_json(FULL_RUN)
     ours, theirs = curves(full), authors_curves(load_json(AUTHORS))
     fig = plot_overlay(ours, theirs, f"{full['title']}: ours (solid) against the authors' curves (dashed)")
-    from derivations.files import save_figure
+    from lindae.derivations.files import save_figure
     save_figure(fig, os.path.join(out_dir, "fig6_authors.png"))
     import matplotlib.pyplot as plt
     plt.close(fig)

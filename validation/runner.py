@@ -1,4 +1,4 @@
-"""Script-driven runs: ``python -m validation run CONFIG.toml --out DIR``.
+"""Script-driven runs: ``lindae run CONFIG.toml --out DIR``.
 
 Layout of DIR::
 
@@ -20,8 +20,8 @@ import time
 
 import numpy as np
 
-from derivations.files import atomic_write_json, save_figure
-from dynamics import DivergenceError
+from lindae.derivations.files import atomic_write_json, save_figure
+from lindae.dynamics import DivergenceError
 
 from .config import load_config, model_hash, parse_config
 from .data import CIFAR10_HELP, DataError, cache_dir, load_array, load_cifar10, load_mnist
@@ -50,7 +50,7 @@ def load_data(data_cfg, *, cifar10_dir=None, log=print):
 
 def load_inputs(cfg, *, cifar10_dir=None, log=print):
     """(X or None, Spectrum) for a parsed config: the data and its second-moment spectrum, or, when
-    ``[data] spectrum`` names a file written by ``python -m validation spectrum``, that spectrum alone."""
+    ``[data] spectrum`` names a file written by ``lindae spectrum``, that spectrum alone."""
     if cfg["data"]["spectrum"]:
         from .stream import load_spectrum_file
         spec = load_spectrum_file(cfg["data"]["spectrum"])

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from derivations.files import atomic_write_bytes
+from lindae.derivations.files import atomic_write_bytes
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,9 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
+from lindae.dynamics.errors import InvalidArgument
+
+from .data import DataNotFound
 
 #: Rows handled by one BLAS call inside a task: bounds the float64 copy of a float32 chunk.
 SUB_ROWS = 4096
@@ -56,12 +59,12 @@ def _files(source):
     if os.path.isdir(source):
         files = sorted(glob.glob(os.path.join(source, "*.npy")))
         if not files:
-            raise FileNotFoundError(f"{source} holds no .npy shards")
+            raise DataNotFound(f"{source} holds no .npy shards")
         return files
     if not os.path.exists(source):
-        raise FileNotFoundError(f"data not found: {source}")
+        raise DataNotFound(f"data not found: {source}")
     if not source.endswith(".npy"):
-        raise ValueError(f"streaming needs a .npy file or a folder of .npy shards, got {source}")
+        raise InvalidArgument(f"streaming needs a .npy file or a folder of .npy shards, got {source}")
     return [source]
 
 
@@ -71,19 +74,19 @@ def plan_chunks(source, chunk_rows):
     for path in _files(source):
         shape, dtype, fortran, offset = _npy_layout(path)
         if len(shape) != 2:
-            raise ValueError(f"{path}: expected an (N, D) array, got shape {shape}")
+            raise InvalidArgument(f"{path}: expected an (N, D) array, got shape {shape}")
         if fortran:
-            raise ValueError(f"{path}: Fortran-ordered arrays cannot be streamed by rows; save it C-ordered")
+            raise InvalidArgument(f"{path}: Fortran-ordered arrays cannot be streamed by rows; save it C-ordered")
         if dtype.kind not in "fiu":
-            raise ValueError(f"{path}: expected numbers, got dtype {dtype}")
+            raise InvalidArgument(f"{path}: expected numbers, got dtype {dtype}")
         if columns is None:
             columns = shape[1]
         elif shape[1] != columns:
-            raise ValueError(f"{path}: {shape[1]} columns, but the first shard has {columns}")
+            raise InvalidArgument(f"{path}: {shape[1]} columns, but the first shard has {columns}")
         for start in range(0, shape[0], chunk_rows):
             chunks.append(Chunk(path, offset, dtype.str, start, min(start + chunk_rows, shape[0]), columns))
     if not chunks:
-        raise ValueError(f"{source} holds no rows")
+        raise InvalidArgument(f"{source} holds no rows")
     return chunks
 
 
@@ -95,7 +98,7 @@ def read_chunk(chunk: Chunk) -> np.ndarray:
         fh.seek(chunk.offset + chunk.start * chunk.columns * dtype.itemsize)
         data = np.fromfile(fh, dtype=dtype, count=count)
     if data.size != count:
-        raise ValueError(f"{chunk.path}: file ends before row {chunk.stop}")
+        raise InvalidArgument(f"{chunk.path}: file ends before row {chunk.stop}")
     return data.reshape(chunk.stop - chunk.start, chunk.columns)
 
 
@@ -114,7 +117,7 @@ def partial_moments(X, shift=None):
         if shift is not None:
             B = B - shift
         if not np.all(np.isfinite(B)):
-            raise ValueError("the data hold NaN or infinite values")
+            raise InvalidArgument("the data hold NaN or infinite values")
         G += B.T @ B
         s += B.sum(axis=0)
     return G, s, X.shape[0], digest
@@ -159,7 +162,7 @@ def _blocks(source, chunk_rows):
     import dask.array as da
     if isinstance(source, da.Array):
         if source.ndim != 2:
-            raise ValueError(f"expected an (N, D) dask array, got shape {source.shape}")
+            raise InvalidArgument(f"expected an (N, D) dask array, got shape {source.shape}")
         x = source.rechunk({0: chunk_rows, 1: -1})
         items = list(x.to_delayed().ravel())
         rows = list(x.chunks[0])
@@ -193,7 +196,7 @@ def streaming_moments(source, *, chunk_rows=20_000, center=False, scheduler=None
     """
     import dask
     if int(chunk_rows) < 1:
-        raise ValueError(f"chunk_rows must be >= 1, got {chunk_rows}")
+        raise InvalidArgument(f"chunk_rows must be >= 1, got {chunk_rows}")
     chunk_rows = int(chunk_rows)
     items, fn, rows, sizes, D = _blocks(source, chunk_rows)
     total_rows, total_bytes = sum(rows), sum(sizes)
@@ -203,7 +206,7 @@ def streaming_moments(source, *, chunk_rows=20_000, center=False, scheduler=None
         first = dask.compute(dask.delayed(fn)(items[0], None), scheduler="synchronous")[0]
         shift = first[1] / first[2]
     if split_every < 2:
-        raise ValueError(f"split_every must be >= 2, got {split_every}")
+        raise InvalidArgument(f"split_every must be >= 2, got {split_every}")
     parts = [dask.delayed(fn)(item, shift, dask_key_name=f"moments-{k}") for k, item in enumerate(items)]
     G, s, n, digests = _run(parts, split_every, scheduler, rows, sizes, total_rows, total_bytes, start, progress)
     mean_shifted = s / n
@@ -275,7 +278,7 @@ def write_spectrum_file(path, moments: Moments, center: bool, source_desc: str, 
     """S.npz (second_moment, eigenvalues descending, eigenvectors, n_samples, mean) and S.npz.manifest.json,
     both written atomically."""
     import io
-    from derivations.files import atomic_write_bytes, atomic_write_json
+    from lindae.derivations.files import atomic_write_bytes, atomic_write_json
     from .manifest import environment
     spec = moments.spectrum(center)
     buf = io.BytesIO()
@@ -294,11 +297,11 @@ def load_spectrum_file(path):
     """The :class:`validation.spectrum.Spectrum` stored in an S.npz written by :func:`write_spectrum_file`."""
     from .spectrum import Spectrum
     if not os.path.exists(path):
-        raise FileNotFoundError(f"spectrum file not found: {path}")
+        raise DataNotFound(f"spectrum file not found: {path}")
     try:
         with np.load(path) as z:
             centred = bool(z["centred"]) if "centred" in z.files else False
             return Spectrum(np.asarray(z["eigenvalues"]), np.asarray(z["eigenvectors"]),
                             np.asarray(z["mean"]) if centred else None, int(z["n_samples"]))
     except (KeyError, ValueError, OSError) as exc:
-        raise ValueError(f"{path} is not a spectrum file written by 'python -m validation spectrum' ({exc})") from None
+        raise InvalidArgument(f"{path} is not a spectrum file written by 'lindae spectrum' ({exc})") from None

@@ -1,6 +1,6 @@
 r"""The random-initialisation study: R15 and the per-mode variants against training, for every mode ≤ H.
 
-``python -m validation study configs/random_init_study.toml --out DIR [--quick] [--force]``
+``lindae study configs/random_init_study.toml --out DIR [--quick] [--force]``
 
 A study config lists ``[[cases]]`` (MNIST, or a synthetic spectrum given by ``spectrum = {kind = ...}``
 and built into data whose second-moment matrix has exactly that spectrum) with their models, and
@@ -30,7 +30,7 @@ import time
 
 import numpy as np
 
-from derivations.files import atomic_write_bytes, atomic_write_json, save_figure
+from lindae.derivations.files import atomic_write_bytes, atomic_write_json, save_figure
 
 from .config import ConfigError, read_toml
 from .manifest import environment
@@ -136,7 +136,7 @@ def quick_study(study: dict) -> dict:
 
 def half_times(epochs, S, lam, eps, gamma, modes):
     """{mode (1-based): epoch at which s_i first reaches u*_i/2}, for the modes that do."""
-    from dynamics import fixed_point
+    from lindae.dynamics import fixed_point
     out = {}
     for i in modes:
         ustar = float(fixed_point(lam[i], eps=eps, gamma=gamma))

@@ -1,4 +1,4 @@
-"""Sweeps of many small trainings on Dask: ``python -m validation sweep SWEEP.toml --out DIR``.
+"""Sweeps of many small trainings on Dask: ``lindae sweep SWEEP.toml --out DIR``.
 
 A sweep config has the usual ``[data]``, ``[train]`` and ``[report]`` tables and a ``[sweep]``
 table of lists, for example ``noise_var = [0, 0.25, 0.5]`` and ``seed = [0, 1]``. Its cells are
@@ -32,10 +32,11 @@ import time
 
 import numpy as np
 
-from derivations.files import atomic_write_bytes, atomic_write_json, save_figure
+from lindae.derivations.files import atomic_write_bytes, atomic_write_json, save_figure
 
 from .config import SCHEMA, ConfigError, _check_value, model_hash, parse_config, read_toml
 from .manifest import environment
+from lindae.dynamics.errors import InvalidArgument
 
 #: Columns of table.csv after the swept parameters.
 STATUS_COLUMNS = ("status", "message", "worst_theory_error")
@@ -93,7 +94,7 @@ def run_cell(model_cfg, spec, modes):
     |measured - theory| over ``modes``, epochs to u*/2 per mode, final loss, seconds.
     """
     from threadpoolctl import threadpool_limits
-    from dynamics import DivergenceError
+    from lindae.dynamics import DivergenceError
     from .theory import agreement
     from .train import train_linear_ae
     start = time.perf_counter()
@@ -135,9 +136,9 @@ def run_sweep(sweep, out_dir, *, scheduler="serial", workers=2, force=False, cli
     sw = load_sweep(sweep) if isinstance(sweep, (str, os.PathLike)) else sweep
     cfg = sw["config"]
     if not (scheduler in ("serial", "local") or str(scheduler).startswith(("tcp://", "tls://", "inproc://"))):
-        raise ValueError(f"scheduler must be {SCHEDULERS}, got {scheduler!r}")
+        raise InvalidArgument(f"scheduler must be {SCHEDULERS}, got {scheduler!r}")
     if int(workers) < 1:
-        raise ValueError(f"workers must be >= 1, got {workers}")
+        raise InvalidArgument(f"workers must be >= 1, got {workers}")
     from .runner import load_inputs
     start = time.perf_counter()
     _, spec = load_inputs(cfg, log=log)

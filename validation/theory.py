@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from dynamics import fixed_point, gd_modes, mode_strength, random_init_strength
+from lindae.dynamics import fixed_point, gd_modes, mode_strength, random_init_strength
 
 from .train import TrainResult
+from lindae.dynamics.errors import InvalidArgument
 
 
 #: The theory variants of :func:`run_theory`, the default first.
@@ -39,13 +40,13 @@ def run_theory(result: TrainResult, *, time="discrete", u0="coupled", warp=True)
     if cfg.get("depth", 2) > 2:
         return _deep_theory(result, time)
     if u0 not in VARIANTS:
-        raise ValueError(f"u0 must be one of {', '.join(repr(v) for v in VARIANTS)}, got {u0!r}")
+        raise InvalidArgument(f"u0 must be one of {', '.join(repr(v) for v in VARIANTS)}, got {u0!r}")
     if time not in ("discrete", "continuous"):
-        raise ValueError(f"time must be 'discrete' or 'continuous', got {time!r}")
+        raise InvalidArgument(f"time must be 'discrete' or 'continuous', got {time!r}")
     epochs = result.epochs
     if u0 == "coupled" and result.init_a0 is None:
         if result.init_growing is None:
-            raise ValueError("this result does not carry its initial weights (init_growing); use another u0 variant")
+            raise InvalidArgument("this result does not carry its initial weights (init_growing); use another u0 variant")
         if time == "continuous":
             return random_init_strength(lam, result.init_growing, eps=eps, gamma=gamma, t=lr * epochs, warp=warp)[1]
         last = int(epochs[-1]) if len(epochs) else 0
@@ -118,7 +119,7 @@ def paper_agreement(result: TrainResult, modes):
 def _deep_theory(result, time):
     """Theory for a deep run: D2's per-mode GD map or D4's balanced flow, from the aligned start's own layers
     or, for a random start, from D9's effective balanced starts (see run_theory)."""
-    from dynamics import deep_balanced_strength, deep_effective_start, deep_gd_modes
+    from lindae.dynamics import deep_balanced_strength, deep_effective_start, deep_gd_modes
     cfg = result.config
     lam, eps, gamma, lr, L = result.eigenvalues, cfg["noise_var"], cfg["weight_decay"], cfg["lr"], cfg["depth"]
     if result.init_layers is not None:
@@ -127,15 +128,15 @@ def _deep_theory(result, time):
         P, mids, Q = result.init_weights
         layers = deep_effective_start(lam, P, mids, Q)
     else:
-        raise ValueError("this deep result carries neither its aligned layers nor its initial weights")
+        raise InvalidArgument("this deep result carries neither its aligned layers nor its initial weights")
     epochs = result.epochs
     if time == "discrete":
         _, s = deep_gd_modes(int(epochs[-1]) if len(epochs) else 0, lam, eps=eps, gamma=gamma, layers=layers, eta=lr)
         return s[epochs]
     if time != "continuous":
-        raise ValueError(f"time must be 'discrete' or 'continuous', got {time!r}")
+        raise InvalidArgument(f"time must be 'discrete' or 'continuous', got {time!r}")
     if not np.all(layers == layers[0]):
-        raise ValueError("the continuous deep theory (D4) needs balanced starts (every layer equal per mode)")
+        raise InvalidArgument("the continuous deep theory (D4) needs balanced starts (every layer equal per mode)")
     u0 = np.prod(layers, axis=0)
     out = np.zeros((len(epochs), len(lam)))
     live = u0 > 0

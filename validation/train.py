@@ -20,15 +20,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from dynamics.closed_form import stability_bound
-from dynamics.errors import DivergenceError, diverged
-from dynamics.matrix import sample_loss_and_gradient
-from dynamics._checks import as_array, as_int
+from lindae.dynamics.closed_form import stability_bound
+from lindae.dynamics.errors import DivergenceError, diverged
+from lindae.dynamics.matrix import sample_loss_and_gradient
+from lindae.dynamics._checks import as_array, as_int
 
 from .data import check_data
 from .eigenbasis import EigenbasisStep, low_rank_singular_values
 from .noise import NoiseBuffer
 from .spectrum import Spectrum, compute_spectrum
+from lindae.dynamics.errors import InvalidArgument, InvalidArgumentType
 
 #: The one R1 gradient on samples (public name kept for the validation API).
 data_loss_and_gradient = sample_loss_and_gradient
@@ -98,7 +99,7 @@ def check_problem(X, hidden, lr, epochs):
     N, D = X.shape
     H = as_int("hidden", hidden, lo=1)
     if H > D:
-        raise ValueError(f"hidden must be <= D = {D} (the data dimension), got {H}")
+        raise InvalidArgument(f"hidden must be <= D = {D} (the data dimension), got {H}")
     return X, N, D, H, float(as_array("lr", lr, lo=0.0, lo_open=True)), as_int("epochs", epochs, lo=0)
 
 
@@ -130,17 +131,17 @@ def initial_eigen_weights(D, H, V, init, init_scale, seed, modes, u0, a0, b0):
         W2 = init_scale * rng.standard_normal((D, H))
         return W1 @ V, W2.T @ V, None, None
     if init != "aligned":
-        raise ValueError(f"init must be 'random' or 'aligned', got {init!r}")
+        raise InvalidArgument(f"init must be 'random' or 'aligned', got {init!r}")
     modes = np.arange(H) if modes is None else np.asarray(modes, dtype=int)
     if modes.ndim != 1 or len(modes) > H or len(set(modes.tolist())) != len(modes) or np.any(modes < 0) or np.any(modes >= D):
-        raise ValueError(f"modes must be at most hidden={H} distinct indices in [0, {D}), got {modes.tolist()}")
+        raise InvalidArgument(f"modes must be at most hidden={H} distinct indices in [0, {D}), got {modes.tolist()}")
     if u0 is not None:
         if a0 is not None or b0 is not None:
-            raise TypeError("give u0 or (a0, b0) for an aligned initialisation, not both")
+            raise InvalidArgumentType("give u0 or (a0, b0) for an aligned initialisation, not both")
         a = b = np.sqrt(np.broadcast_to(as_array("u0", u0, lo=0.0, lo_open=True), modes.shape))
     else:
         if a0 is None or b0 is None:
-            raise TypeError("an aligned initialisation needs u0, or a0 and b0, per mode")
+            raise InvalidArgumentType("an aligned initialisation needs u0, or a0 and b0, per mode")
         a = np.broadcast_to(as_array("a0", a0), modes.shape)
         b = np.broadcast_to(as_array("b0", b0), modes.shape)
     P, Q = np.zeros((H, D)), np.zeros((H, D))
@@ -307,23 +308,23 @@ def train_linear_ae(X, hidden, lr, epochs, *, noise_var=0.0, weight_decay=0.0, i
         When a weight norm leaves the overflow guard (lr above R12's bound): names the mode, the
         bound, and keeps the records so far in ``.partial``.
     """
-    from dynamics.depth import check_depth
+    from lindae.dynamics.depth import check_depth
     if check_depth(depth) > 2:
         if batch_size is not None or center:
-            raise ValueError("depth >= 3 trains full-batch without centring (no batch_size, no center)")
+            raise InvalidArgument("depth >= 3 trains full-batch without centring (no batch_size, no center)")
         from .deep import train_deep_linear_ae
         if init == "aligned" and layers is None:
             if u0 is None:
-                raise TypeError("an aligned deep start needs u0 (every layer at u0^(1/L)) or layers")
+                raise InvalidArgumentType("an aligned deep start needs u0 (every layer at u0^(1/L)) or layers")
             count = hidden if modes is None else len(modes)
             layers = np.full((depth, count), float(u0) ** (1.0 / depth))
         return train_deep_linear_ae(X, hidden, lr, epochs, depth=depth, noise_var=noise_var, weight_decay=weight_decay,
                                     init=init, init_scale=init_scale, seed=seed, layers=layers, modes=modes,
                                     record_every=record_every, spectrum=spectrum, progress=progress, name=name,
                                     sampled_noise=sampled_noise)
-    if X is None:     # training from a spectrum alone (python -m validation spectrum)
+    if X is None:     # training from a spectrum alone (lindae spectrum)
         if spectrum is None or sampled_noise or center:
-            raise ValueError("X = None needs spectrum= and works only for marginalised (not sampled) noise "
+            raise InvalidArgument("X = None needs spectrum= and works only for marginalised (not sampled) noise "
                              "without centring (a centred spectrum already describes centred data)")
         X = np.zeros((1, len(spectrum.eigenvalues)))     # shape only; the eigenbasis step never reads X
         N_given = spectrum.n_samples
@@ -339,12 +340,12 @@ def train_linear_ae(X, hidden, lr, epochs, *, noise_var=0.0, weight_decay=0.0, i
     if batch_size is not None:
         batch_size = as_int("batch_size", batch_size, lo=1)
         if not sampled_noise:
-            raise ValueError("batch_size applies to sampled_noise training only")
+            raise InvalidArgument("batch_size applies to sampled_noise training only")
     if center:
         X = X - X.mean(axis=0)
     spec = spectrum if spectrum is not None else compute_spectrum(X, center=False)
     if spec.eigenvectors.shape != (D, D):
-        raise ValueError(f"spectrum is for D = {spec.eigenvectors.shape[0]}, data has D = {D}")
+        raise InvalidArgument(f"spectrum is for D = {spec.eigenvectors.shape[0]}, data has D = {D}")
     lam, V = spec.eigenvalues, spec.eigenvectors
     P, Q, ia, ib = initial_eigen_weights(D, H, V, init, init_scale, seed, modes, u0, a0, b0)
     eff_u0 = ia * ib if ia is not None else np.sum((P + Q) ** 2, axis=0) / 4.0

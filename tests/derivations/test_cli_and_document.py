@@ -6,13 +6,13 @@ import sys
 
 import pytest
 
-import derivations
+from lindae import derivations
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def run(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "derivations", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "lindae", *args], capture_output=True, text=True,
                           cwd=cwd or ROOT, timeout=600)
 
 
@@ -27,7 +27,7 @@ def test_pdflatex_is_installed():
 
 
 def test_latex_document_compiles_and_lists_every_result(tmp_path, verifications):
-    from derivations.cli import compile_pdf
+    from lindae.derivations.cli import compile_pdf
     tex = tmp_path / "derivations.tex"
     tex.write_text(derivations.render_latex(verifications))
     pdf = compile_pdf(str(tex))
@@ -80,7 +80,7 @@ def test_cli_help_works():
 
 def test_no_derivation_step_renders_as_a_python_boolean():
     import pathlib
-    import derivations
+    from lindae import derivations
     text = derivations.render_markdown() + derivations.render_latex()
     assert r"\text{False}" not in text and r"\text{True}" not in text
     committed = (pathlib.Path(__file__).resolve().parents[2] / "docs" / "derivations.md").read_text(encoding="utf-8")
@@ -89,8 +89,8 @@ def test_no_derivation_step_renders_as_a_python_boolean():
 
 def _rendered_expressions():
     """(expression, its LaTeX) for every statement and derivation step of every result."""
-    import derivations
-    from derivations.document import _latex_items
+    from lindae import derivations
+    from lindae.derivations.document import _latex_items
     out = []
     for r in derivations.results():
         exprs = list(r.statement) if isinstance(r.statement, tuple) else [r.statement]
@@ -101,7 +101,7 @@ def _rendered_expressions():
 
 
 def test_every_equation_renders_with_balanced_braces_and_explicit_symbol_names():
-    from derivations.document import symbol_names
+    from lindae.derivations.document import symbol_names
     for expr, tex in _rendered_expressions():
         depth = 0
         for i, ch in enumerate(tex):
@@ -116,7 +116,7 @@ def test_every_equation_renders_with_balanced_braces_and_explicit_symbol_names()
 
 def test_symbol_names_catch_a_name_that_sympy_would_split():
     import sympy as sp
-    from derivations.document import latex
+    from lindae.derivations.document import latex
     s = sp.Symbol(r"\tfrac12\|x - W_2W_1(x+n)\|^2")
     assert latex(sp.Eq(sp.Symbol("L"), s)) == r"L = \tfrac12\|x - W_2W_1(x+n)\|^2"
     assert r"\tfrac12\|x - W_2W_1(x+n)\|^2" not in sp.latex(s)     # what the plain printer would do
@@ -124,8 +124,8 @@ def test_symbol_names_catch_a_name_that_sympy_would_split():
 
 def test_committed_derivation_document_is_what_the_code_generates():
     import pathlib
-    import derivations
+    from lindae import derivations
     committed = (pathlib.Path(__file__).resolve().parents[2] / "docs" / "derivations.md").read_text(encoding="utf-8")
     verifications = derivations.check_all()
     assert derivations.render_markdown(verifications) == committed, \
-        "regenerate with: python -m derivations latex --format md --out docs/derivations.md"
+        "regenerate with: lindae latex --format md --out docs/derivations.md"

@@ -4,10 +4,10 @@ import time
 import pytest
 import sympy as sp
 
-import derivations
-from derivations.mutation import mutants, refute_all
-from derivations.result import BudgetExceeded, Result, Step, time_budget
-from derivations.symbols import eta, gam, lam
+from lindae import derivations
+from lindae.derivations.mutation import mutants, refute_all
+from lindae.derivations.result import BudgetExceeded, Result, Step, time_budget
+from lindae.derivations.symbols import eta, gam, lam
 
 NAMES = derivations.names()
 

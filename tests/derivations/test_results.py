@@ -3,8 +3,8 @@
 import pytest
 import sympy as sp
 
-import derivations
-from derivations.symbols import eps, gam, lam, t, u0
+from lindae import derivations
+from lindae.derivations.symbols import eps, gam, lam, t, u0
 
 NAMES = derivations.names()
 

@@ -5,9 +5,9 @@ import pytest
 import sympy as sp
 from hypothesis import assume, given, strategies as st
 
-import derivations
-import dynamics
-from dynamics.reference import balanced_strength_mp, hyperbolic_strength_mp, ode_strength_mp
+from lindae import derivations
+from lindae import dynamics
+from lindae.dynamics.reference import balanced_strength_mp, hyperbolic_strength_mp, ode_strength_mp
 
 TINY = 1e-300  # below this a float64 result can only be correct in absolute terms (underflow)
 

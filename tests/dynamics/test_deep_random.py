@@ -3,7 +3,7 @@ import mpmath
 import numpy as np
 import pytest
 
-from dynamics import blowup_start, blowup_time, deep_effective_start, deep_gd_modes
+from lindae.dynamics import blowup_start, blowup_time, deep_effective_start, deep_gd_modes
 
 
 def _random_start(L, H, seed, scale=1.0):

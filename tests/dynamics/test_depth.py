@@ -3,8 +3,8 @@ the critical weight decay, and the depth keyword of the public functions."""
 import numpy as np
 import pytest
 
-import dynamics
-from dynamics.reference import deep_balanced_strength_mp
+from lindae import dynamics
+from lindae.dynamics.reference import deep_balanced_strength_mp
 
 CASES = [  # (t, lam, eps, gamma, u0, depth): short and long times, tiny and subnormal-adjacent starts
     (5.0, 1.0, 0.5, 0.0, 1e-3, 3),
@@ -76,8 +76,8 @@ def test_per_layer_starts_at_depth_three_are_a_clear_error():
 
 def test_bifurcation_figure_gd_runs_land_where_the_theory_predicts():
     import matplotlib.pyplot as plt
-    from dynamics.figures_depth import depth2
-    from dynamics.problems import Bifurcation
+    from lindae.dynamics.figures_depth import depth2
+    from lindae.dynamics.problems import Bifurcation
     fig, nums = depth2(Bifurcation(n_gamma=7, n_u0=7, steps=40_000))
     plt.close(fig)
     assert nums["agree"] == nums["runs"] == 49
@@ -87,7 +87,7 @@ def test_bifurcation_figure_gd_runs_land_where_the_theory_predicts():
 
 def test_depth_curves_show_weight_decay_trapping_small_starts():
     import matplotlib.pyplot as plt
-    from dynamics.figures_depth import depth1
+    from lindae.dynamics.figures_depth import depth1
     fig, nums = depth1()
     plt.close(fig)
     for L in ("3", "4"):
@@ -102,8 +102,8 @@ def _d2_reference(T, lam, eps, gamma, w0, L):
     """Per-layer weights at time T by mpmath's Taylor-series ODE solver at 30 digits on D2's statement."""
     import mpmath
     import sympy as sp
-    import derivations
-    from derivations.depth import concrete
+    from lindae import derivations
+    from lindae.derivations.depth import concrete
     stmt = derivations.get("D2").statement
     ws = sp.symbols(f"w_1:{L + 1}", real=True)
     k = sp.Symbol("k", integer=True, positive=True)

@@ -6,9 +6,9 @@ import sys
 import numpy as np
 import pytest
 
-import dynamics
-from dynamics import figures
-from dynamics.problems import FIG3
+from lindae import dynamics
+from lindae.dynamics import figures
+from lindae.dynamics.problems import FIG3
 
 
 def test_figure3_paper_rate_difference_vanishes_and_stale_rate_gives_the_published_gap():
@@ -54,7 +54,7 @@ def test_write_figures_quick_writes_pngs_and_json_and_skips_on_rerun(tmp_path):
 
 
 def run(*args):
-    return subprocess.run([sys.executable, "-m", "dynamics", *args], capture_output=True, text=True, timeout=300)
+    return subprocess.run([sys.executable, "-m", "lindae", *args], capture_output=True, text=True, timeout=300)
 
 
 def test_cli_strength_prints_the_closed_form():

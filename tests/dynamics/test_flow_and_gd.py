@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-import dynamics
-from dynamics.problems import FIG1
+from lindae import dynamics
+from lindae.dynamics.problems import FIG1
 
 
 params = st.tuples(st.floats(0.2, 3.0), st.floats(0.0, 2.0), st.floats(-1.5, 1.5), st.floats(-1.5, 1.5))
@@ -192,7 +192,7 @@ def test_second_moment_root_rejects_matrices_that_are_not_second_moments():
 
 
 def test_divergence_policy_is_one_threshold():
-    from dynamics.errors import OVERFLOW_GUARD, beyond_guard, diverged
+    from lindae.dynamics.errors import OVERFLOW_GUARD, beyond_guard, diverged
     assert not diverged(1.0, np.array([OVERFLOW_GUARD ** 2]))
     assert diverged(np.nextafter(OVERFLOW_GUARD ** 2, np.inf))
     assert diverged(np.nan) and diverged(1.0, np.inf)

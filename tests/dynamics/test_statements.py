@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 import sympy as sp
 
-import derivations
-import dynamics
-from dynamics.statements import SYMBOLIC_ONLY
+from lindae import derivations
+from lindae import dynamics
+from lindae.dynamics.statements import SYMBOLIC_ONLY
 
 POINTS = 25
 #: Statement symbol names as the Python names the declarations use.

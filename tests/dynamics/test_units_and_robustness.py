@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from hypothesis import given, strategies as st
 
-import dynamics
+from lindae import dynamics
 
 floats = st.floats(allow_nan=True, allow_infinity=True)
 

@@ -1,9 +1,9 @@
 """Figure 6 against the authors' curves: the reference files and the comparison."""
 import numpy as np
 
-from validation.authors import AUTHORS, FULL_RUN, authors_curves, comparison_rows, curves, load_json
-from validation.config import load_config
-from validation.reproduce import CONFIGS
+from lindae.validation.authors import AUTHORS, FULL_RUN, authors_curves, comparison_rows, curves, load_json
+from lindae.validation.config import load_config
+from lindae.configs import config_path
 
 
 def test_authors_file_is_their_three_models_every_ten_epochs_with_provenance():
@@ -16,8 +16,8 @@ def test_authors_file_is_their_three_models_every_ten_epochs_with_provenance():
 
 def test_committed_full_run_is_the_full_config():
     full = load_json(FULL_RUN)
-    cfg = load_config(f"{CONFIGS}/fig6_mnist_full.toml")
-    from validation.config import MODEL_KEYS
+    cfg = load_config(config_path("fig6_mnist_full"))
+    from lindae.validation.config import MODEL_KEYS
     assert len(full["config"]["models"]) == len(cfg["models"]) and full["n_samples"] == cfg["data"]["n_samples"] == 50000
     for ran, now in zip(full["config"]["models"], cfg["models"]):
         assert {k: now[k] for k in ran} == ran                 # every setting the run recorded is the config's

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from validation import ConfigError, parse_config, run_config
-from validation.config import load_config
+from lindae.validation import ConfigError, parse_config, run_config
+from lindae.validation.config import load_config
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -126,7 +126,7 @@ def test_same_config_and_seed_give_bitwise_identical_results(tmp_path, array_fil
 
 
 def test_divergent_model_is_reported_and_the_others_still_run(tmp_path, array_file):
-    from validation import RunFailed
+    from lindae.validation import RunFailed
     cfg = small_config(array_file)
     cfg["models"][0]["lr"] = 5.0
     cfg["models"][0]["init_scale"] = 0.1
@@ -138,7 +138,7 @@ def test_divergent_model_is_reported_and_the_others_still_run(tmp_path, array_fi
 
 
 def cli(*args, **kw):
-    return subprocess.run([sys.executable, "-m", "validation", *args], capture_output=True, text=True, cwd=ROOT, **kw)
+    return subprocess.run([sys.executable, "-m", "lindae", *args], capture_output=True, text=True, cwd=ROOT, **kw)
 
 
 def test_sigterm_leaves_no_partial_files_and_a_rerun_resumes(tmp_path, array_file):
@@ -147,7 +147,7 @@ def test_sigterm_leaves_no_partial_files_and_a_rerun_resumes(tmp_path, array_fil
                    '[train]\nhidden = 4\nlr = 0.01\nepochs = 60\n[report]\nmodes = [1, 2]\n'
                    '[[models]]\nname = "fast"\n[[models]]\nname = "slow"\nepochs = 3000000\n')
     out = tmp_path / "out"
-    proc = subprocess.Popen([sys.executable, "-m", "validation", "run", str(cfg), "--out", str(out)], cwd=ROOT,
+    proc = subprocess.Popen([sys.executable, "-m", "lindae", "run", str(cfg), "--out", str(out)], cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 120
     while not (out / "models" / "fast.json").exists() and time.time() < deadline:

@@ -8,7 +8,7 @@ import tarfile
 import numpy as np
 import pytest
 
-from validation import data
+from lindae.validation import data
 
 
 def write_idx(path, arr, compress=False):

@@ -3,9 +3,9 @@ exactly the per-mode map of D2 from aligned starts."""
 import numpy as np
 import pytest
 
-from dynamics.depth import deep_gd_modes
-from validation import compute_spectrum, train_linear_ae
-from validation.deep import train_deep_linear_ae
+from lindae.dynamics.depth import deep_gd_modes
+from lindae.validation import compute_spectrum, train_linear_ae
+from lindae.validation.deep import train_deep_linear_ae
 
 
 @pytest.fixture(scope="module")
@@ -86,7 +86,7 @@ def test_bad_deep_arguments_are_clear_errors(data):
 
 
 def test_train_linear_ae_with_depth_and_run_theory(data):
-    from validation import run_theory
+    from lindae.validation import run_theory
     X, spec = data
     res = train_linear_ae(X, 6, 0.05, 300, depth=3, noise_var=0.3, init="aligned", u0=1e-2, record_every=10,
                           spectrum=spec)
@@ -120,7 +120,7 @@ def test_sampled_noise_at_depth_three(data):
 def test_random_deep_starts_are_learned_when_d9_predicts(seed, eps):
     """Small random starts at depth 3 on data with separated eigenvalues (ratio 2.5): D9's effective starts,
     through D2's exact map, give the epoch at which each of the top four modes reaches u*/2 to within 8 %."""
-    from validation.theory import agreement
+    from lindae.validation.theory import agreement
     rng = np.random.default_rng(0)
     X = rng.standard_normal((2000, 12)) * np.sqrt(8.0 * 0.4 ** np.arange(12))
     res = train_linear_ae(X, 6, 0.05, 6000, depth=3, init_scale=0.01, seed=seed, record_every=5,
@@ -136,8 +136,8 @@ def test_random_deep_starts_with_comparable_eigenvalues_need_the_joint_flow():
     """Eigenvalues 4.3, 3.1, 2.9, 2.5, 1.8, ...: the modes feed the shared middle layer together, so D9 for one
     mode at a time (method="projected") misses the epochs to u*/2 by a median of several per cent, while the
     joint saturation-free flow (the default) gets at least 90 % of (mode, seed) pairs within 5 %."""
-    from dynamics import deep_effective_start
-    from validation.theory import half_time
+    from lindae.dynamics import deep_effective_start
+    from lindae.validation.theory import half_time
     rng = np.random.default_rng(0)
     X = rng.standard_normal((500, 12)) * np.linspace(2, 0.3, 12)
     spec = compute_spectrum(X)

@@ -8,7 +8,7 @@ import os
 import numpy as np
 import pytest
 
-from validation import data
+from lindae.validation import data
 
 
 @pytest.mark.network

@@ -6,11 +6,11 @@ import sys
 import numpy as np
 import pytest
 
-from dynamics import fixed_point
-from validation import train_linear_ae
-from validation.config import ConfigError
-from validation.study import BOUND, exact_data, parse_study, spectrum_values
-from validation.theory import VARIANTS, run_theory
+from lindae.dynamics import fixed_point
+from lindae.validation import train_linear_ae
+from lindae.validation.config import ConfigError
+from lindae.validation.study import BOUND, exact_data, parse_study, spectrum_values
+from lindae.validation.theory import VARIANTS, run_theory
 
 LAM = 3 * np.arange(1, 41) ** -0.8          # a power law, D = 40, trained with H = 12 (capacity limit)
 
@@ -60,7 +60,7 @@ def test_study_command_writes_and_resumes(tmp_path):
                    'spectrum = { kind = "geometric", D = 8, top = 3.0, bottom = 0.5 }\n'
                    'hidden = 3\nlr = 0.1\nepochs = 300\nmodels = [{ name = "AE" }, { name = "DAE", noise_var = 0.5 }]\n')
     out = tmp_path / "out"
-    cmd = [sys.executable, "-m", "validation", "study", str(cfg), "--out", str(out)]
+    cmd = [sys.executable, "-m", "lindae", "study", str(cfg), "--out", str(out)]
     first = subprocess.run(cmd, capture_output=True, text=True)
     assert first.returncode == 0, first.stderr
     study = json.loads((out / "study.json").read_text())
@@ -69,13 +69,13 @@ def test_study_command_writes_and_resumes(tmp_path):
     assert (out / "study.png").stat().st_size > 10_000 and (out / "table.csv").read_text().count("\n") == 3
     again = subprocess.run(cmd, capture_output=True, text=True)
     assert again.returncode == 0 and "R15 worst" not in again.stdout        # every cell was skipped
-    bad = subprocess.run([sys.executable, "-m", "validation", "study", str(tmp_path / "none.toml"), "--out", str(out)],
+    bad = subprocess.run([sys.executable, "-m", "lindae", "study", str(tmp_path / "none.toml"), "--out", str(out)],
                          capture_output=True, text=True)
     assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
 
 
 def test_discordant_pairs_and_their_gap():
-    from validation.study import discordant, learning_order
+    from lindae.validation.study import discordant, learning_order
     actual, predicted = {1: 10.0, 2: 20.0, 3: 30.0, 4: 50.0}, {1: 11.0, 2: 31.0, 3: 30.0}
     assert learning_order(predicted) == [1, 3, 2]
     assert discordant(actual, predicted, [1, 2, 3, 4]) == [[2, 3, 10.0]]

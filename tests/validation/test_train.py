@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-import dynamics
-from validation import (compute_spectrum, data_loss_and_gradient, relu_loss_and_gradient, run_theory,
+from lindae import dynamics
+from lindae.validation import (compute_spectrum, data_loss_and_gradient, relu_loss_and_gradient, run_theory,
                         train_linear_ae, train_linear_ae_naive, agreement)
 
 
@@ -108,7 +108,7 @@ def test_relu_backprop_matches_finite_differences():
 
 
 def test_eigenbasis_step_buffers_and_products_are_consistent():
-    from validation.eigenbasis import EigenbasisStep, low_rank_singular_values
+    from lindae.validation.eigenbasis import EigenbasisStep, low_rank_singular_values
     rng = np.random.default_rng(5)
     H, D = 6, 15
     lam = np.sort(rng.random(D))[::-1] * 3
@@ -133,7 +133,7 @@ def test_eigenbasis_step_buffers_and_products_are_consistent():
 
 
 def test_noise_buffer_is_gaussian_and_independent_of_the_thread_count(monkeypatch):
-    from validation import noise
+    from lindae.validation import noise
     X = np.zeros((4000, 50))
     with noise.NoiseBuffer(4000, 50, 2.0, seed=7) as nb:
         a = nb.add_to(X).copy()

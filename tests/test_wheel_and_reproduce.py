@@ -1,0 +1,112 @@
+"""The wheel: built from this tree, installed (not editable) into a fresh venv, it holds only the
+``lindae`` package and runs ``lindae reproduce --quick`` from an unrelated folder into a full report."""
+import os
+import pathlib
+import re
+import subprocess
+import sys
+import zipfile
+
+import numpy as np
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+
+
+def _run(cmd, **kw):
+    proc = subprocess.run([str(c) for c in cmd], capture_output=True, text=True, timeout=900, **kw)
+    assert proc.returncode == 0, f"{cmd} failed:\n{proc.stdout[-1500:]}\n{proc.stderr[-3000:]}"
+    return proc
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory):
+    """(wheel path, venv python, venv lindae): the wheel built with pip and installed into a new venv.
+
+    The venv sees this environment's packages (numpy, SciPy, ...) so that no test needs the network; it
+    gets its own, non-editable lindae, and the test checks that this is the one it imports.
+    """
+    base = tmp_path_factory.mktemp("wheel")
+    _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", base / "dist", ROOT])
+    (wheel,) = (base / "dist").glob("lindae-*.whl")
+    venv = base / "venv"
+    _run([sys.executable, "-m", "venv", "--system-site-packages", venv])
+    python = venv / "bin" / "python"
+    _run([python, "-m", "pip", "install", "-q", "--no-deps", "--no-index", "--force-reinstall", wheel])
+    return wheel, python, venv / "bin" / "lindae"
+
+
+def test_the_wheel_holds_only_the_lindae_package_with_its_data(installed):
+    wheel = installed[0]
+    names = zipfile.ZipFile(wheel).namelist()
+    tops = {n.split("/")[0] for n in names}
+    assert tops == {"lindae", wheel.name.split("-py")[0] + ".dist-info"}, tops
+    for shipped in ("lindae/__main__.py", "lindae/cli.py", "lindae/derivations/result.py",
+                    "lindae/dynamics/closed_form.py", "lindae/validation/train.py",
+                    "lindae/validation/reference/authors_fig6_mnist.json", "lindae/configs/fig5_mnist.toml"):
+        assert shipped in names, shipped
+    assert not any("toplevel" in n for n in names)
+    assert any(n.endswith(".dist-info/licenses/LICENSE") or n.endswith(".dist-info/LICENSE") for n in names)
+
+
+def test_the_installed_package_is_imported_and_no_generic_name_is(installed, tmp_path):
+    python = installed[1]
+    where = _run([python, "-c", "import lindae, lindae.validation as v; print(lindae.__file__); print(v.__file__)"],
+                 cwd=tmp_path).stdout.split()
+    assert all(str(installed[1].parents[1]) in w for w in where), where
+    for generic in ("validation", "dynamics", "derivations", "configs"):
+        proc = subprocess.run([str(python), "-c", f"import {generic}"], capture_output=True, text=True, cwd=tmp_path)
+        assert proc.returncode != 0 and "ModuleNotFoundError" in proc.stderr, generic
+
+
+@pytest.mark.slow
+def test_reproduce_quick_from_the_wheel_writes_a_report_whose_figures_all_exist(installed, tmp_path):
+    rng = np.random.default_rng(0)
+    data = tmp_path / "digits.npy"
+    np.save(data, rng.random((2500, 64)) ** 3)  # MNIST-like: non-negative, uncentred
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    out = elsewhere / "q"
+    env = dict(os.environ, LINDAE_DATA=str(tmp_path / "cache"))
+    cmd = [str(installed[2]), "reproduce", "--quick", "--out", "q", "--data", str(data)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=elsewhere, env=env, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    page = (out / "index.html").read_text()
+    images = re.findall(r'<img src="([^"]+)"', page)
+    assert len(images) == 11          # Figures 1-4, depth 1-2, 5, 6, the deep MNIST run, the random-init study, Figure 6 vs the authors
+    for src in images:
+        assert (out / src).stat().st_size > 10_000, src
+    links = re.findall(r'<a href="([^"]+)"', page)
+    assert links and all((out / link).exists() for link in links)
+    assert (out / "derivations.pdf").exists()
+    assert "24 of 24 results verified" in page and "E1" in page and "Environment" in page
+    # a quick report says so on every figure and every table, and states the shrunk settings it ran
+    captions = re.findall(r"<figcaption>(.*?)</figcaption>", page, re.S)
+    tables = re.findall(r"<caption>(.*?)</caption>", page, re.S)
+    assert len(captions) == 11 and len(tables) >= 9
+    from lindae.validation.reproduce import COMMITTED
+    this_run = [c for c in captions + tables if COMMITTED not in c]
+    assert len(this_run) == len(captions + tables) - 2 and all("QUICK RUN" in c for c in this_run)
+    assert "random_init_study/study.png" in images and "Worst |sᵢ − theoryᵢ|" in page
+    fig1 = next(c for c in captions if "Figure 1" in c)
+    assert "200 epochs" not in fig1 and "60 epochs" in fig1         # Figure 1 at the quick setting
+    assert "2000 samples" in page and "H = 32" in page              # Figure 5 at the quick setting
+    rerun = subprocess.run(cmd, capture_output=True, text=True, cwd=elsewhere, env=env, timeout=600)
+    assert rerun.returncode == 0 and rerun.stdout.count("skipped") >= 6
+
+
+def test_report_tables_list_modes_in_numeric_order():
+    from lindae.validation.reproduce import _by_mode
+    assert [k for k, _ in _by_mode({"1": 0, "16": 0, "32": 0, "4": 0, "8": 0})] == ["1", "4", "8", "16", "32"]
+
+
+def test_captions_state_the_numbers_the_run_computed():
+    from lindae.dynamics.figures import fig2, quick_problems
+    from lindae.validation.captions import dynamics_caption
+    import matplotlib.pyplot as plt
+    fig, nums = fig2(quick_problems()["fig2"])
+    plt.close(fig)
+    title, text = dynamics_caption("fig2", nums)
+    assert f"{nums['max_rel_error_time_ratio']:.1e}" in text and "4000 epochs" in title
+    nums["max_rel_error_time_ratio"] = 0.5                         # a different run, a different caption
+    assert "5.0e-01" in dynamics_caption("fig2", nums)[1]

@@ -1,0 +1,5 @@
+import sys
+
+from lindae.cli import main
+
+sys.exit(main())

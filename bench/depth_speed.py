@@ -13,9 +13,9 @@ import argparse
 import time
 
 from lindae.validation import train_linear_ae
-from lindae.validation.data import load_mnist
-from lindae.validation.deep import train_deep_linear_ae
-from lindae.validation.spectrum import cached_spectrum
+from lindae.validation.data.datasets import load_mnist
+from lindae.validation.training.deep import train_deep_linear_ae
+from lindae.validation.data.spectrum import cached_spectrum
 
 
 def per_epoch(fn, epochs, repeats=3):

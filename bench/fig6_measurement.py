@@ -12,9 +12,9 @@ import argparse
 
 import numpy as np
 
-from lindae.validation.data import load_mnist
-from lindae.validation.relu import relu_forward, relu_loss_and_gradient
-from lindae.validation.spectrum import compute_spectrum
+from lindae.validation.data.datasets import load_mnist
+from lindae.validation.training.relu import relu_forward, relu_loss_and_gradient
+from lindae.validation.data.spectrum import compute_spectrum
 
 
 def main(argv=None):

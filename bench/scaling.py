@@ -31,7 +31,7 @@ def _make_file(path, rows, dim, seed=0):
 
 
 def bench_stream(path, chunk_rows):
-    from lindae.validation.stream import streaming_moments
+    from lindae.validation.data.stream import streaming_moments
     size = os.path.getsize(path)
     t = time.perf_counter()
     m = streaming_moments(path, chunk_rows=chunk_rows)
@@ -48,7 +48,7 @@ def bench_stream(path, chunk_rows):
 
 
 def bench_sweep(folder, cells, epochs):
-    from lindae.validation.sweep import parse_sweep, run_sweep
+    from lindae.validation.experiments.sweep import parse_sweep, run_sweep
     rng = np.random.default_rng(1)
     D = 64
     lam = 3 * np.arange(1, D + 1) ** -0.8

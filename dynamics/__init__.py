@@ -15,7 +15,7 @@ from .closed_form import (balanced_strength, equivalent_weight_decay, final_weig
 from .depth import (basin_boundary, critical_weight_decay, deep_balanced_strength, deep_equivalent_weight_decay,
                     deep_fixed_point, deep_gd_modes, deep_layers_flow, deep_time_to_learn)
 from .deep_random import blowup_start, blowup_time, deep_effective_start
-from .errors import OVERFLOW_GUARD, DivergenceError, InvalidArgument, InvalidArgumentType
+from .errors import OVERFLOW_GUARD, DivergenceError, InvalidArgument, InvalidArgumentType, SolverFailed
 from .gd import gd_matrix, gd_modes
 from .matrix import loss_and_gradient, sample_loss_and_gradient, second_moment_root
 from .ode import integrate_matrix_flow, integrate_modes
@@ -25,7 +25,7 @@ from .units import from_paper_units, to_paper_units
 
 __all__ = ["balanced_strength", "equivalent_weight_decay", "final_weight_norm", "fixed_point",
            "hyperbolic_strength", "mode_strength", "paper_learning_rate", "stability_bound", "time_to_learn",
-           "OVERFLOW_GUARD", "DivergenceError", "InvalidArgument", "InvalidArgumentType", "gd_matrix", "gd_modes", "loss_and_gradient",
+           "OVERFLOW_GUARD", "DivergenceError", "InvalidArgument", "InvalidArgumentType", "SolverFailed", "gd_matrix", "gd_modes", "loss_and_gradient",
            "sample_loss_and_gradient", "second_moment_root", "integrate_matrix_flow",
            "integrate_modes", "METHODS", "Trajectory", "trajectory", "from_paper_units", "to_paper_units",
            "basin_boundary", "critical_weight_decay", "deep_balanced_strength", "deep_equivalent_weight_decay",

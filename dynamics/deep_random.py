@@ -25,7 +25,7 @@ from scipy.integrate import solve_ivp
 from ._checks import as_array
 from .depth import check_depth
 from .statements import implements
-from .errors import InvalidArgument
+from .errors import InvalidArgument, SolverFailed
 
 #: The unit-scale flow is followed until the strength reaches GROWTH**L (a = GROWTH on the balanced
 #: path); the remaining blow-up time a^{2-L}/(L-2) is then exact up to O(GROWTH^-2) relative.
@@ -92,7 +92,12 @@ def blowup_time(first, middle, last, *, return_directions=False):
     Returns
     -------
     tau : float
-        τ (inf when the flow cannot grow, e.g. when p, q or a middle layer is zero).
+        τ (inf, exactly, when p, q or a middle layer is zero: the flow cannot grow).
+
+    Raises
+    ------
+    SolverFailed
+        When the integration fails or stops short of blow-up; never returned as a number.
     directions : list of ndarray (H,), only with ``return_directions``
     """
     p, q = np.asarray(first, dtype=np.float64), np.asarray(last, dtype=np.float64)
@@ -100,8 +105,11 @@ def blowup_time(first, middle, last, *, return_directions=False):
     if not mids:
         raise InvalidArgument("middle must hold at least one layer (depth >= 3)")
     L = len(mids) + 2
+    for name, x in (("first", p), ("last", q), ("middle", np.asarray(mids))):
+        if not np.all(np.isfinite(x)):
+            raise InvalidArgument(f"{name} must be finite")
     norms = [np.linalg.norm(p), np.linalg.norm(q)] + [np.linalg.norm(M, 2) for M in mids]
-    if min(norms) == 0 or not np.all(np.isfinite(norms)):
+    if min(norms) == 0:          # a zero layer: the gradient of s vanishes and stays zero, so τ = ∞ exactly
         return (np.inf, None) if return_directions else np.inf
     c = float(np.exp(np.mean(np.log(norms))))
     parts = [p / c] + [M / c for M in mids] + [q / c]
@@ -124,7 +132,9 @@ def blowup_time(first, middle, last, *, return_directions=False):
     y0 = np.append(np.concatenate([x.ravel() for x in parts]), 0.0)
     sol = solve_ivp(rhs, (0.0, 200.0 * L), y0, method="DOP853", rtol=1e-11, atol=1e-13, events=far)
     if sol.status != 1:
-        return (np.inf, None) if return_directions else np.inf
+        why = sol.message if sol.status < 0 else (f"the flow did not reach s = {GROWTH ** L:g} by ρ = {200 * L} (a start "
+                                                  f"at or near a saddle of s)")
+        raise SolverFailed(f"blowup_time: the saturation-free flow could not be integrated to blow-up: {why}")
     y = sol.y_events[0][0]
     xs = unpack(y)
     s_end = strength_and_gradient(xs[0], xs[1:-1], xs[-1])[0]
@@ -276,7 +286,10 @@ def _joint_blowup(lam, P, mids, Q, progress):
         if reached(t, y) < 0:                      # otherwise a mode is already past the threshold
             horizon = t + (1e6 if t_first is None else 1e3 * t_first)
             sol = solve_ivp(rhs, (t, horizon), y, method="DOP853", rtol=1e-9, atol=1e-12, events=reached)
-            if sol.status != 1:
+            if sol.status < 0:
+                raise SolverFailed(f"deep_effective_start: the joint saturation-free flow failed after {done} "
+                                   f"modes: {sol.message}")
+            if sol.status == 0:                    # no remaining mode grows within the horizon: never learned
                 break
             t, y = float(sol.t_events[0][0]), sol.y_events[0][0]
         t_first = t if t_first is None else t_first

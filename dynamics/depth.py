@@ -18,10 +18,10 @@ import numpy as np
 from scipy.integrate import quad, solve_ivp
 from scipy.optimize import brentq
 
-from ._checks import as_array, broadcast
+from ._checks import as_array, as_int, broadcast
 from .kernels import balanced_log
 from .statements import implements
-from .errors import InvalidArgument
+from .errors import DivergenceError, InvalidArgument, beyond_guard
 
 #: Tolerances of the ln u integration: with |ln u| <= 700 they bound u's relative error by ~2e-11.
 RTOL, ATOL = 2.3e-14, 1e-13
@@ -209,6 +209,12 @@ def deep_gd_modes(steps, lam, *, eps=0.0, gamma=0.0, layers, eta, record_every=1
     -------
     (epochs, strengths[, layers]) : ndarray (K,), ndarray (K, ...)[, ndarray (K, L, ...)]
         Recorded steps and u = prod_l w_l at each.
+
+    Raises
+    ------
+    DivergenceError
+        When a mode's squared layer norm leaves the overflow guard (``OVERFLOW_GUARD``); names the
+        mode and the step, and keeps the records so far in ``.partial``.
     """
     W = np.array(layers, dtype=np.float64)
     if W.ndim < 1 or W.shape[0] < 2:
@@ -216,6 +222,8 @@ def deep_gd_modes(steps, lam, *, eps=0.0, gamma=0.0, layers, eta, record_every=1
     lam, eps, gamma = (np.broadcast_to(as_array(n, v, lo=0.0), W.shape[1:]) for n, v in
                        (("lam", lam), ("eps", eps), ("gamma", gamma)))
     xi = lam + eps
+    eta = float(as_array("eta", eta, lo=0.0, lo_open=True))
+    steps, record_every = as_int("steps", steps, lo=0), as_int("record_every", record_every, lo=1)
     epochs = np.arange(0, int(steps) + 1, int(record_every))
     if epochs[-1] != steps:
         epochs = np.append(epochs, steps)
@@ -230,7 +238,16 @@ def deep_gd_modes(steps, lam, *, eps=0.0, gamma=0.0, layers, eta, record_every=1
             row += 1
         if k == steps:
             break
-        W = W + eta * _layer_flow(W, lam, xi, gamma)     # products of the other layers, no division by w_k
+        with np.errstate(over="ignore", invalid="ignore"):      # divergence is detected and reported below
+            W = W + eta * _layer_flow(W, lam, xi, gamma)     # products of the other layers, no division by w_k
+            far = beyond_guard(np.sum(W * W, axis=0))
+        if np.any(far):
+            bad = int(np.flatnonzero(np.ravel(far))[0])
+            partial = (epochs[:row], out[:row]) + ((kept[:row],) if return_layers else ())
+            raise DivergenceError(
+                f"deep gradient descent diverged at step {k + 1} in mode {bad + 1} (lambda = {np.ravel(lam)[bad]:g}, "
+                f"depth {W.shape[0]}): eta = {eta:g} is above the step size this mode's curvature allows (D8)",
+                step=k + 1, mode=bad + 1, partial=partial)
     return (epochs, out, kept) if return_layers else (epochs, out)
 
 

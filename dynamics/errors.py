@@ -38,6 +38,13 @@ class InvalidArgumentType(TypeError):
     """An argument has the wrong type, or a combination of arguments does not apply (see :class:`InvalidArgument`)."""
 
 
+class SolverFailed(RuntimeError):
+    """A numerical solver did not converge, or stopped before the event it was run for; the message says why.
+
+    Raised instead of returning a number (0, inf) that would read as a result.
+    """
+
+
 class DivergenceError(FloatingPointError):
     """Gradient descent diverged (learning rate above the stability bound of R12).
 
@@ -46,7 +53,7 @@ class DivergenceError(FloatingPointError):
     step : int
         The first step at which a weight became non-finite or exceeded the overflow guard.
     mode : int or None
-        Index of the first mode that diverged (per-mode runs), else None.
+        The number (1-based, in the order of the eigenvalues given) of the first mode that diverged, else None.
     bound : float or None
         The R12 stability bound on eta for that mode, when known.
     partial : object

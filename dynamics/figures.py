@@ -10,21 +10,18 @@ from __future__ import annotations
 import os
 import time
 
-import matplotlib
+import matplotlib.pyplot as plt
+import matplotlib.ticker  # noqa: F401
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import matplotlib.ticker  # noqa: E402,F401
-import numpy as np  # noqa: E402
+from lindae.derivations.files import atomic_write_json, save_figure
 
-from lindae.derivations.files import atomic_write_json, save_figure  # noqa: E402
-
-from .closed_form import (equivalent_weight_decay, final_weight_norm, fixed_point, mode_strength,  # noqa: E402
+from .closed_form import (equivalent_weight_decay, final_weight_norm, fixed_point, mode_strength,
                           paper_learning_rate, time_to_learn)
-from .figures_depth import FIGURES as DEPTH_FIGURES  # noqa: E402
-from .figures_depth import quick_problems as depth_quick_problems  # noqa: E402
-from .gd import gd_modes  # noqa: E402
-from .problems import FIG1, FIG2, FIG3, FIG4, Fig1, Fig2, Fig3, Fig4  # noqa: E402
+from .figures_depth import FIGURES as DEPTH_FIGURES
+from .figures_depth import quick_problems as depth_quick_problems
+from .gd import gd_modes
+from .problems import FIG1, FIG2, FIG3, FIG4, Fig1, Fig2, Fig3, Fig4
 
 CITATION = "Pretorius, Kroon & Kamper (2018), ICML"
 

@@ -7,15 +7,12 @@
 """
 from __future__ import annotations
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from .depth import (basin_boundary, critical_weight_decay, deep_balanced_strength,  # noqa: E402
+from .depth import (basin_boundary, critical_weight_decay, deep_balanced_strength,
                     deep_equivalent_weight_decay, deep_fixed_point, deep_gd_modes)
-from .problems import BIFURCATION, DEPTH_CURVES, Bifurcation, DepthCurves  # noqa: E402
+from .problems import BIFURCATION, DEPTH_CURVES, Bifurcation, DepthCurves
 
 
 def depth1(p: DepthCurves = DEPTH_CURVES):

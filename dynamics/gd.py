@@ -75,9 +75,9 @@ def gd_modes(steps, lam, *, eps=0.0, gamma=0.0, a0=None, b0=None, eta, record_ev
             bad = int(np.flatnonzero(out)[0])
             bound = float(stability_bound(lam[bad], eps=eps[bad], gamma=gamma[bad]))
             raise DivergenceError(
-                f"gradient descent diverged at step {n} in mode {bad}: eta = {eta[bad]:g} exceeds the stability "
+                f"gradient descent diverged at step {n} in mode {bad + 1}: eta = {eta[bad]:g} exceeds the stability "
                 f"bound {bound:.6g} of R12 (lam={lam[bad]:g}, eps={eps[bad]:g}, gamma={gamma[bad]:g})",
-                step=n, mode=bad, bound=bound, partial=(k[:row], A[:row], B[:row]))
+                step=n, mode=bad + 1, bound=bound, partial=(k[:row], A[:row], B[:row]))
         if row < len(k) and n == k[row]:
             A[row], B[row] = a, b
             row += 1

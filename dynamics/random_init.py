@@ -166,7 +166,7 @@ def random_init_strength(lam, growing, *, eps=0.0, gamma=0.0, eta=None, steps=No
             s_iso = A * B
             ratio = np.minimum(np.exp(np.log(s_iso) - log_e - np.log(u0)), 1.0)
             log_c = log_e - np.log(s_iso) + np.log1p(-ratio)
-        log_c = np.where(np.isnan(log_c), -np.inf, log_c)
+        log_c = np.where(np.isnan(log_c) & (u0 == 0), -np.inf, log_c)     # no growing part: c plays no role
 
         def log_c_at(x):                     # linear interpolation in the step index
             j = min(int(np.floor(x)), steps)

@@ -3,6 +3,7 @@
 import os
 import pathlib
 import re
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -27,7 +28,14 @@ def installed(tmp_path_factory):
     gets its own, non-editable lindae, and the test checks that this is the one it imports.
     """
     base = tmp_path_factory.mktemp("wheel")
-    _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", base / "dist", ROOT])
+    source = base / "source"       # a clean copy: a build/ folder left in the tree could hold stale modules
+    anywhere = shutil.ignore_patterns(".git", "*.egg-info", "__pycache__", ".hypothesis", ".pytest_cache")
+
+    def ignore(folder, names):      # build outputs and reports at the top only (validation/report is a package)
+        top = {"build", "dist", "report", "out", ".venv"} if pathlib.Path(folder) == ROOT else set()
+        return set(anywhere(folder, names)) | (top & set(names))
+    shutil.copytree(ROOT, source, ignore=ignore)
+    _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", base / "dist", source])
     (wheel,) = (base / "dist").glob("lindae-*.whl")
     venv = base / "venv"
     _run([sys.executable, "-m", "venv", "--system-site-packages", venv])
@@ -42,7 +50,7 @@ def test_the_wheel_holds_only_the_lindae_package_with_its_data(installed):
     tops = {n.split("/")[0] for n in names}
     assert tops == {"lindae", wheel.name.split("-py")[0] + ".dist-info"}, tops
     for shipped in ("lindae/__main__.py", "lindae/cli.py", "lindae/derivations/result.py",
-                    "lindae/dynamics/closed_form.py", "lindae/validation/train.py",
+                    "lindae/dynamics/closed_form.py", "lindae/validation/training/linear.py",
                     "lindae/validation/reference/authors_fig6_mnist.json", "lindae/configs/fig5_mnist.toml"):
         assert shipped in names, shipped
     assert not any("toplevel" in n for n in names)
@@ -84,7 +92,7 @@ def test_reproduce_quick_from_the_wheel_writes_a_report_whose_figures_all_exist(
     captions = re.findall(r"<figcaption>(.*?)</figcaption>", page, re.S)
     tables = re.findall(r"<caption>(.*?)</caption>", page, re.S)
     assert len(captions) == 11 and len(tables) >= 9
-    from lindae.validation.reproduce import COMMITTED
+    from lindae.validation.report.reproduce import COMMITTED
     this_run = [c for c in captions + tables if COMMITTED not in c]
     assert len(this_run) == len(captions + tables) - 2 and all("QUICK RUN" in c for c in this_run)
     assert "random_init_study/study.png" in images and "Worst |sᵢ − theoryᵢ|" in page
@@ -96,13 +104,13 @@ def test_reproduce_quick_from_the_wheel_writes_a_report_whose_figures_all_exist(
 
 
 def test_report_tables_list_modes_in_numeric_order():
-    from lindae.validation.reproduce import _by_mode
+    from lindae.validation.report.reproduce import _by_mode
     assert [k for k, _ in _by_mode({"1": 0, "16": 0, "32": 0, "4": 0, "8": 0})] == ["1", "4", "8", "16", "32"]
 
 
 def test_captions_state_the_numbers_the_run_computed():
     from lindae.dynamics.figures import fig2, quick_problems
-    from lindae.validation.captions import dynamics_caption
+    from lindae.validation.report.captions import dynamics_caption
     import matplotlib.pyplot as plt
     fig, nums = fig2(quick_problems()["fig2"])
     plt.close(fig)

@@ -9,17 +9,16 @@ Example::
     >>> r.strengths.shape
     (101, 10)
 """
-from .config import ConfigError, load_config, parse_config
-from .deep import DeepResult, train_deep_linear_ae
-from .data import (DataError, DataNotFound, cache_dir, check_data, fetch_mnist, load_array, load_cifar10, load_idx_dir,
-                   load_mnist, read_idx)
-from .relu import ReluResult, relu_loss_and_gradient, train_relu_ae
-from .runner import RunFailed, run_config
-from .spectrum import Spectrum, cached_spectrum, compute_spectrum, second_moment
-from .stream import Moments, load_spectrum_file, streaming_moments, write_spectrum_file
-from .sweep import load_sweep, parse_sweep, run_sweep
-from .theory import agreement, paper_agreement, run_theory
-from .train import TrainResult, data_loss_and_gradient, train_linear_ae, train_linear_ae_naive
+from lindae.validation.data import (DataError, DataNotFound, Moments, Spectrum, cache_dir, cached_spectrum, check_data,
+                                   compute_spectrum, fetch_mnist, load_array, load_cifar10, load_idx_dir, load_mnist,
+                                   load_spectrum_file, read_idx, second_moment, streaming_moments, write_spectrum_file)
+from lindae.validation.experiments.config import ConfigError, load_config, parse_config
+from lindae.validation.experiments.runner import RunFailed, run_config
+from lindae.validation.experiments.sweep import load_sweep, parse_sweep, run_sweep
+from lindae.validation.theory import agreement, paper_agreement, run_theory
+from lindae.validation.training import (DeepResult, ReluResult, TrainResult, data_loss_and_gradient,
+                                       relu_loss_and_gradient, train_deep_linear_ae, train_linear_ae,
+                                       train_linear_ae_naive, train_relu_ae)
 
 __all__ = ["ConfigError", "load_config", "parse_config", "DataError", "DataNotFound", "cache_dir", "check_data", "fetch_mnist",
            "load_array", "load_cifar10", "load_idx_dir", "load_mnist", "read_idx", "ReluResult",

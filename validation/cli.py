@@ -88,23 +88,23 @@ def main(argv=None) -> int:
 def run(args, prog) -> int:
     """Carry out one of :data:`COMMANDS` (parsed into ``args``); return the exit status."""
     from lindae.dynamics import DivergenceError, InvalidArgument, InvalidArgumentType
-    from .config import ConfigError
-    from .data import DataError
-    from .runner import RunFailed
+    from lindae.validation.experiments.config import ConfigError
+    from lindae.validation.data.datasets import DataError
+    from lindae.validation.experiments.runner import RunFailed
     log = lambda m: print(m, flush=True)  # noqa: E731
     try:
         if args.command == "fetch":
-            from .data import fetch_mnist
+            from lindae.validation.data.datasets import fetch_mnist
             fetch_mnist(log=log, force=args.force)
             return 0
         if args.command == "run":
-            from .runner import run_config
+            from lindae.validation.experiments.runner import run_config
             models = [m.strip() for m in args.models.split(",")] if args.models else None
             _check_out(prog, args.out)
             run_config(args.config, args.out, force=args.force, cifar10_dir=args.cifar10_dir, log=log, models=models)
             return 0
         if args.command == "spectrum":
-            from .stream import streaming_moments, write_spectrum_file
+            from lindae.validation.data.stream import streaming_moments, write_spectrum_file
             if args.chunk_rows < 1:
                 fail(prog, f"--chunk-rows must be >= 1, got {args.chunk_rows}")
             if not args.out.endswith(".npz"):
@@ -120,19 +120,19 @@ def run(args, prog) -> int:
                 f"{spec.eigenvalues[0]:.6g}, {mom.bytes_read / 1e9 / mom.seconds:.2f} GB/s")
             return 0
         if args.command == "sweep":
-            from .sweep import run_sweep
+            from lindae.validation.experiments.sweep import run_sweep
             if args.workers < 1:
                 fail(prog, f"--workers must be >= 1, got {args.workers}")
             _check_out(prog, args.out)
             run_sweep(args.config, args.out, scheduler=args.scheduler, workers=args.workers, force=args.force, log=log)
             return 0
         if args.command == "study":
-            from .study import load_study, quick_study, run_study
+            from lindae.validation.experiments.study import load_study, quick_study, run_study
             study = load_study(args.config)
             _check_out(prog, args.out)
             run_study(quick_study(study) if args.quick else study, args.out, force=args.force, log=log)
             return 0
-        from .reproduce import reproduce
+        from lindae.validation.report.reproduce import reproduce
         _check_out(prog, args.out)
         reproduce(args.out, quick=args.quick, force=args.force, cifar10_dir=args.cifar10_dir, data=args.data, log=log)
         return 0

@@ -5,7 +5,7 @@ import numpy as np
 
 from lindae.dynamics import fixed_point, gd_modes, mode_strength, random_init_strength
 
-from .train import TrainResult
+from lindae.validation.training.linear import TrainResult
 from lindae.dynamics.errors import InvalidArgument
 
 

@@ -126,8 +126,8 @@ def test_divergence_names_the_mode_and_the_bound_and_keeps_the_records():
     with pytest.raises(dynamics.DivergenceError) as info:
         dynamics.gd_modes(10_000, lam, a0=0.5, b0=0.6, eta=1.2 * 2 / 4.0 * 1.05)
     err = info.value
-    assert err.mode == 1 and err.bound == pytest.approx(bound)
-    assert "mode 1" in str(err) and "stability" in str(err)
+    assert err.mode == 2 and err.bound == pytest.approx(bound)         # mode numbers are 1-based: λ = 4 is mode 2
+    assert "mode 2" in str(err) and "stability" in str(err)
     k, a, b = err.partial
     assert len(k) >= 1 and np.all(np.isfinite(a))
 

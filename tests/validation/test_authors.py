@@ -1,8 +1,8 @@
 """Figure 6 against the authors' curves: the reference files and the comparison."""
 import numpy as np
 
-from lindae.validation.authors import AUTHORS, FULL_RUN, authors_curves, comparison_rows, curves, load_json
-from lindae.validation.config import load_config
+from lindae.validation.report.authors import AUTHORS, FULL_RUN, authors_curves, comparison_rows, curves, load_json
+from lindae.validation.experiments.config import load_config
 from lindae.configs import config_path
 
 
@@ -17,11 +17,15 @@ def test_authors_file_is_their_three_models_every_ten_epochs_with_provenance():
 def test_committed_full_run_is_the_full_config():
     full = load_json(FULL_RUN)
     cfg = load_config(config_path("fig6_mnist_full"))
-    from lindae.validation.config import MODEL_KEYS
-    assert len(full["config"]["models"]) == len(cfg["models"]) and full["n_samples"] == cfg["data"]["n_samples"] == 50000
-    for ran, now in zip(full["config"]["models"], cfg["models"]):
-        assert {k: now[k] for k in ran} == ran                 # every setting the run recorded is the config's
-        assert all(now[k] == MODEL_KEYS[k][1] for k in set(now) - set(ran))   # keys added since: at their defaults
+    from lindae.validation.experiments.config import LinearModel, model_fields
+    assert len(full["config"]["models"]) == len(cfg.models) and full["n_samples"] == cfg.data.n_samples == 50000
+    linear_defaults = {f.name: f.default for f in model_fields("linear").values()}
+    for ran, model in zip(full["config"]["models"], cfg.models):
+        now = model.to_dict()
+        assert {k: ran[k] for k in now if k in ran} == {k: now[k] for k in now if k in ran}   # the run's settings
+        assert all(now[k] == model_fields(model.kind)[k].default for k in set(now) - set(ran) - {"kind"})  # added since
+        # the run recorded the keys of every kind (the old merged schema); those of the linear kind were unused defaults
+        assert all(ran[k] == linear_defaults[k] for k in set(ran) - set(now)), LinearModel
     assert sorted(full["models"]) == ["AE", "DAE", "WDAE"]
     assert all(m["status"] == "finished" and m["epochs"][-1] == 2000 for m in full["models"].values())
 

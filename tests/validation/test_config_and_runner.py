@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from lindae.validation import ConfigError, parse_config, run_config
-from lindae.validation.config import load_config
+from lindae.validation.experiments.config import load_config
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -33,7 +33,7 @@ def array_file(tmp_path, synthetic_data):
 @pytest.mark.parametrize("edit,needle", [
     (lambda c: c["train"].update(lr="fast"), "'lr' must be a number"),
     (lambda c: c["train"].update(lr=-1.0), "'lr' must be > 0"),
-    (lambda c: c["train"].update(epochs=1.5), "'epochs' must be a integer"),
+    (lambda c: c["train"].update(epochs=1.5), "'epochs' must be an integer"),
     (lambda c: c["train"].update(colour="red"), "unknown key 'colour'"),
     (lambda c: c.update(extra=1), "unknown top-level key 'extra'"),
     (lambda c: c["data"].update(dataset="imagenet"), "must be one of mnist, cifar10, array"),
@@ -80,11 +80,11 @@ def test_fuzzed_model_entries_raise_only_config_errors(entry):
 def test_shipped_configs_parse():
     for name in ("fig5_mnist", "fig5_cifar10", "fig6_mnist", "fig6_mnist_full"):
         cfg = load_config(os.path.join(ROOT, "configs", f"{name}.toml"))
-        assert cfg["models"]
+        assert cfg.models
     fig5 = load_config(os.path.join(ROOT, "configs", "fig5_mnist.toml"))
-    assert [(m["name"], m["noise_var"], m["weight_decay"]) for m in fig5["models"]] == [
+    assert [(m.name, m.noise_var, m.weight_decay) for m in fig5.models] == [
         ("AE", 0.0, 0.0), ("WDAE", 0.0, 0.5), ("DAE", 0.5, 0.0)]
-    assert fig5["train"]["hidden"] == 256 and fig5["train"]["lr"] == 0.01 and fig5["train"]["epochs"] == 5000
+    assert all(m.hidden == 256 and m.lr == 0.01 and m.epochs == 5000 for m in fig5.models)
 
 
 def strip_timings(path):
@@ -213,6 +213,35 @@ def test_a_deep_config_runs_against_d2_and_d9(tmp_path, array_file):
     assert set(random["series"]) == {"1", "2"}
     assert (tmp_path / "out" / "figure.png").stat().st_size > 10000
     bad = small_config(array_file)
+    bad["train"].pop("sv_every")
     bad["models"] = [{"name": "r", "kind": "relu", "depth": 3}]
-    with pytest.raises(ConfigError, match="depth = 3 needs"):
+    with pytest.raises(ConfigError, match="'depth' does not apply to a relu model"):
         run_config(bad, tmp_path / "bad", log=lambda m: None)
+    bad["models"] = [{"name": "minibatched", "depth": 3, "sampled_noise": True, "batch_size": 8}]
+    with pytest.raises(ConfigError, match="depth = 3 needs full-batch"):
+        run_config(bad, tmp_path / "bad", log=lambda m: None)
+
+
+@pytest.mark.parametrize("kind,key,value", [("relu", "noise_var", 4.0), ("relu", "init_scale", 0.1),
+                                            ("relu", "sampled_noise", True), ("linear", "noise_std", 2.0),
+                                            ("linear", "dtype", "float64"), ("linear", "n_modes", 3)])
+def test_a_key_of_another_kind_fails_at_load_time_naming_key_file_and_kind(tmp_path, kind, key, value):
+    path = tmp_path / "c.toml"
+    value_text = str(value).lower() if isinstance(value, bool) else repr(value).replace("'", '"')
+    path.write_text(f'[data]\ndataset = "array"\npath = "x.npy"\n\n[[models]]\nname = "m"\nkind = "{kind}"\n'
+                    f"{key} = {value_text}\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    msg = str(info.value)
+    assert "\n" not in msg and str(path) in msg and f"'{key}'" in msg and f"a {kind} model" in msg
+    proc = cli("run", str(path), "--out", str(tmp_path / "out"))
+    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1 and f"'{key}'" in proc.stderr
+    assert not (tmp_path / "out" / "models").exists()       # nothing trained, nothing written
+
+
+def test_a_misspelt_key_fails_naming_the_key_and_the_file(tmp_path):
+    path = tmp_path / "c.toml"
+    path.write_text('[data]\ndataset = "array"\npath = "x.npy"\n\n[[models]]\nname = "m"\nnoise_variance = 0.5\n')
+    proc = cli("run", str(path), "--out", str(tmp_path / "out"))
+    assert proc.returncode == 2 and "unknown key 'noise_variance'" in proc.stderr and str(path) in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1

@@ -5,7 +5,7 @@ import pytest
 
 from lindae.dynamics.depth import deep_gd_modes
 from lindae.validation import compute_spectrum, train_linear_ae
-from lindae.validation.deep import train_deep_linear_ae
+from lindae.validation.training.deep import train_deep_linear_ae
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ import os
 import numpy as np
 import pytest
 
-from lindae.validation import data
+from lindae.validation.data import datasets as data
 
 
 @pytest.mark.network

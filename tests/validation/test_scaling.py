@@ -11,8 +11,8 @@ import time
 import numpy as np
 import pytest
 
-from lindae.validation.stream import load_spectrum_file, streaming_moments
-from lindae.validation.sweep import load_sweep, parse_sweep, run_sweep
+from lindae.validation.data.stream import load_spectrum_file, streaming_moments
+from lindae.validation.experiments.sweep import load_sweep, parse_sweep, run_sweep
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -103,7 +103,7 @@ def test_spectrum_cli_writes_an_npz_that_configs_can_train_from(data_file, tmp_p
         assert np.allclose(V @ np.diag(lam) @ V.T, S, atol=1e-12)
     assert (tmp_path / "S.npz.manifest.json").exists()
     # training from the spectrum alone equals training from the data (up to the summation order of Σ)
-    from lindae.validation.runner import run_config
+    from lindae.validation.experiments.runner import run_config
     base = {"title": "t", "data": {"dataset": "array", "path": str(data_file)},
             "train": {"hidden": 4, "lr": 0.05, "epochs": 100, "record_every": 10},
             "report": {"modes": [1, 2]}, "models": [{"name": "AE"}]}
@@ -119,8 +119,8 @@ def test_spectrum_cli_writes_an_npz_that_configs_can_train_from(data_file, tmp_p
 def test_spectrum_file_with_a_model_that_needs_the_data_is_a_clear_error(tmp_path, data_file):
     out = tmp_path / "S.npz"
     assert _cli("spectrum", data_file, "--out", out).returncode == 0
-    from lindae.validation.data import DataError
-    from lindae.validation.runner import run_config
+    from lindae.validation.data.datasets import DataError
+    from lindae.validation.experiments.runner import run_config
     cfg = {"data": {"dataset": "array", "spectrum": str(out)}, "train": {"kind": "relu", "hidden": 4},
            "models": [{"name": "R"}]}
     with pytest.raises(DataError, match="needs the data X"):
@@ -170,8 +170,8 @@ def _table(out):
 
 
 def test_sweep_config_is_validated():
-    from lindae.validation.config import ConfigError
-    with pytest.raises(ConfigError, match="not a training parameter"):
+    from lindae.validation.experiments.config import ConfigError
+    with pytest.raises(ConfigError, match="not a parameter of a linear model"):
         parse_sweep({"sweep": {"colour": [1, 2]}})
     with pytest.raises(ConfigError, match="non-empty list"):
         parse_sweep({"sweep": {"seed": []}})

@@ -8,8 +8,8 @@ import pytest
 
 from lindae.dynamics import fixed_point
 from lindae.validation import train_linear_ae
-from lindae.validation.config import ConfigError
-from lindae.validation.study import BOUND, exact_data, parse_study, spectrum_values
+from lindae.validation.experiments.config import ConfigError
+from lindae.validation.experiments.study import BOUND, exact_data, parse_study, spectrum_values
 from lindae.validation.theory import VARIANTS, run_theory
 
 LAM = 3 * np.arange(1, 41) ** -0.8          # a power law, D = 40, trained with H = 12 (capacity limit)
@@ -75,7 +75,7 @@ def test_study_command_writes_and_resumes(tmp_path):
 
 
 def test_discordant_pairs_and_their_gap():
-    from lindae.validation.study import discordant, learning_order
+    from lindae.validation.experiments.study import discordant, learning_order
     actual, predicted = {1: 10.0, 2: 20.0, 3: 30.0, 4: 50.0}, {1: 11.0, 2: 31.0, 3: 30.0}
     assert learning_order(predicted) == [1, 3, 2]
     assert discordant(actual, predicted, [1, 2, 3, 4]) == [[2, 3, 10.0]]

@@ -60,7 +60,7 @@ def test_divergence_is_reported_with_the_mode_and_bound_and_keeps_records(synthe
     lr = 1.5 / spec.eigenvalues[0]
     with pytest.raises(dynamics.DivergenceError, match=r"mode 1 .*stability bound") as info:
         train_linear_ae(synthetic_data, 4, lr, 2000, init_scale=0.1)
-    assert info.value.mode == 0 and info.value.bound == pytest.approx(1 / spec.eigenvalues[0])
+    assert info.value.mode == 1 and info.value.bound == pytest.approx(1 / spec.eigenvalues[0])
     assert len(info.value.partial.epochs) > 0 and np.all(np.isfinite(info.value.partial.strengths))
 
 
@@ -108,7 +108,7 @@ def test_relu_backprop_matches_finite_differences():
 
 
 def test_eigenbasis_step_buffers_and_products_are_consistent():
-    from lindae.validation.eigenbasis import EigenbasisStep, low_rank_singular_values
+    from lindae.validation.training.eigenbasis import EigenbasisStep, low_rank_singular_values
     rng = np.random.default_rng(5)
     H, D = 6, 15
     lam = np.sort(rng.random(D))[::-1] * 3
@@ -133,7 +133,7 @@ def test_eigenbasis_step_buffers_and_products_are_consistent():
 
 
 def test_noise_buffer_is_gaussian_and_independent_of_the_thread_count(monkeypatch):
-    from lindae.validation import noise
+    from lindae.validation.training import noise
     X = np.zeros((4000, 50))
     with noise.NoiseBuffer(4000, 50, 2.0, seed=7) as nb:
         a = nb.add_to(X).copy()

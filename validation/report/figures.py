@@ -1,11 +1,9 @@
-"""Figures 5 and 6, laid out like the paper's, from a run's results.json."""
+"""Figures drawn from the numbers a job wrote: Figures 5 and 6 and the depth figure (a run's results.json),
+the random-initialisation study (study.json) and sweeps (their table rows)."""
 from __future__ import annotations
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
 
 
 def plot_results(results):
@@ -112,5 +110,89 @@ def plot_fig6(results):
     axes[-1].set_xlabel("mode i"), axes[-1].set_ylabel("epoch at half of final mᵢ")
     axes[-1].set_title("time to learn each mode (lower = earlier)", fontsize=9), axes[-1].legend(fontsize=8)
     fig.suptitle(f"{results['title']}: {results['n_samples']} samples")
+    fig.tight_layout()
+    return fig
+
+
+def plot_study(study: dict):
+    """Per case: measured (solid) against R15 (dashed) for every mode ≤ H; worst error of every variant."""
+    from lindae.validation.experiments.study import BOUND, summary_rows
+    from lindae.validation.theory import VARIANTS
+    cases = list(dict.fromkeys(c["case"] for c in study["cells"]))
+    fig, axes = plt.subplots(len(cases), 2, figsize=(12, 3.2 * len(cases)), squeeze=False)
+    rows = summary_rows(study["cells"])
+    for r, name in enumerate(cases):
+        curve = next((c for c in study["cells"] if c["case"] == name and "curves" in c), None)
+        ax = axes[r, 0]
+        if curve is not None:
+            cv = curve["curves"]
+            ep, A, T = np.array(cv["epochs"]), np.array(cv["actual"]), np.array(cv["coupled"])
+            colors = plt.cm.viridis(np.linspace(0, 1, A.shape[1]))
+            for i in range(A.shape[1]):
+                ax.plot(ep, A[:, i], color=colors[i], lw=1)
+                ax.plot(ep, T[:, i], color=colors[i], lw=1, ls="--")
+            ax.set_title(f"{name}, {curve['model']}, seed {curve['seed']}, init {curve['init_scale']:g}: "
+                         f"measured (solid), R15 (dashed)", fontsize=9)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("s_i, modes 1..H")
+        ax = axes[r, 1]
+        rs = [x for x in rows if x["case"] == name]
+        width = 0.8 / len(VARIANTS)
+        for k, v in enumerate(VARIANTS):
+            ax.bar(np.arange(len(rs)) + k * width, [max(x[v][0], 1e-6) for x in rs], width, label=v)
+        ax.axhline(BOUND, color="k", lw=0.8, ls=":")
+        ax.set_yscale("log")
+        ax.set_xticks(np.arange(len(rs)) + 0.4 - width / 2)
+        ax.set_xticklabels([f"{x['model']}\n{x['init_scale']:g}" for x in rs], fontsize=8)
+        ax.set_ylabel("worst |s_i − theory_i|, i ≤ H")
+        ax.set_title(f"{name}: worst over seeds and modes (dotted: {BOUND})", fontsize=9)
+        if r == 0:
+            ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_sweep(sw, rows):
+    """Heatmaps (two swept axes), lines (one) of the worst theory error, t_half of the first mode
+    and the final loss; other axes (seeds included) are averaged over."""
+    from lindae.validation.experiments.sweep import t_half_modes
+    axes = [a for a in sw["axes"] if a != "seed" and len(sw["axes"][a]) > 1]
+    modes = t_half_modes(sw)
+    metrics = [("worst |measured − theory|", lambda r: r["worst_theory_error"]),
+               (f"epochs to u*/2, mode {modes[0]}" if modes else "t_half", lambda r: r["t_half"].get(str(modes[0])) if modes else None),
+               ("final loss", lambda r: r["loss_final"])]
+    fig, panels = plt.subplots(1, 3, figsize=(15, 4.2))
+    shown = axes[:2]
+    averaged = [a for a in sw["axes"] if a not in shown]
+    for (label, get), ax in zip(metrics, panels):
+        grid = {}
+        for r in rows:
+            v = get(r)
+            k = tuple(r["params"][a] for a in shown)
+            grid.setdefault(k, []).append(np.nan if v is None else float(v))
+        if len(shown) == 2:
+            xs, ys = sw["axes"][shown[0]], sw["axes"][shown[1]]
+            Z = np.array([[np.nanmean(grid[(x, y)]) if (x, y) in grid and np.any(np.isfinite(grid[(x, y)]))
+                           else np.nan for x in xs] for y in ys])
+            im = ax.imshow(Z, origin="lower", aspect="auto", cmap="viridis")
+            ax.set_xticks(range(len(xs)), [f"{x:g}" for x in xs]), ax.set_yticks(range(len(ys)), [f"{y:g}" for y in ys])
+            ax.set_xlabel(shown[0]), ax.set_ylabel(shown[1])
+            fig.colorbar(im, ax=ax)
+            for i in range(len(ys)):
+                for j in range(len(xs)):
+                    if np.isfinite(Z[i, j]):
+                        bright = im.norm(Z[i, j]) > 0.6          # dark text on the bright end of viridis
+                        ax.text(j, i, f"{Z[i, j]:.3g}", ha="center", va="center", fontsize=7,
+                                color="k" if bright else "w")
+        elif len(shown) == 1:
+            xs = sw["axes"][shown[0]]
+            ax.plot(xs, [np.nanmean(grid.get((x,), [np.nan])) for x in xs], "o-")
+            ax.set_xlabel(shown[0])
+        else:
+            vals = [np.nanmean(v) for v in grid.values()]
+            ax.bar(range(len(vals)), vals)
+        ax.set_title(label, fontsize=9)
+    note = f" (mean over {', '.join(averaged)})" if averaged else ""
+    fig.suptitle(f"{sw['config'].title or 'sweep'}: {len(rows)} of {len(sw['cells'])} cells{note}")
     fig.tight_layout()
     return fig

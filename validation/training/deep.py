@@ -26,7 +26,7 @@ import numpy as np
 from lindae.dynamics._checks import as_array, as_int
 from lindae.dynamics.errors import DivergenceError, diverged
 
-from .spectrum import Spectrum, compute_spectrum
+from lindae.validation.data.spectrum import Spectrum, compute_spectrum
 from lindae.dynamics.errors import InvalidArgument
 
 
@@ -186,7 +186,7 @@ def train_deep_linear_ae(X, hidden, lr, epochs, *, depth, noise_var=0.0, weight_
 def _train_sampled(X, lam, V, P, Q, mids, lr, epochs, eps, gamma, record_every, seed, inits, progress, name,
                    config):
     """Full-batch GD with fresh input noise on the raw data, by backpropagation through the L layers."""
-    from .noise import NoiseBuffer
+    from lindae.validation.training.noise import NoiseBuffer
     N, D = X.shape
     Ws = [P @ V.T] + [m.copy() for m in mids] + [V @ Q.T]          # W_1 (H x D), middle (H x H), W_L (D x H)
     rec_epochs = np.arange(0, epochs + 1, record_every)

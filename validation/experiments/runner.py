@@ -13,66 +13,66 @@ rerun skips finished models unless ``force`` is set.
 """
 from __future__ import annotations
 
-import json
+import dataclasses
 import os
-import signal
 import time
 
 import numpy as np
 
 from lindae.derivations.files import atomic_write_json, save_figure
-from lindae.dynamics import DivergenceError
+from lindae.dynamics import DivergenceError, InvalidArgument
 
-from .config import load_config, model_hash, parse_config
-from .data import CIFAR10_HELP, DataError, cache_dir, load_array, load_cifar10, load_mnist
-from .manifest import environment
-from .spectrum import cached_spectrum
-from .theory import agreement, half_time, paper_agreement
+from lindae.validation.data.datasets import CIFAR10_HELP, DataError, cache_dir, load_array, load_cifar10, load_mnist
+from lindae.validation.data.spectrum import cached_spectrum
+from lindae.validation.experiments.config import LinearModel, RunConfig, load_config, model_hash, parse_config
+from lindae.validation.experiments.model_training import train_model
+from lindae.validation.experiments.store import ResultStore, interrupt_on_sigterm, write_manifest
+from lindae.validation.theory import agreement, half_time, paper_agreement
 
 
 class RunFailed(RuntimeError):
     """A model diverged or failed; the finished parts are kept."""
 
 
-def load_data(data_cfg, *, cifar10_dir=None, log=print):
-    """The (N, D) data of a config's [data] section."""
-    n = data_cfg["n_samples"] or None
-    kind = data_cfg["dataset"]
-    if kind == "mnist":
-        return load_mnist(n, path=data_cfg["path"] or None, log=log)
-    if kind == "cifar10":
-        directory = cifar10_dir or data_cfg["path"]
+def load_data(data, *, cifar10_dir=None, log=print):
+    """The (N, D) data of a config's :class:`~lindae.validation.experiments.config.DataConfig`."""
+    n = data.n_samples or None
+    if data.dataset == "mnist":
+        return load_mnist(n, path=data.path or None, log=log)
+    if data.dataset == "cifar10":
+        directory = cifar10_dir or data.path
         if not directory:
             raise DataError(f"the config needs CIFAR-10, but no directory was given. {CIFAR10_HELP}")
         return load_cifar10(directory, n)
-    return load_array(data_cfg["path"], data_cfg["key"] or None, n)
+    return load_array(data.path, data.key or None, n)
 
 
-def load_inputs(cfg, *, cifar10_dir=None, log=print):
+def load_inputs(cfg: RunConfig, *, cifar10_dir=None, log=print):
     """(X or None, Spectrum) for a parsed config: the data and its second-moment spectrum, or, when
     ``[data] spectrum`` names a file written by ``lindae spectrum``, that spectrum alone."""
-    if cfg["data"]["spectrum"]:
-        from .stream import load_spectrum_file
-        spec = load_spectrum_file(cfg["data"]["spectrum"])
-        if bool(cfg["data"]["center"]) != (spec.mean is not None):
-            raise DataError(f"[data] center = {str(cfg['data']['center']).lower()}, but {cfg['data']['spectrum']} is "
+    data = cfg.data
+    if data.spectrum:
+        from lindae.validation.data.stream import load_spectrum_file
+        spec = load_spectrum_file(data.spectrum)
+        if data.center != (spec.mean is not None):
+            raise DataError(f"[data] center = {str(data.center).lower()}, but {data.spectrum} is "
                             f"{'centred' if spec.mean is not None else 'uncentred'}")
-        for m in cfg["models"]:
-            if m["kind"] != "linear" or m["sampled_noise"]:
-                raise DataError(f"model {m['name']}: {'ReLU training' if m['kind'] != 'linear' else 'sampled noise'} "
+        for m in cfg.models:
+            if not isinstance(m, LinearModel) or m.sampled_noise:
+                raise DataError(f"model {m.name}: {'ReLU training' if m.kind != 'linear' else 'sampled noise'} "
                                 f"needs the data X, and a spectrum file holds only its second moment; "
                                 f"give the data set instead of [data] spectrum")
         X, D = None, len(spec.eigenvalues)
-        log(f"data: spectrum {cfg['data']['spectrum']} ({spec.n_samples} samples x {D} features)")
+        log(f"data: spectrum {data.spectrum} ({spec.n_samples} samples x {D} features)")
     else:
-        X = load_data(cfg["data"], cifar10_dir=cifar10_dir, log=log)
-        if cfg["data"]["center"]:
+        X = load_data(data, cifar10_dir=cifar10_dir, log=log)
+        if data.center:
             X = X - X.mean(axis=0)
         D = X.shape[1]
         log(f"data: {X.shape[0]} samples x {D} features")
-    for m in cfg["models"]:
-        if m["hidden"] > D:
-            raise DataError(f"model {m['name']}: hidden = {m['hidden']} exceeds the data dimension D = {D}")
+    for m in cfg.models:
+        if m.hidden > D:
+            raise DataError(f"model {m.name}: hidden = {m.hidden} exceeds the data dimension D = {D}")
     if X is not None:
         spec = cached_spectrum(X, cache=os.path.join(cache_dir(), "spectra"), log=log)
     return X, spec
@@ -85,20 +85,11 @@ def _round(values, digits=12):
         return [float(f"{x:.{digits}g}") for x in arr.ravel()]
 
 
-def _linear_model(X, spec, m, modes, log):
-    from .train import train_linear_ae
-    kw = dict(noise_var=m["noise_var"], weight_decay=m["weight_decay"], init=m["init"], init_scale=m["init_scale"],
-              seed=m["seed"], record_every=m["record_every"], sv_every=m["sv_every"] or None,
-              sampled_noise=m["sampled_noise"], batch_size=m["batch_size"] or None, spectrum=spec,
-              progress=log, name=m["name"])
-    if m["init"] == "aligned":
-        kw.update(modes=list(range(m["hidden"])), u0=m["u0"])
-    if m["depth"] > 2:
-        kw.update(depth=m["depth"], sv_every=None, batch_size=None)
-        res = train_linear_ae(X, m["hidden"], m["lr"], m["epochs"], **kw)
-        return summarise_deep(res, modes)
-    res = train_linear_ae(X, m["hidden"], m["lr"], m["epochs"], **kw)
-    return summarise_linear(res, modes)
+def summarise(model, res, modes, status="finished"):
+    """The JSON-ready summary of a finished (or partial) training result of ``model``."""
+    if not isinstance(model, LinearModel):
+        return summarise_relu(res, status)
+    return (summarise_deep if model.depth > 2 else summarise_linear)(res, modes, status)
 
 
 #: The theory a deep run is compared with, by its start.
@@ -157,15 +148,6 @@ def summarise_linear(res, modes, status="finished"):
     return out
 
 
-def _relu_model(X, spec, m, log):
-    from .relu import train_relu_ae
-    res = train_relu_ae(X, m["hidden"], m["lr"], m["epochs"], noise_std=m["noise_std"],
-                        weight_decay=m["weight_decay"], init_std=m["init_std"], seed=m["seed"], dtype=m["dtype"],
-                        record_every=m["record_every"], n_modes=m["n_modes"], spectrum=spec, progress=log,
-                        name=m["name"])
-    return summarise_relu(res)
-
-
 def summarise_relu(res, status="finished"):
     out = {"status": status, "kind": "relu", "epochs": res.epochs.tolist(), "loss": _round(res.loss),
            "seconds": res.seconds, "series": {}, "half_time": {}}
@@ -176,12 +158,8 @@ def summarise_relu(res, status="finished"):
     return out
 
 
-class _Terminate(BaseException):
-    """Raised from the SIGTERM handler so that cleanup runs as for Ctrl-C."""
-
-
 def run_config(config, out_dir, *, force=False, cifar10_dir=None, log=print, models=None):
-    """Run every model of ``config`` (a path or a dict), writing into ``out_dir``; return results.
+    """Run every model of ``config`` (a path, a dict or a RunConfig), writing into ``out_dir``; return results.
 
     Raises
     ------
@@ -194,77 +172,61 @@ def run_config(config, out_dir, *, force=False, cifar10_dir=None, log=print, mod
     """
     cfg = load_config(config) if isinstance(config, (str, os.PathLike)) else parse_config(config)
     if models is not None:
-        cfg["models"] = [m for m in cfg["models"] if m["name"] in models]
-    previous = signal.getsignal(signal.SIGTERM)
-
-    def on_term(signum, frame):
-        raise KeyboardInterrupt("terminated (SIGTERM)")
-
-    try:
-        signal.signal(signal.SIGTERM, on_term)
-    except ValueError:  # not in the main thread
-        previous = None
-    try:
+        unknown = sorted(set(models) - {m.name for m in cfg.models})
+        if unknown:
+            raise InvalidArgument(f"--models: no model {unknown[0]!r} in the config; it has "
+                                  f"{', '.join(m.name for m in cfg.models)}")
+        cfg = dataclasses.replace(cfg, models=tuple(m for m in cfg.models if m.name in models))
+    with interrupt_on_sigterm():
         return _run(cfg, out_dir, force, cifar10_dir, log)
-    finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
 
 
-def _run(cfg, out_dir, force, cifar10_dir, log):
+def _run(cfg: RunConfig, out_dir, force, cifar10_dir, log):
     start = time.perf_counter()
-    title = cfg["title"] or cfg["figure"]
-    log(f"{title}: {cfg['data']['dataset']} data, {len(cfg['models'])} model(s) -> {out_dir}")
+    title = cfg.title or cfg.figure
+    log(f"{title}: {cfg.data.dataset} data, {len(cfg.models)} model(s) -> {out_dir}")
     X, spec = load_inputs(cfg, cifar10_dir=cifar10_dir, log=log)
     timings = {"data_and_spectrum_seconds": round(time.perf_counter() - start, 3)}
-    os.makedirs(os.path.join(out_dir, "models"), exist_ok=True)
+    store = ResultStore(os.path.join(out_dir, "models"))
     summaries, failures = {}, []
-    for m in cfg["models"]:
-        path = os.path.join(out_dir, "models", f"{m['name']}.json")
-        h = model_hash(cfg["data"], m)
-        if not force and os.path.exists(path):
-            with open(path) as fh:
-                old = json.load(fh)
-            if old.get("hash") == h and old.get("status") == "finished":
-                log(f"model {m['name']}: finished earlier, skipped (use --force to rerun)")
-                summaries[m["name"]] = old
-                continue
-        log(f"model {m['name']}: training ({m['kind']}, H = {m['hidden']}, lr = {m['lr']:g}, {m['epochs']} epochs)")
+    modes = list(cfg.report_modes)
+    for m in cfg.models:
+        h = model_hash(cfg.data, m)
+        old = None if force else store.load(m.name, key=h, finished=True)
+        if old is not None:
+            log(f"model {m.name}: finished earlier, skipped (use --force to rerun)")
+            summaries[m.name] = old
+            continue
+        log(f"model {m.name}: training ({m.kind}, H = {m.hidden}, lr = {m.lr:g}, {m.epochs} epochs)")
         t = time.perf_counter()
         try:
-            if m["kind"] == "linear":
-                summary = _linear_model(X, spec, m, cfg["report"]["modes"], log)
-            else:
-                summary = _relu_model(X, spec, m, log)
+            summary = summarise(m, train_model(m, X, spec, log=log), modes)
         except DivergenceError as exc:
-            log(f"model {m['name']}: DIVERGED - {exc}")
+            log(f"model {m.name}: DIVERGED - {exc}")
             part = exc.partial
-            summary = ({"status": "diverged"} if part is None else
-                       summarise_linear(part, cfg["report"]["modes"], "diverged") if m["kind"] == "linear"
-                       else summarise_relu(part, "diverged"))
+            summary = {"status": "diverged"} if part is None else summarise(m, part, modes, "diverged")
             summary["error"] = str(exc)
-            failures.append(f"{m['name']}: {exc}")
-        summary.update(hash=h, config=m, wall_seconds=round(time.perf_counter() - t, 3))
-        atomic_write_json(path, summary)
-        summaries[m["name"]] = summary
-        log(f"model {m['name']}: done in {summary['wall_seconds']:.1f} s")
-    results = {"title": title, "config": cfg, "n_samples": int(spec.n_samples), "dimension": int(len(spec.eigenvalues)),
-               "eigenvalues": _round(spec.eigenvalues),
+            failures.append(f"{m.name}: {exc}")
+        summary.update(key=h, config=m.to_dict(), wall_seconds=round(time.perf_counter() - t, 3))
+        store.save(m.name, summary)
+        summaries[m.name] = summary
+        log(f"model {m.name}: done in {summary['wall_seconds']:.1f} s")
+    results = {"title": title, "config": cfg.to_dict(), "n_samples": int(spec.n_samples),
+               "dimension": int(len(spec.eigenvalues)), "eigenvalues": _round(spec.eigenvalues),
                "models": {k: {kk: vv for kk, vv in v.items() if kk not in ("seconds", "wall_seconds")}
                           for k, v in summaries.items()},
                "timings": {**timings, **{f"{k}_seconds": v.get("wall_seconds") for k, v in summaries.items()}}}
     atomic_write_json(os.path.join(out_dir, "results.json"), results)
-    if cfg["figure"] != "none":
-        from .figures import plot_results
+    if cfg.figure != "none":
+        from lindae.validation.report.figures import plot_results
         fig = plot_results(results)
         save_figure(fig, os.path.join(out_dir, "figure.png"))
         import matplotlib.pyplot as plt
         plt.close(fig)
         log(f"wrote {os.path.join(out_dir, 'figure.png')}")
     results["timings"]["total_seconds"] = round(time.perf_counter() - start, 3)
-    atomic_write_json(os.path.join(out_dir, "manifest.json"),
-                      {"config": cfg, "environment": environment(), "seeds": {m["name"]: m["seed"] for m in cfg["models"]},
-                       "timings": results["timings"], "files": sorted(os.listdir(out_dir))})
+    write_manifest(out_dir, config=cfg.to_dict(), seeds={m.name: m.seed for m in cfg.models},
+                   timings=results["timings"], files=sorted(os.listdir(out_dir)))
     if failures:
         raise RunFailed("; ".join(failures))
     return results

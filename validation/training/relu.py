@@ -17,9 +17,9 @@ import numpy as np
 from lindae.dynamics._checks import as_array, as_int
 from lindae.dynamics.errors import DivergenceError, diverged
 
-from .noise import NoiseBuffer
-from .spectrum import Spectrum, compute_spectrum
-from .train import check_problem, schedule
+from lindae.validation.training.noise import NoiseBuffer
+from lindae.validation.data.spectrum import Spectrum, compute_spectrum
+from lindae.validation.training.linear import check_problem, schedule
 from lindae.dynamics.errors import InvalidArgument
 
 

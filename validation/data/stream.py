@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 from lindae.dynamics.errors import InvalidArgument
 
-from .data import DataNotFound
+from lindae.validation.data.datasets import DataNotFound
 
 #: Rows handled by one BLAS call inside a task: bounds the float64 copy of a float32 chunk.
 SUB_ROWS = 4096
@@ -150,7 +150,7 @@ class Moments:
 
     def spectrum(self, center):
         """Its eigen-decomposition as a :class:`validation.spectrum.Spectrum` (descending)."""
-        from .spectrum import Spectrum
+        from lindae.validation.data.spectrum import Spectrum
         lam, V = np.linalg.eigh(self.second_moment)
         order = np.argsort(lam)[::-1]
         return Spectrum(np.clip(lam[order], 0.0, None), np.ascontiguousarray(V[:, order]),
@@ -279,7 +279,7 @@ def write_spectrum_file(path, moments: Moments, center: bool, source_desc: str, 
     both written atomically."""
     import io
     from lindae.derivations.files import atomic_write_bytes, atomic_write_json
-    from .manifest import environment
+    from lindae.validation.experiments.manifest import environment
     spec = moments.spectrum(center)
     buf = io.BytesIO()
     np.savez(buf, second_moment=moments.second_moment, eigenvalues=spec.eigenvalues, eigenvectors=spec.eigenvectors,
@@ -295,7 +295,7 @@ def write_spectrum_file(path, moments: Moments, center: bool, source_desc: str, 
 
 def load_spectrum_file(path):
     """The :class:`validation.spectrum.Spectrum` stored in an S.npz written by :func:`write_spectrum_file`."""
-    from .spectrum import Spectrum
+    from lindae.validation.data.spectrum import Spectrum
     if not os.path.exists(path):
         raise DataNotFound(f"spectrum file not found: {path}")
     try:

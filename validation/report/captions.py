@@ -82,12 +82,15 @@ def training_caption(results, quick=False):
             extra.append(f"γ = {m['weight_decay']:g}")
         if m.get("noise_var"):
             extra.append(f"σ² = {m['noise_var']:g}")
+        if m.get("noise_std"):
+            extra.append(f"noise std {m['noise_std']:g}")
         regs.append(m["name"] + (f" ({', '.join(extra)})" if extra else ""))
     title = (f"{results['title']} — {data.get('dataset', 'data')}, {results['n_samples']} samples, "
              f"D = {results['dimension']}, H = {m0['hidden']}, η = {m0['lr']:g}, {m0['epochs']} epochs, "
-             f"W ~ {m0['init_scale']:g}·N(0, 1), seed {m0['seed']}; models: {', '.join(regs)}.")
+             f"W ~ {m0['init_scale'] if 'init_scale' in m0 else m0['init_std']:g}·N(0, 1), seed {m0['seed']}; "
+             f"models: {', '.join(regs)}.")
     if cfg.get("figure") == "depth":
-        from .figures import worst_half_time_error
+        from lindae.validation.report.figures import worst_half_time_error
         starts = {m["name"]: (f"aligned, u₀ = {m['u0']:g}" if m["init"] == "aligned" else f"random, scale {m['init_scale']:g}")
                   for m in models}
         title = (f"{results['title']} — {data.get('dataset', 'data')}, {results['n_samples']} samples, "

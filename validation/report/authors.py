@@ -13,9 +13,9 @@ import os
 
 import numpy as np
 
-from .theory import half_time
+from lindae.validation.theory import half_time
 
-HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "reference")
+HERE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "reference")
 AUTHORS = os.path.join(HERE, "authors_fig6_mnist.json")
 FULL_RUN = os.path.join(HERE, "fig6_mnist_full.json")
 #: Differences in the final m_i above this are explained in the report (the issue's threshold).
@@ -60,8 +60,6 @@ def comparison_rows(ours: dict, authors: dict):
 
 def plot_overlay(ours: dict, authors: dict, title: str):
     """One panel per model: our m_i (solid) and the authors' (dashed), modes 1-4."""
-    import matplotlib
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     names = [n for n in ("AE", "WDAE", "DAE") if n in ours and n in authors]
     fig, axes = plt.subplots(1, max(len(names), 1), figsize=(5 * max(len(names), 1), 4), squeeze=False, sharey=True)

@@ -25,10 +25,10 @@ from lindae.dynamics.errors import DivergenceError, diverged
 from lindae.dynamics.matrix import sample_loss_and_gradient
 from lindae.dynamics._checks import as_array, as_int
 
-from .data import check_data
-from .eigenbasis import EigenbasisStep, low_rank_singular_values
-from .noise import NoiseBuffer
-from .spectrum import Spectrum, compute_spectrum
+from lindae.validation.data.datasets import check_data
+from lindae.validation.training.eigenbasis import EigenbasisStep, low_rank_singular_values
+from lindae.validation.training.noise import NoiseBuffer
+from lindae.validation.data.spectrum import Spectrum, compute_spectrum
 from lindae.dynamics.errors import InvalidArgument, InvalidArgumentType
 
 #: The one R1 gradient on samples (public name kept for the validation API).
@@ -312,7 +312,7 @@ def train_linear_ae(X, hidden, lr, epochs, *, noise_var=0.0, weight_decay=0.0, i
     if check_depth(depth) > 2:
         if batch_size is not None or center:
             raise InvalidArgument("depth >= 3 trains full-batch without centring (no batch_size, no center)")
-        from .deep import train_deep_linear_ae
+        from lindae.validation.training.deep import train_deep_linear_ae
         if init == "aligned" and layers is None:
             if u0 is None:
                 raise InvalidArgumentType("an aligned deep start needs u0 (every layer at u0^(1/L)) or layers")
@@ -372,7 +372,7 @@ def _diverged(k, lam, s, lr, eps, gamma, partial):
     raise DivergenceError(
         f"training diverged at epoch {k}: mode {mode + 1} (lambda = {lam[mode]:.4g}) blew up; lr = {lr:g} exceeds "
         f"its stability bound {bound:.4g} (R12: eta < 1/max(lambda - gamma, gamma) at the balanced minimum)",
-        step=k, mode=mode, bound=bound, partial=partial)
+        step=k, mode=mode + 1, bound=bound, partial=partial)
 
 
 def train_linear_ae_naive(X, W1, W2, lr, epochs, *, noise_var=0.0, weight_decay=0.0, record=None):

@@ -22,9 +22,7 @@ Layout of DIR::
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
-import json
 import os
 import time
 
@@ -32,10 +30,11 @@ import numpy as np
 
 from lindae.derivations.files import atomic_write_bytes, atomic_write_json, save_figure
 
-from .config import ConfigError, read_toml
-from .manifest import environment
-from .spectrum import compute_spectrum
-from .theory import VARIANTS, half_time, run_theory
+from lindae.validation.experiments.config import ConfigError, LinearModel, read_toml
+from lindae.validation.experiments.model_training import train_model
+from lindae.validation.experiments.store import ResultStore, content_key, interrupt_on_sigterm, write_manifest
+from lindae.validation.data.spectrum import compute_spectrum
+from lindae.validation.theory import VARIANTS, half_time, run_theory
 
 #: Spectrum kinds of a synthetic case and their parameters.
 SPECTRA = {"power": ("D", "scale", "exponent"), "geometric": ("D", "top", "bottom"),
@@ -164,19 +163,19 @@ def discordant(actual: dict, predicted: dict, window):
     return out
 
 
-def _cell_key(case, model, seed, scale):
-    text = json.dumps([case, model, seed, scale], sort_keys=True)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+def cell_model(case, model, seed, scale) -> LinearModel:
+    """The linear model a study cell trains: the case's size and schedule, the model's noise and decay,
+    a random start of ``scale`` from ``seed``."""
+    return LinearModel(name=model["name"], hidden=case["hidden"], lr=case["lr"], epochs=case["epochs"], seed=seed,
+                       record_every=case["record_every"], weight_decay=model["weight_decay"],
+                       noise_var=model["noise_var"], init="random", init_scale=scale, sv_every=case["epochs"] or 1)
 
 
 def run_cell(case, model, seed, scale, spec, keep_curves=False):
     """Train one cell and compare every variant with it (see the module docstring)."""
-    from .train import train_linear_ae
     t0 = time.perf_counter()
     H = case["hidden"]
-    res = train_linear_ae(None, H, case["lr"], case["epochs"], noise_var=model["noise_var"],
-                          weight_decay=model["weight_decay"], init_scale=scale, seed=seed, spectrum=spec,
-                          record_every=case["record_every"], sv_every=case["epochs"] or 1)
+    res = train_model(cell_model(case, model, seed, scale), None, spec)
     S = res.strengths
     errors, theories = {}, {}
     for v in VARIANTS:
@@ -207,8 +206,8 @@ def run_cell(case, model, seed, scale, spec, keep_curves=False):
 
 def _case_spectrum(case, log):
     if case["data"] == "mnist":
-        from .data import load_mnist
-        from .spectrum import cached_spectrum
+        from lindae.validation.data.datasets import load_mnist
+        from lindae.validation.data.spectrum import cached_spectrum
         return cached_spectrum(load_mnist(case["n_samples"], log=log), log=log)
     return compute_spectrum(exact_data(spectrum_values(case["spectrum"])))
 
@@ -216,46 +215,43 @@ def _case_spectrum(case, log):
 def run_study(study: dict, out_dir, *, force=False, log=print) -> dict:
     """Run (or resume) every cell of ``study`` and write the files of the module docstring."""
     start = time.perf_counter()
-    os.makedirs(os.path.join(out_dir, "cells"), exist_ok=True)
+    store = ResultStore(os.path.join(out_dir, "cells"))
     cells = []
     total = sum(len(c["models"]) * len(c["seeds"]) * len(c["init_scales"]) for c in study["cases"])
     done = 0
-    for case in study["cases"]:
-        spec = None
-        for model in case["models"]:
-            for scale in case["init_scales"]:
-                for seed in case["seeds"]:
-                    done += 1
-                    key = _cell_key({k: v for k, v in case.items() if k not in ("models", "seeds", "init_scales")},
-                                    model, seed, scale)
-                    path = os.path.join(out_dir, "cells", f"{key}.json")
-                    if os.path.exists(path) and not force:
-                        with open(path) as fh:
-                            cells.append(json.load(fh))
-                        continue
-                    if spec is None:
-                        spec = _case_spectrum(case, log)
-                    first = seed == case["seeds"][0] and scale == min(case["init_scales"])
-                    cell = run_cell(case, model, seed, scale, spec, keep_curves=first)
-                    atomic_write_json(path, cell)
-                    cells.append(cell)
-                    e = cell["errors"]["coupled"]
-                    log(f"[{done}/{total}] {case['name']} {model['name']} seed {seed} scale {scale:g}: "
-                        f"R15 worst {e['worst']:.3g} (mode {e['mode']}), effective "
-                        f"{cell['errors']['effective']['worst']:.3g}; {cell['seconds']:.1f} s")
+    with interrupt_on_sigterm():
+        for case in study["cases"]:
+            spec = None
+            for model in case["models"]:
+                for scale in case["init_scales"]:
+                    for seed in case["seeds"]:
+                        done += 1
+                        key = content_key({k: v for k, v in case.items() if k not in ("models", "seeds", "init_scales")},
+                                          model, seed, scale)
+                        cell = None if force else store.load(key)
+                        if cell is not None:
+                            cells.append(cell)
+                            continue
+                        if spec is None:
+                            spec = _case_spectrum(case, log)
+                        first = seed == case["seeds"][0] and scale == min(case["init_scales"])
+                        cell = run_cell(case, model, seed, scale, spec, keep_curves=first)
+                        store.save(key, cell)
+                        cells.append(cell)
+                        e = cell["errors"]["coupled"]
+                        log(f"[{done}/{total}] {case['name']} {model['name']} seed {seed} scale {scale:g}: "
+                            f"R15 worst {e['worst']:.3g} (mode {e['mode']}), effective "
+                            f"{cell['errors']['effective']['worst']:.3g}; {cell['seconds']:.1f} s")
     out = dict(title=study["title"], bound=BOUND, window=WINDOW, cells=cells)
     atomic_write_json(os.path.join(out_dir, "study.json"), out)
     atomic_write_bytes(os.path.join(out_dir, "table.csv"), table_csv(cells).encode())
-    import matplotlib
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from lindae.validation.report.figures import plot_study
     fig = plot_study(out)
     save_figure(fig, os.path.join(out_dir, "study.png"))
     plt.close(fig)
-    atomic_write_json(os.path.join(out_dir, "manifest.json"),
-                      {"config": study, "environment": environment(),
-                       "seconds": round(time.perf_counter() - start, 3), "files": ["cells", "study.json", "table.csv",
-                                                                                   "study.png"]})
+    write_manifest(out_dir, config=study, seconds=round(time.perf_counter() - start, 3),
+                   files=["cells", "study.json", "table.csv", "study.png"])
     return out
 
 
@@ -288,43 +284,6 @@ def summary_rows(cells):
             row[v] = (worst["errors"][v]["worst"], worst["errors"][v]["mode"], worst["seed"])
         rows.append(row)
     return rows
-
-
-def plot_study(study: dict):
-    """Per case: measured (solid) against R15 (dashed) for every mode ≤ H; worst error of every variant."""
-    import matplotlib.pyplot as plt
-    cases = list(dict.fromkeys(c["case"] for c in study["cells"]))
-    fig, axes = plt.subplots(len(cases), 2, figsize=(12, 3.2 * len(cases)), squeeze=False)
-    rows = summary_rows(study["cells"])
-    for r, name in enumerate(cases):
-        curve = next((c for c in study["cells"] if c["case"] == name and "curves" in c), None)
-        ax = axes[r, 0]
-        if curve is not None:
-            cv = curve["curves"]
-            ep, A, T = np.array(cv["epochs"]), np.array(cv["actual"]), np.array(cv["coupled"])
-            colors = plt.cm.viridis(np.linspace(0, 1, A.shape[1]))
-            for i in range(A.shape[1]):
-                ax.plot(ep, A[:, i], color=colors[i], lw=1)
-                ax.plot(ep, T[:, i], color=colors[i], lw=1, ls="--")
-            ax.set_title(f"{name}, {curve['model']}, seed {curve['seed']}, init {curve['init_scale']:g}: "
-                         f"measured (solid), R15 (dashed)", fontsize=9)
-        ax.set_xlabel("epoch")
-        ax.set_ylabel("s_i, modes 1..H")
-        ax = axes[r, 1]
-        rs = [x for x in rows if x["case"] == name]
-        width = 0.8 / len(VARIANTS)
-        for k, v in enumerate(VARIANTS):
-            ax.bar(np.arange(len(rs)) + k * width, [max(x[v][0], 1e-6) for x in rs], width, label=v)
-        ax.axhline(BOUND, color="k", lw=0.8, ls=":")
-        ax.set_yscale("log")
-        ax.set_xticks(np.arange(len(rs)) + 0.4 - width / 2)
-        ax.set_xticklabels([f"{x['model']}\n{x['init_scale']:g}" for x in rs], fontsize=8)
-        ax.set_ylabel("worst |s_i − theory_i|, i ≤ H")
-        ax.set_title(f"{name}: worst over seeds and modes (dotted: {BOUND})", fontsize=9)
-        if r == 0:
-            ax.legend(fontsize=8)
-    fig.tight_layout()
-    return fig
 
 
 def load_study(path) -> dict:

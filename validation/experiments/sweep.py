@@ -23,19 +23,19 @@ all three apart from the seconds column.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import itertools
-import json
 import os
-import signal
 import time
 
 import numpy as np
 
-from lindae.derivations.files import atomic_write_bytes, atomic_write_json, save_figure
+from lindae.derivations.files import atomic_write_bytes, save_figure
 
-from .config import SCHEMA, ConfigError, _check_value, model_hash, parse_config, read_toml
-from .manifest import environment
+from lindae.validation.experiments.config import (ConfigError, LinearModel, check_value, model_fields, model_hash,
+                                                  parse_config, read_toml)
+from lindae.validation.experiments.store import ResultStore, interrupt_on_sigterm, write_manifest
 from lindae.dynamics.errors import InvalidArgument
 
 #: Columns of table.csv after the swept parameters.
@@ -43,51 +43,52 @@ STATUS_COLUMNS = ("status", "message", "worst_theory_error")
 SCHEDULERS = "serial, local or tcp://HOST:PORT"
 
 
-def parse_sweep(raw: dict) -> dict:
+def parse_sweep(raw: dict, source: str = "<sweep config>") -> dict:
     """Validate a sweep config (a TOML table) and expand its cells; raise ConfigError otherwise.
 
-    Returns a dict with ``config`` (the parsed base config), ``axes`` ({key: values}) and
-    ``cells`` (a list of {key: value} in grid order, the last axis varying fastest).
+    Returns a dict with ``config`` (the parsed base :class:`RunConfig`, one linear model per cell), ``axes``
+    ({key: values}) and ``cells`` (a list of {key: value} in grid order, the last axis varying fastest).
     """
     if not isinstance(raw, dict):
-        raise ConfigError("the sweep config must be a TOML table")
+        raise ConfigError(f"{source}: the sweep config must be a TOML table")
     raw = dict(raw)
     sweep = raw.pop("sweep", None)
     if not isinstance(sweep, dict) or not sweep:
-        raise ConfigError("a sweep config needs a [sweep] table of lists, e.g. noise_var = [0, 0.5]")
+        raise ConfigError(f"{source}: a sweep config needs a [sweep] table of lists, e.g. noise_var = [0, 0.5]")
     if "models" in raw:
-        raise ConfigError("a sweep config takes [train] and [sweep], not [[models]]")
+        raise ConfigError(f"{source}: a sweep config takes [train] and [sweep], not [[models]]")
+    fields = model_fields("linear")
     axes = {}
     for key, values in sweep.items():
-        if key not in SCHEMA["train"] or key in ("kind",):
-            raise ConfigError(f"[sweep]: '{key}' is not a training parameter; allowed: "
-                              f"{', '.join(sorted(set(SCHEMA['train']) - {'kind'}))}")
+        if key not in fields or key == "name":
+            raise ConfigError(f"{source}: [sweep]: '{key}' is not a parameter of a linear model; allowed: "
+                              f"{', '.join(sorted(set(fields) - {'name'}))}")
         if not isinstance(values, list) or not values:
-            raise ConfigError(f"[sweep]: '{key}' must be a non-empty list, got {values!r}")
-        axes[key] = [_check_value(f"[sweep] {key}", key, v, SCHEMA["train"][key]) for v in values]
+            raise ConfigError(f"{source}: [sweep]: '{key}' must be a non-empty list, got {values!r}")
+        axes[key] = [check_value(f"{source}: [sweep] {key}", fields[key], v) for v in values]
         if len(set(map(repr, axes[key]))) != len(axes[key]):
-            raise ConfigError(f"[sweep]: '{key}' lists a value twice")
+            raise ConfigError(f"{source}: [sweep]: '{key}' lists a value twice")
     cells = [dict(zip(axes, combo)) for combo in itertools.product(*axes.values())]
     raw["models"] = [{"name": f"cell{j:05d}", **cell} for j, cell in enumerate(cells)]
-    cfg = parse_config(raw)
-    for m in cfg["models"]:
-        if m["kind"] != "linear" or m["sampled_noise"]:
-            raise ConfigError("sweeps run linear models with marginalised noise (kind = \"linear\", "
-                              "sampled_noise = false): each cell needs only the shared spectrum")
+    cfg = parse_config(raw, source=source)
+    for m in cfg.models:
+        if not isinstance(m, LinearModel) or m.sampled_noise:
+            raise ConfigError(f"{source}: sweeps run linear models with marginalised noise (kind = \"linear\", "
+                              f"sampled_noise = false): each cell needs only the shared spectrum")
     return {"config": cfg, "axes": axes, "cells": cells}
 
 
 def load_sweep(path) -> dict:
     """Read and validate a sweep config file."""
-    return parse_sweep(read_toml(path, "sweep config"))
+    return parse_sweep(read_toml(path, "sweep config"), source=str(path))
 
 
-def cell_key(data_cfg, model_cfg) -> str:
+def cell_key(data, model) -> str:
     """The key of a cell: the hash of the data and of everything but its display name."""
-    return model_hash(data_cfg, {k: v for k, v in model_cfg.items() if k != "name"})
+    return model_hash(data, model, ignore=("name",))
 
 
-def run_cell(model_cfg, spec, modes):
+def run_cell(model: LinearModel, spec, modes):
     """Train one cell and summarise it (runs on a worker; BLAS pinned to one thread).
 
     Returns a JSON-ready dict: status ("finished", "diverged" or "failed"), message, the worst
@@ -95,35 +96,25 @@ def run_cell(model_cfg, spec, modes):
     """
     from threadpoolctl import threadpool_limits
     from lindae.dynamics import DivergenceError
-    from .theory import agreement
-    from .train import train_linear_ae
+    from lindae.validation.experiments.model_training import train_model
+    from lindae.validation.theory import agreement
     start = time.perf_counter()
-    m = model_cfg
-    modes = [k for k in modes if k <= m["hidden"]]
+    modes = [k for k in modes if k <= model.hidden]
     out = {"status": "finished", "message": "", "worst_theory_error": None, "loss_final": None,
            "t_half": {str(k): None for k in modes}}
     with threadpool_limits(limits=1):
         try:
-            kw = dict(noise_var=m["noise_var"], weight_decay=m["weight_decay"], init=m["init"],
-                      init_scale=m["init_scale"], seed=m["seed"], record_every=m["record_every"], sv_every=m["epochs"] + 1,
-                      spectrum=spec, name=m["name"])
-            if m["init"] == "aligned":
-                kw.update(modes=list(range(m["hidden"])), u0=m["u0"])
-            res = train_linear_ae(None, m["hidden"], m["lr"], m["epochs"], **kw)
+            res = train_model(dataclasses.replace(model, sv_every=model.epochs + 1), None, spec)
             ag, _ = agreement(res, modes, time="discrete", u0="orthogonal")
             out["worst_theory_error"] = max(v["max_abs"] for v in ag.values()) if ag else None
             out["t_half"] = {k: v["t_half_actual"] for k, v in ag.items()}
             out["loss_final"] = float(res.loss[-1])
         except DivergenceError as exc:
             out.update(status="diverged", message=str(exc).split(";")[0])
-        except Exception as exc:    # a failed cell is recorded, never fatal to the sweep
+        except Exception as exc:    # noqa: BLE001 - a failed cell is recorded with its reason, never fatal to the sweep
             out.update(status="failed", message=f"{type(exc).__name__}: {exc}".splitlines()[0])
     out["seconds"] = round(time.perf_counter() - start, 3)
     return out
-
-
-class _Terminate(BaseException):
-    """Raised from the SIGTERM handler so that the sweep stops like on Ctrl-C."""
 
 
 def run_sweep(sweep, out_dir, *, scheduler="serial", workers=2, force=False, client=None, log=print):
@@ -139,56 +130,36 @@ def run_sweep(sweep, out_dir, *, scheduler="serial", workers=2, force=False, cli
         raise InvalidArgument(f"scheduler must be {SCHEDULERS}, got {scheduler!r}")
     if int(workers) < 1:
         raise InvalidArgument(f"workers must be >= 1, got {workers}")
-    from .runner import load_inputs
+    from lindae.validation.experiments.runner import load_inputs
     start = time.perf_counter()
     _, spec = load_inputs(cfg, log=log)
-    cells_dir = os.path.join(out_dir, "cells")
-    os.makedirs(cells_dir, exist_ok=True)
-    for name in os.listdir(cells_dir):          # leftovers of a run killed while writing
-        if name.endswith(".tmp"):
-            os.unlink(os.path.join(cells_dir, name))
+    store = ResultStore(os.path.join(out_dir, "cells"))
     todo = []
-    for params, m in zip(sw["cells"], cfg["models"]):
-        key = cell_key(cfg["data"], m)
-        if force or not os.path.exists(os.path.join(cells_dir, f"{key}.json")):
+    for params, m in zip(sw["cells"], cfg.models):
+        key = cell_key(cfg.data, m)
+        if force or store.load(key) is None:
             todo.append((key, params, m))
     total = len(sw["cells"])
     log(f"sweep: {total} cells over {', '.join(f'{k} ({len(v)})' for k, v in sw['axes'].items())}; "
         f"{total - len(todo)} finished earlier, {len(todo)} to run on {scheduler if client is None else 'the given client'}")
-    modes = cfg["report"]["modes"]
+    modes = list(cfg.report_modes)
     tracker = _Progress(len(todo), log)
 
-    def store(key, params, m, row):
-        atomic_write_json(os.path.join(cells_dir, f"{key}.json"), {"params": params, "config": m, "row": row})
+    def save(key, params, m, row):
+        store.save(key, {"key": key, "params": params, "config": m.to_dict(), "row": row})
         tracker.done(row["status"])
 
-    previous = signal.getsignal(signal.SIGTERM)
-
-    def on_term(signum, frame):
-        raise _Terminate()
-
-    in_main = _in_main_thread()
-    if in_main:
-        signal.signal(signal.SIGTERM, on_term)
     try:
-        if todo and client is None and scheduler == "serial":
-            for key, params, m in todo:
-                store(key, params, m, run_cell(m, spec, modes))
-        elif todo:
-            _run_distributed(todo, spec, modes, store, scheduler, workers, client)
-    except _Terminate:
-        raise KeyboardInterrupt("terminated") from None
+        with interrupt_on_sigterm():
+            if todo and client is None and scheduler == "serial":
+                for key, params, m in todo:
+                    save(key, params, m, run_cell(m, spec, modes))
+            elif todo:
+                _run_distributed(todo, spec, modes, save, scheduler, workers, client)
     finally:
-        if in_main:
-            signal.signal(signal.SIGTERM, previous)
-        rows = _collect(sw, cells_dir)
+        rows = _collect(sw, store)
         _write_outputs(sw, rows, out_dir, scheduler, time.perf_counter() - start)
     return rows
-
-
-def _in_main_thread():
-    import threading
-    return threading.current_thread() is threading.main_thread()
 
 
 def _run_distributed(todo, spec, modes, store, scheduler, workers, client):
@@ -233,29 +204,26 @@ class _Progress:
         self.log(f"sweep: {self.count}/{self.total} cells done ({status}), {elapsed:.0f} s elapsed, ETA {eta:.0f} s")
 
 
-def _collect(sw, cells_dir):
+def _collect(sw, store):
     """Table rows for every cell that has a result file, in grid order."""
     cfg = sw["config"]
     rows = []
-    for params, m in zip(sw["cells"], cfg["models"]):
-        path = os.path.join(cells_dir, f"{cell_key(cfg['data'], m)}.json")
-        if not os.path.exists(path):
-            continue
-        with open(path) as fh:
-            row = json.load(fh)["row"]
-        rows.append({"params": params, **row})
+    for params, m in zip(sw["cells"], cfg.models):
+        record = store.load(cell_key(cfg.data, m))
+        if record is not None:
+            rows.append({"params": params, **record["row"]})
     return rows
 
 
-def _t_half_modes(sw):
-    modes = sw["config"]["report"]["modes"]
-    return [k for k in modes if k <= max(m["hidden"] for m in sw["config"]["models"])]
+def t_half_modes(sw):
+    modes = sw["config"].report_modes
+    return [k for k in modes if k <= max(m.hidden for m in sw["config"].models)]
 
 
 def table_csv(sw, rows) -> str:
     """table.csv text: swept values, status, message, worst theory error, t_half per mode, final loss, seconds."""
     axes = list(sw["axes"])
-    modes = _t_half_modes(sw)
+    modes = t_half_modes(sw)
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(axes + list(STATUS_COLUMNS) + [f"t_half_mode_{k}" for k in modes] + ["loss_final", "seconds"])
@@ -269,58 +237,10 @@ def table_csv(sw, rows) -> str:
 def _write_outputs(sw, rows, out_dir, scheduler, seconds):
     atomic_write_bytes(os.path.join(out_dir, "table.csv"), table_csv(sw, rows).encode())
     if rows:
+        from lindae.validation.report.figures import plot_sweep
         fig = plot_sweep(sw, rows)
         save_figure(fig, os.path.join(out_dir, "sweep.png"))
         import matplotlib.pyplot as plt
         plt.close(fig)
-    atomic_write_json(os.path.join(out_dir, "manifest.json"), {
-        "config": sw["config"], "axes": sw["axes"], "cells": len(sw["cells"]), "finished_files": len(rows),
-        "scheduler": str(scheduler), "seconds": round(seconds, 3), "environment": environment()})
-
-
-def plot_sweep(sw, rows):
-    """Heatmaps (two swept axes), lines (one) of the worst theory error, t_half of the first mode
-    and the final loss; other axes (seeds included) are averaged over."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    axes = [a for a in sw["axes"] if a != "seed" and len(sw["axes"][a]) > 1]
-    modes = _t_half_modes(sw)
-    metrics = [("worst |measured − theory|", lambda r: r["worst_theory_error"]),
-               (f"epochs to u*/2, mode {modes[0]}" if modes else "t_half", lambda r: r["t_half"].get(str(modes[0])) if modes else None),
-               ("final loss", lambda r: r["loss_final"])]
-    fig, panels = plt.subplots(1, 3, figsize=(15, 4.2))
-    shown = axes[:2]
-    averaged = [a for a in sw["axes"] if a not in shown]
-    for (label, get), ax in zip(metrics, panels):
-        grid = {}
-        for r in rows:
-            v = get(r)
-            k = tuple(r["params"][a] for a in shown)
-            grid.setdefault(k, []).append(np.nan if v is None else float(v))
-        if len(shown) == 2:
-            xs, ys = sw["axes"][shown[0]], sw["axes"][shown[1]]
-            Z = np.array([[np.nanmean(grid[(x, y)]) if (x, y) in grid and np.any(np.isfinite(grid[(x, y)]))
-                           else np.nan for x in xs] for y in ys])
-            im = ax.imshow(Z, origin="lower", aspect="auto", cmap="viridis")
-            ax.set_xticks(range(len(xs)), [f"{x:g}" for x in xs]), ax.set_yticks(range(len(ys)), [f"{y:g}" for y in ys])
-            ax.set_xlabel(shown[0]), ax.set_ylabel(shown[1])
-            fig.colorbar(im, ax=ax)
-            for i in range(len(ys)):
-                for j in range(len(xs)):
-                    if np.isfinite(Z[i, j]):
-                        bright = im.norm(Z[i, j]) > 0.6          # dark text on the bright end of viridis
-                        ax.text(j, i, f"{Z[i, j]:.3g}", ha="center", va="center", fontsize=7,
-                                color="k" if bright else "w")
-        elif len(shown) == 1:
-            xs = sw["axes"][shown[0]]
-            ax.plot(xs, [np.nanmean(grid.get((x,), [np.nan])) for x in xs], "o-")
-            ax.set_xlabel(shown[0])
-        else:
-            vals = [np.nanmean(v) for v in grid.values()]
-            ax.bar(range(len(vals)), vals)
-        ax.set_title(label, fontsize=9)
-    note = f" (mean over {', '.join(averaged)})" if averaged else ""
-    fig.suptitle(f"{sw['config']['title'] or 'sweep'}: {len(rows)} of {len(sw['cells'])} cells{note}")
-    fig.tight_layout()
-    return fig
+    write_manifest(out_dir, config=sw["config"].to_dict(), axes=sw["axes"], cells=len(sw["cells"]),
+                   finished_files=len(rows), scheduler=str(scheduler), seconds=round(seconds, 3))

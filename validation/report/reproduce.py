@@ -12,7 +12,7 @@ Finished parts are skipped on a rerun unless ``--force``.
 """
 from __future__ import annotations
 
-import copy
+import dataclasses
 import html
 import json
 import os
@@ -21,9 +21,9 @@ import time
 
 from lindae.derivations.files import atomic_write_text
 
-from .captions import dynamics_caption, table_caption, training_caption
-from .config import load_config
-from .manifest import environment
+from lindae.validation.report.captions import dynamics_caption, table_caption, training_caption
+from lindae.validation.experiments.config import RunConfig, load_config
+from lindae.validation.experiments.manifest import environment
 
 from lindae.configs import config_path
 
@@ -54,31 +54,30 @@ ERRATA = [
      "authors' saved curves (its first row is a placeholder of zeros, so row k is epoch 10(k − 1))."),
 ]
 
-def _shrink(cfg_path, quick, data_override=None):
+def _shrink(cfg_path, quick, data_override=None) -> RunConfig:
+    """The config at ``cfg_path``, on ``data_override`` (an array file) if given, shrunk to QUICK if ``quick``."""
     cfg = load_config(cfg_path)
-    raw = {"title": cfg["title"], "figure": cfg["figure"], "data": copy.deepcopy(cfg["data"]),
-           "report": cfg["report"], "models": copy.deepcopy(cfg["models"])}
+    data, models, modes, title = cfg.data, cfg.models, cfg.report_modes, cfg.title
     if data_override:
-        raw["data"].update(dataset="array", path=data_override, key="")
+        data = dataclasses.replace(data, dataset="array", path=data_override, key="")
     if quick:
-        relu, deep = cfg["train"]["kind"] == "relu", cfg["train"]["depth"] > 2
-        raw["data"].update(QUICK["relu_data" if relu else "data"])
-        for m in raw["models"]:
-            m.update(QUICK["relu_train" if relu else "depth_train" if deep else "train"])
-        raw["title"] += " (quick)"
-        hidden = QUICK["depth_train" if deep else "train"]["hidden"]
-        raw["report"] = {"modes": [k for k in cfg["report"]["modes"] if k <= hidden]}
-    return raw
+        relu, deep = models[0].kind == "relu", getattr(models[0], "depth", 2) > 2
+        data = dataclasses.replace(data, **QUICK["relu_data" if relu else "data"])
+        shrink = QUICK["relu_train" if relu else "depth_train" if deep else "train"]
+        models = tuple(dataclasses.replace(m, **{k: v for k, v in shrink.items() if hasattr(m, k)}) for m in models)
+        title += " (quick)"
+        modes = tuple(k for k in modes if k <= QUICK["depth_train" if deep else "train"]["hidden"])
+    return dataclasses.replace(cfg, data=data, models=models, report_modes=modes, title=title)
 
 
 def reproduce(out_dir, *, quick=False, force=False, cifar10_dir=None, data=None, log=print):
     """Run everything into ``out_dir``; return the path of index.html."""
     from lindae.derivations.cli import compile_pdf, write_document
     from lindae.dynamics.figures import write_figures
-    from .runner import RunFailed, run_config
+    from lindae.validation.experiments.runner import RunFailed, run_config
     start = time.perf_counter()
     if data:
-        from .data import load_array
+        from lindae.validation.data.datasets import load_array
         load_array(data)  # fail now, not after the derivations and Figures 1-4
     os.makedirs(out_dir, exist_ok=True)
     timings, notes = {}, []
@@ -123,7 +122,7 @@ def reproduce(out_dir, *, quick=False, force=False, cifar10_dir=None, data=None,
     if quick or not data:       # the quick study is synthetic only; the full one needs MNIST
         log("[4/5] random-initialisation study (R15 against every mode)")
         t = time.perf_counter()
-        from .study import load_study, quick_study, run_study
+        from lindae.validation.experiments.study import load_study, quick_study, run_study
         study = load_study(config_path("random_init_study"))
         run_study(quick_study(study) if quick else study, os.path.join(out_dir, "random_init_study"), force=force,
                   log=log)
@@ -296,7 +295,7 @@ def _depth_run_section(out_dir, quick):
 
 
 def _study_section(out_dir, quick):
-    from .study import BOUND, VARIANTS, summary_rows
+    from lindae.validation.experiments.study import BOUND, VARIANTS, summary_rows
     study = _read_json(out_dir, "random_init_study", "study.json")
     if study is None:
         return []
@@ -335,7 +334,7 @@ def _study_section(out_dir, quick):
 
 
 def _authors_section(out_dir):
-    from .authors import (AUTHORS, EXPLAIN_ABOVE, FULL_RUN, authors_curves, comparison_rows, curves, load_json,
+    from lindae.validation.report.authors import (AUTHORS, EXPLAIN_ABOVE, FULL_RUN, authors_curves, comparison_rows, curves, load_json,
                           plot_overlay)
     if not os.path.exists(FULL_RUN):
         return []

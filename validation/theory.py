@@ -142,3 +142,9 @@ def _deep_theory(result, time):
     live = u0 > 0
     out[:, live] = deep_balanced_strength(lr * epochs[:, None], lam[live], eps=eps, gamma=gamma, u0=u0[live], depth=L)
     return out
+
+
+def worst_half_time_error(agreement):
+    """(largest |relative error of the epochs to u*/2|, its mode) over the modes that both reach u*/2."""
+    rel = [(abs(v["t_half_rel_error"]), int(k)) for k, v in agreement.items() if v.get("t_half_rel_error") is not None]
+    return max(rel) if rel else (None, None)

@@ -279,7 +279,7 @@ def write_spectrum_file(path, moments: Moments, center: bool, source_desc: str, 
     both written atomically."""
     import io
     from lindae.derivations.files import atomic_write_bytes, atomic_write_json
-    from lindae.validation.experiments.manifest import environment
+    from lindae.validation.provenance import environment
     spec = moments.spectrum(center)
     buf = io.BytesIO()
     np.savez(buf, second_moment=moments.second_moment, eigenvalues=spec.eigenvalues, eigenvectors=spec.eigenvectors,

@@ -19,7 +19,7 @@ import time
 
 import numpy as np
 
-from lindae.derivations.files import atomic_write_json, save_figure
+from lindae.derivations.files import atomic_write_json
 from lindae.dynamics import DivergenceError, InvalidArgument
 
 from lindae.validation.data.datasets import CIFAR10_HELP, DataError, cache_dir, load_array, load_cifar10, load_mnist
@@ -218,11 +218,8 @@ def _run(cfg: RunConfig, out_dir, force, cifar10_dir, log):
                "timings": {**timings, **{f"{k}_seconds": v.get("wall_seconds") for k, v in summaries.items()}}}
     atomic_write_json(os.path.join(out_dir, "results.json"), results)
     if cfg.figure != "none":
-        from lindae.validation.report.figures import plot_results
-        fig = plot_results(results)
-        save_figure(fig, os.path.join(out_dir, "figure.png"))
-        import matplotlib.pyplot as plt
-        plt.close(fig)
+        from lindae.validation.figures import plot_results, write_figure
+        write_figure(plot_results(results), os.path.join(out_dir, "figure.png"))
         log(f"wrote {os.path.join(out_dir, 'figure.png')}")
     results["timings"]["total_seconds"] = round(time.perf_counter() - start, 3)
     write_manifest(out_dir, config=cfg.to_dict(), seeds={m.name: m.seed for m in cfg.models},

@@ -81,5 +81,5 @@ def interrupt_on_sigterm():
 
 def write_manifest(out_dir, **fields) -> str:
     """``out_dir/manifest.json``: ``fields`` (config, seeds, timings, ...) and the environment with the git commit."""
-    from lindae.validation.experiments.manifest import environment
+    from lindae.validation.provenance import environment
     return atomic_write_json(os.path.join(out_dir, "manifest.json"), {**fields, "environment": environment()})

@@ -28,7 +28,7 @@ import time
 
 import numpy as np
 
-from lindae.derivations.files import atomic_write_bytes, atomic_write_json, save_figure
+from lindae.derivations.files import atomic_write_bytes, atomic_write_json
 
 from lindae.validation.experiments.config import ConfigError, LinearModel, read_toml
 from lindae.validation.experiments.model_training import train_model
@@ -245,11 +245,8 @@ def run_study(study: dict, out_dir, *, force=False, log=print) -> dict:
     out = dict(title=study["title"], bound=BOUND, window=WINDOW, cells=cells)
     atomic_write_json(os.path.join(out_dir, "study.json"), out)
     atomic_write_bytes(os.path.join(out_dir, "table.csv"), table_csv(cells).encode())
-    import matplotlib.pyplot as plt
-    from lindae.validation.report.figures import plot_study
-    fig = plot_study(out)
-    save_figure(fig, os.path.join(out_dir, "study.png"))
-    plt.close(fig)
+    from lindae.validation.figures import plot_study, write_figure
+    write_figure(plot_study(out, summary_rows(cells), variants=VARIANTS, bound=BOUND), os.path.join(out_dir, "study.png"))
     write_manifest(out_dir, config=study, seconds=round(time.perf_counter() - start, 3),
                    files=["cells", "study.json", "table.csv", "study.png"])
     return out

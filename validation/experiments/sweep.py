@@ -31,7 +31,7 @@ import time
 
 import numpy as np
 
-from lindae.derivations.files import atomic_write_bytes, save_figure
+from lindae.derivations.files import atomic_write_bytes
 
 from lindae.validation.experiments.config import (ConfigError, LinearModel, check_value, model_fields, model_hash,
                                                   parse_config, read_toml)
@@ -237,10 +237,7 @@ def table_csv(sw, rows) -> str:
 def _write_outputs(sw, rows, out_dir, scheduler, seconds):
     atomic_write_bytes(os.path.join(out_dir, "table.csv"), table_csv(sw, rows).encode())
     if rows:
-        from lindae.validation.report.figures import plot_sweep
-        fig = plot_sweep(sw, rows)
-        save_figure(fig, os.path.join(out_dir, "sweep.png"))
-        import matplotlib.pyplot as plt
-        plt.close(fig)
+        from lindae.validation.figures import plot_sweep, write_figure
+        write_figure(plot_sweep(sw, rows, t_half_modes(sw)), os.path.join(out_dir, "sweep.png"))
     write_manifest(out_dir, config=sw["config"].to_dict(), axes=sw["axes"], cells=len(sw["cells"]),
                    finished_files=len(rows), scheduler=str(scheduler), seconds=round(seconds, 3))

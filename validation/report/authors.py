@@ -56,23 +56,3 @@ def comparison_rows(ours: dict, authors: dict):
             rows.append(dict(model=name, mode=int(k), final_ours=float(o[-1]), final_authors=float(a[-1]),
                              final_gap=float(o[-1] - a[-1]), half_ours=_half(ep_o, o), half_authors=_half(ep_a, a)))
     return rows
-
-
-def plot_overlay(ours: dict, authors: dict, title: str):
-    """One panel per model: our m_i (solid) and the authors' (dashed), modes 1-4."""
-    import matplotlib.pyplot as plt
-    names = [n for n in ("AE", "WDAE", "DAE") if n in ours and n in authors]
-    fig, axes = plt.subplots(1, max(len(names), 1), figsize=(5 * max(len(names), 1), 4), squeeze=False, sharey=True)
-    for ax, name in zip(axes[0], names):
-        (ep_o, ser_o), (ep_a, ser_a) = ours[name], authors[name]
-        for i, k in enumerate(sorted(ser_a, key=int)):
-            if k in ser_o:
-                ax.plot(ep_o, ser_o[k], color=f"C{i}", lw=1.8, label=f"mode {k}: ours")
-            ax.plot(ep_a, ser_a[k], color=f"C{i}", lw=1.2, ls="--", label=f"mode {k}: authors")
-        ax.set_title(name, fontsize=10)
-        ax.set_xlabel("epoch")
-        ax.legend(fontsize=7, ncol=2)
-    axes[0, 0].set_ylabel("mᵢ = vᵢᵀ E[f(x)xᵀ] vᵢ / λᵢ")
-    fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    return fig

@@ -90,7 +90,7 @@ def training_caption(results, quick=False):
              f"W ~ {m0['init_scale'] if 'init_scale' in m0 else m0['init_std']:g}·N(0, 1), seed {m0['seed']}; "
              f"models: {', '.join(regs)}.")
     if cfg.get("figure") == "depth":
-        from lindae.validation.report.figures import worst_half_time_error
+        from lindae.validation.theory import worst_half_time_error
         starts = {m["name"]: (f"aligned, u₀ = {m['u0']:g}" if m["init"] == "aligned" else f"random, scale {m['init_scale']:g}")
                   for m in models}
         title = (f"{results['title']} — {data.get('dataset', 'data')}, {results['n_samples']} samples, "

@@ -23,7 +23,7 @@ from lindae.derivations.files import atomic_write_text
 
 from lindae.validation.report.captions import dynamics_caption, table_caption, training_caption
 from lindae.validation.experiments.config import RunConfig, load_config
-from lindae.validation.experiments.manifest import environment
+from lindae.validation.provenance import environment
 
 from lindae.configs import config_path
 
@@ -334,17 +334,15 @@ def _study_section(out_dir, quick):
 
 
 def _authors_section(out_dir):
-    from lindae.validation.report.authors import (AUTHORS, EXPLAIN_ABOVE, FULL_RUN, authors_curves, comparison_rows, curves, load_json,
-                          plot_overlay)
+    from lindae.validation.figures import plot_overlay, write_figure
+    from lindae.validation.report.authors import (AUTHORS, EXPLAIN_ABOVE, FULL_RUN, authors_curves, comparison_rows,
+                                                  curves, load_json)
     if not os.path.exists(FULL_RUN):
         return []
     full = load_json(FULL_RUN)
     ours, theirs = curves(full), authors_curves(load_json(AUTHORS))
-    fig = plot_overlay(ours, theirs, f"{full['title']}: ours (solid) against the authors' curves (dashed)")
-    from lindae.derivations.files import save_figure
-    save_figure(fig, os.path.join(out_dir, "fig6_authors.png"))
-    import matplotlib.pyplot as plt
-    plt.close(fig)
+    write_figure(plot_overlay(ours, theirs, f"{full['title']}: ours (solid) against the authors' curves (dashed)"),
+                 os.path.join(out_dir, "fig6_authors.png"))
     rows = comparison_rows(ours, theirs)
     cfg = full["config"]["models"][0]
     parts = ["<h2>Figure 6 against the authors' curves</h2>",

@@ -1,21 +1,28 @@
-"""Figures drawn from the numbers a job wrote: Figures 5 and 6 and the depth figure (a run's results.json),
-the random-initialisation study (study.json) and sweeps (their table rows)."""
+"""Every figure of the validation layer, drawn from numbers a job has already computed and written: Figures
+5 and 6 and the depth figure (a run's results.json), the random-initialisation study (study.json and its summary
+rows), sweeps (their table rows) and the overlay on the authors' Figure 6 curves. Nothing here trains or
+evaluates theory, and matplotlib is imported nowhere else in this layer."""
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import numpy as np
+
+from lindae.derivations.files import save_figure
+from lindae.validation.theory import worst_half_time_error
+
+
+def write_figure(fig, path) -> str:
+    """Save ``fig`` as PNG atomically and close it (pyplot keeps every open figure alive); return the path."""
+    try:
+        return save_figure(fig, path)
+    finally:
+        plt.close(fig)
 
 
 def plot_results(results):
     """Figure 5 for linear runs, Figure 6 for ReLU runs, the deep figure for depth runs (the config's ``figure``)."""
     kind = results["config"]["figure"]
     return plot_fig6(results) if kind == "fig6" else plot_depth(results) if kind == "depth" else plot_fig5(results)
-
-
-def worst_half_time_error(agreement):
-    """(largest |relative error of the epochs to u*/2|, its mode) over the modes that both reach u*/2."""
-    rel = [(abs(v["t_half_rel_error"]), int(k)) for k, v in agreement.items() if v.get("t_half_rel_error") is not None]
-    return max(rel) if rel else (None, None)
 
 
 def plot_depth(results):
@@ -114,13 +121,11 @@ def plot_fig6(results):
     return fig
 
 
-def plot_study(study: dict):
-    """Per case: measured (solid) against R15 (dashed) for every mode ≤ H; worst error of every variant."""
-    from lindae.validation.experiments.study import BOUND, summary_rows
-    from lindae.validation.theory import VARIANTS
+def plot_study(study: dict, rows, *, variants, bound):
+    """Per case: measured (solid) against R15 (dashed) for every mode ≤ H, and the worst error of every theory
+    variant (``rows``: the study's summary rows; ``bound``: the acceptance bound, drawn dotted)."""
     cases = list(dict.fromkeys(c["case"] for c in study["cells"]))
     fig, axes = plt.subplots(len(cases), 2, figsize=(12, 3.2 * len(cases)), squeeze=False)
-    rows = summary_rows(study["cells"])
     for r, name in enumerate(cases):
         curve = next((c for c in study["cells"] if c["case"] == name and "curves" in c), None)
         ax = axes[r, 0]
@@ -137,27 +142,25 @@ def plot_study(study: dict):
         ax.set_ylabel("s_i, modes 1..H")
         ax = axes[r, 1]
         rs = [x for x in rows if x["case"] == name]
-        width = 0.8 / len(VARIANTS)
-        for k, v in enumerate(VARIANTS):
+        width = 0.8 / len(variants)
+        for k, v in enumerate(variants):
             ax.bar(np.arange(len(rs)) + k * width, [max(x[v][0], 1e-6) for x in rs], width, label=v)
-        ax.axhline(BOUND, color="k", lw=0.8, ls=":")
+        ax.axhline(bound, color="k", lw=0.8, ls=":")
         ax.set_yscale("log")
         ax.set_xticks(np.arange(len(rs)) + 0.4 - width / 2)
         ax.set_xticklabels([f"{x['model']}\n{x['init_scale']:g}" for x in rs], fontsize=8)
         ax.set_ylabel("worst |s_i − theory_i|, i ≤ H")
-        ax.set_title(f"{name}: worst over seeds and modes (dotted: {BOUND})", fontsize=9)
+        ax.set_title(f"{name}: worst over seeds and modes (dotted: {bound})", fontsize=9)
         if r == 0:
             ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
 
 
-def plot_sweep(sw, rows):
+def plot_sweep(sw, rows, modes):
     """Heatmaps (two swept axes), lines (one) of the worst theory error, t_half of the first mode
     and the final loss; other axes (seeds included) are averaged over."""
-    from lindae.validation.experiments.sweep import t_half_modes
     axes = [a for a in sw["axes"] if a != "seed" and len(sw["axes"][a]) > 1]
-    modes = t_half_modes(sw)
     metrics = [("worst |measured − theory|", lambda r: r["worst_theory_error"]),
                (f"epochs to u*/2, mode {modes[0]}" if modes else "t_half", lambda r: r["t_half"].get(str(modes[0])) if modes else None),
                ("final loss", lambda r: r["loss_final"])]
@@ -194,5 +197,24 @@ def plot_sweep(sw, rows):
         ax.set_title(label, fontsize=9)
     note = f" (mean over {', '.join(averaged)})" if averaged else ""
     fig.suptitle(f"{sw['config'].title or 'sweep'}: {len(rows)} of {len(sw['cells'])} cells{note}")
+    fig.tight_layout()
+    return fig
+
+
+def plot_overlay(ours: dict, authors: dict, title: str):
+    """One panel per model: our m_i (solid) and the authors' (dashed), modes 1-4."""
+    names = [n for n in ("AE", "WDAE", "DAE") if n in ours and n in authors]
+    fig, axes = plt.subplots(1, max(len(names), 1), figsize=(5 * max(len(names), 1), 4), squeeze=False, sharey=True)
+    for ax, name in zip(axes[0], names):
+        (ep_o, ser_o), (ep_a, ser_a) = ours[name], authors[name]
+        for i, k in enumerate(sorted(ser_a, key=int)):
+            if k in ser_o:
+                ax.plot(ep_o, ser_o[k], color=f"C{i}", lw=1.8, label=f"mode {k}: ours")
+            ax.plot(ep_a, ser_a[k], color=f"C{i}", lw=1.2, ls="--", label=f"mode {k}: authors")
+        ax.set_title(name, fontsize=10)
+        ax.set_xlabel("epoch")
+        ax.legend(fontsize=7, ncol=2)
+    axes[0, 0].set_ylabel("mᵢ = vᵢᵀ E[f(x)xᵀ] vᵢ / λᵢ")
+    fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return fig

@@ -1,5 +1,6 @@
-"""The wheel: built from this tree, installed (not editable) into a fresh venv, it holds only the
-``lindae`` package and runs ``lindae reproduce --quick`` from an unrelated folder into a full report."""
+"""The installed package: the wheel built from this tree and installed (not editable) into a fresh venv holds only
+the ``lindae`` package, keeps the layer contracts (import-linter), and runs ``lindae reproduce --quick`` from an
+unrelated folder into a full report."""
 import os
 import pathlib
 import re
@@ -65,6 +66,32 @@ def test_the_installed_package_is_imported_and_no_generic_name_is(installed, tmp
     for generic in ("validation", "dynamics", "derivations", "configs"):
         proc = subprocess.run([str(python), "-c", f"import {generic}"], capture_output=True, text=True, cwd=tmp_path)
         assert proc.returncode != 0 and "ModuleNotFoundError" in proc.stderr, generic
+
+
+LINT = ("import sys; from importlinter.cli import lint_imports; "
+        "sys.exit(lint_imports(config_filename=sys.argv[1], no_cache=True, no_logo=True))")
+
+
+def test_the_installed_package_keeps_its_layer_contracts(installed, tmp_path):
+    """import-linter on the installed wheel (an editable install maps the layers to separate folders, which
+    import-linter cannot follow), with the contracts of setup.cfg."""
+    proc = subprocess.run([str(installed[1]), "-c", LINT, str(ROOT / "setup.cfg")], capture_output=True, text=True,
+                          cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert proc.stdout.count("KEPT") == 4 and "BROKEN" not in proc.stdout
+
+
+@pytest.mark.parametrize("contract", [
+    "[importlinter:contract:x]\nname = reversed layers\ntype = layers\nlayers =\n    lindae.derivations\n    lindae.validation\n",
+    "[importlinter:contract:x]\nname = no numpy in dynamics\ntype = forbidden\nsource_modules =\n    lindae.dynamics.kernels\n"
+    "forbidden_modules =\n    numpy\n",
+])
+def test_import_linter_reports_a_broken_contract(installed, tmp_path, contract):
+    """The contract check can fail: a contract this code breaks is reported broken."""
+    cfg = tmp_path / "broken.cfg"
+    cfg.write_text("[importlinter]\nroot_package = lindae\ninclude_external_packages = True\n\n" + contract)
+    proc = subprocess.run([str(installed[1]), "-c", LINT, str(cfg)], capture_output=True, text=True, cwd=tmp_path)
+    assert proc.returncode != 0 and "BROKEN" in proc.stdout
 
 
 @pytest.mark.slow

@@ -22,7 +22,8 @@ def git_commit() -> str:
 
 def environment() -> dict:
     """Versions of Python and the numeric stack, and the machine."""
-    import matplotlib
+    from importlib.metadata import version
+
     import mpmath
     import numpy
     import scipy
@@ -30,6 +31,6 @@ def environment() -> dict:
 
     import lindae
     return {"lindae": lindae.__version__, "python": platform.python_version(), "numpy": numpy.__version__, "scipy": scipy.__version__,
-            "sympy": sympy.__version__, "mpmath": mpmath.__version__, "matplotlib": matplotlib.__version__,
+            "sympy": sympy.__version__, "mpmath": mpmath.__version__, "matplotlib": version("matplotlib"),
             "machine": platform.machine(), "system": platform.system(), "processor": platform.processor(),
             "cpus": os.cpu_count(), "git_commit": git_commit()}

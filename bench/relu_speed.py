@@ -41,7 +41,7 @@ def main(argv=None):
     H = a.hidden
     spec = compute_spectrum(X)
     print(f"problem: N = {N}, D = {D}, H = {H}, {a.dtype}, noise std 2, weight decay 0.0045 (the paper's Figure 6)")
-    kw = dict(noise_std=2.0, weight_decay=0.0045, init_std=1e-3, dtype=a.dtype, record_every=10 ** 9, spectrum=spec)
+    kw = dict(noise_std=2.0, weight_decay=0.0045, init_scale=1e-3, dtype=a.dtype, record_every=10 ** 9, spectrum=spec)
     train_relu_ae(X, H, 0.9, 1, **kw)   # warm-up
     res = train_relu_ae(X, H, 0.9, a.timed_epochs, **kw)
     epoch = res.seconds / a.timed_epochs

@@ -29,6 +29,25 @@ def make_parser(prog: str, description: str):
                                          metavar="COMMAND")
 
 
+class _DeprecatedFlag(argparse.Action):
+    """An old spelling of an option: stores into the new one's destination and says it is deprecated."""
+
+    def __init__(self, *args, new, **kwargs):
+        self.new = new
+        super().__init__(*args, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        sys.stderr.write(f"{parser.prog}: warning: {option_string} is deprecated; use {self.new}\n")
+        setattr(namespace, self.dest, values)
+
+
+def deprecated_flags(parser, renames: dict, types: dict | None = None):
+    """Accept each old option of ``renames`` (old -> new) for this release, hidden from --help, with a warning."""
+    for old, new in renames.items():
+        parser.add_argument(old, dest=new.lstrip("-").replace("-", "_"), action=_DeprecatedFlag, new=new,
+                            type=(types or {}).get(old, float), help=argparse.SUPPRESS)
+
+
 def fail(prog: str, message: str) -> NoReturn:
     """Print a one-line error and exit with status 2."""
     sys.stderr.write(f"{prog}: error: {message}\n")

@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import os
 
-from lindae.derivations.commandline import fail, make_parser, run_command
+from lindae.derivations.commandline import deprecated_flags, fail, make_parser, run_command
 
 from .errors import InvalidArgument, InvalidArgumentType
 
@@ -42,13 +42,15 @@ def add_commands(sub):
     s = sub.add_parser("strength", help="print u(t) for one mode by closed form, ODE or GD",
                        description="Print a table of t and the mode strength u(t) = a(t) b(t).")
     s.add_argument("--lam", type=float, required=True, help="eigenvalue lambda >= 0")
-    s.add_argument("--eps", type=float, default=0.0, help="noise variance sigma^2 >= 0 (default 0)")
-    s.add_argument("--gamma", type=float, default=0.0, help="weight decay >= 0 (default 0)")
+    s.add_argument("--noise-var", type=float, default=0.0, help="noise variance ε = σ² >= 0 (default 0)")
+    s.add_argument("--weight-decay", type=float, default=0.0, help="weight decay γ >= 0 (default 0)")
     s.add_argument("--a0", type=float, required=True, help="initial encoder weight of the mode")
     s.add_argument("--b0", type=float, required=True, help="initial decoder weight of the mode")
-    s.add_argument("--eta", type=float, default=0.01, help="learning rate; t = eta * step (default 0.01)")
-    s.add_argument("--steps", type=int, default=1000, help="number of GD steps / grid length (default 1000)")
-    s.add_argument("--every", type=int, default=100, help="print every N steps (default 100)")
+    s.add_argument("--lr", type=float, default=0.01, help="learning rate η; t = η · epoch (default 0.01)")
+    s.add_argument("--epochs", type=int, default=1000, help="number of GD steps (epochs) / grid length (default 1000)")
+    s.add_argument("--record-every", type=int, default=100, help="print every N epochs (default 100)")
+    deprecated_flags(s, {"--eps": "--noise-var", "--gamma": "--weight-decay", "--eta": "--lr", "--steps": "--epochs",
+                         "--every": "--record-every"}, {"--steps": int, "--every": int})
     s.add_argument("--method", choices=("closed_form", "ode", "gd"), default="closed_form",
                    help="closed form (R5/R6), ODE integration (R3) or exact GD (R12)")
 
@@ -76,13 +78,13 @@ def run(args, prog) -> int:
         return 0
     from .trajectory import trajectory
     try:
-        tr = trajectory(args.lam, eps=args.eps, gamma=args.gamma, a0=args.a0, b0=args.b0, method=args.method,
-                        eta=args.eta, steps=args.steps, record_every=args.every)
+        tr = trajectory(args.lam, noise_var=args.noise_var, weight_decay=args.weight_decay, a0=args.a0, b0=args.b0, method=args.method,
+                        lr=args.lr, epochs=args.epochs, record_every=args.record_every)
     except (InvalidArgument, InvalidArgumentType) as exc:
         fail(prog, str(exc))
-    print(f"# {args.method}: lam={args.lam:g} eps={args.eps:g} gamma={args.gamma:g} a0={args.a0:g} b0={args.b0:g}"
-          f" eta={args.eta:g}")
+    print(f"# {args.method}: lam={args.lam:g} noise_var={args.noise_var:g} weight_decay={args.weight_decay:g} a0={args.a0:g} b0={args.b0:g}"
+          f" lr={args.lr:g}")
     print(f"{'step':>8} {'t':>12} {'u':>22}")
     for t, u in zip(tr.t, tr.u[:, 0]):
-        print(f"{int(round(t / args.eta)):>8} {t:>12.6g} {u:>22.15g}")
+        print(f"{int(round(t / args.lr)):>8} {t:>12.6g} {u:>22.15g}")
     return 0

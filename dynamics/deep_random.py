@@ -145,7 +145,7 @@ def blowup_time(first, middle, last, *, return_directions=False):
     return tau
 
 
-def deep_effective_start(lam, first, middle, last, *, modes=None, method="joint", progress=None):
+def deep_effective_start(lam, first, middle, last, *, n_modes=None, method="joint", progress=None):
     r"""Per-layer balanced starts (D9) of every mode of a deep network from its initial weights.
 
     Parameters
@@ -156,7 +156,7 @@ def deep_effective_start(lam, first, middle, last, *, modes=None, method="joint"
         P = W_1V and Q = W_LᵀV: the columns are each mode's p_i and q_i.
     middle : array_like (L-2, H, H)
         The middle layers.
-    modes : int, optional
+    n_modes : int, optional
         Number of leading modes (eigenvalue order) to evaluate; the rest get 0 (not learned).
         Default: min(D, H + 8).
     method : {"joint", "projected", "independent"}
@@ -173,7 +173,7 @@ def deep_effective_start(lam, first, middle, last, *, modes=None, method="joint"
     Returns
     -------
     ndarray (L, D)
-        a_eff of every mode in every layer (balanced), for :func:`dynamics.deep_gd_modes` or, as
+        a_eff of every mode in every layer (balanced), for :func:`dynamics.gd_modes` (``depth=L``) or, as
         u0 = a_eff^L, :func:`dynamics.deep_balanced_strength`. A mode with no hidden direction left, or
         with a nonpositive eigenvalue, gets 0.
     """
@@ -190,7 +190,7 @@ def deep_effective_start(lam, first, middle, last, *, modes=None, method="joint"
     if method not in ("joint", "projected", "independent"):
         raise InvalidArgument(f"method must be 'joint', 'projected' or 'independent', got {method!r}")
     L = len(mids) + 2
-    n = min(D, H + 8) if modes is None else min(D, int(modes))
+    n = min(D, H + 8) if n_modes is None else min(D, int(n_modes))
     tau = np.full(D, np.inf)                   # λ_i times the blow-up time: the τ of D9 (λ = 1)
     if method == "joint":
         tau[:n] = _joint_blowup(lam[:n], P[:, :n], mids, Q[:, :n], progress)

@@ -55,7 +55,7 @@ class DivergenceError(FloatingPointError):
     mode : int or None
         The number (1-based, in the order of the eigenvalues given) of the first mode that diverged, else None.
     bound : float or None
-        The R12 stability bound on eta for that mode, when known.
+        The R12 stability bound on lr for that mode, when known.
     partial : object
         The results recorded before the divergence (kept, never discarded).
     """

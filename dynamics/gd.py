@@ -9,17 +9,17 @@ from .matrix import sample_loss_and_gradient, second_moment_root
 from .errors import InvalidArgument, InvalidArgumentType
 
 
-def _record_steps(steps, record_every):
-    steps = as_int("steps", steps, lo=0)
+def _record_steps(epochs, record_every):
+    epochs = as_int("epochs", epochs, lo=0)
     record_every = as_int("record_every", record_every, lo=1)
-    k = np.arange(0, steps + 1, record_every)
-    if k[-1] != steps:
-        k = np.append(k, steps)
-    return steps, k
+    k = np.arange(0, epochs + 1, record_every)
+    if k[-1] != epochs:
+        k = np.append(k, epochs)
+    return epochs, k
 
 
-def gd_modes(steps, lam, *, eps=0.0, gamma=0.0, a0=None, b0=None, eta, record_every=1, depth=2, layers=None):
-    r"""Iterate the exact per-mode GD map, vectorised over modes (R12); eta may differ per mode.
+def gd_modes(epochs, lam, *, noise_var=0.0, weight_decay=0.0, a0=None, b0=None, lr, record_every=1, depth=2, layers=None):
+    r"""Iterate the exact per-mode GD map, vectorised over modes (R12); lr may differ per mode.
 
     .. math:: a' = a - \eta\,\partial\ell/\partial a,\qquad b' = b - \eta\,\partial\ell/\partial b
 
@@ -31,7 +31,7 @@ def gd_modes(steps, lam, *, eps=0.0, gamma=0.0, a0=None, b0=None, eta, record_ev
     Returns
     -------
     k : ndarray (K,)
-        Recorded step indices (0, record_every, ..., steps); time is t = eta * k.
+        Recorded step indices (0, record_every, ..., steps); time is t = lr * k.
     a, b : ndarray (K, M)
 
     Raises
@@ -49,34 +49,34 @@ def gd_modes(steps, lam, *, eps=0.0, gamma=0.0, a0=None, b0=None, eta, record_ev
         W = np.asarray(as_array("layers", layers))
         if W.ndim != 2 or W.shape[0] != depth:
             raise InvalidArgument(f"layers must have shape (depth, M) = ({depth}, M), got {W.shape}")
-        eta = float(as_array("eta", eta, lo=0.0, lo_open=True))
-        steps, _ = _record_steps(steps, record_every)
-        k, _, kept = deep_gd_modes(steps, lam, eps=eps, gamma=gamma, layers=W, eta=eta, record_every=record_every,
+        lr = float(as_array("lr", lr, lo=0.0, lo_open=True))
+        epochs, _ = _record_steps(epochs, record_every)
+        k, _, kept = deep_gd_modes(epochs, lam, noise_var=noise_var, weight_decay=weight_decay, layers=W, lr=lr, record_every=record_every,
                                    return_layers=True)
         return k, kept
     if a0 is None or b0 is None:
         raise InvalidArgumentType("gd_modes needs a0 and b0 (or depth >= 3 and layers)")
-    eta = as_array("eta", eta, lo=0.0, lo_open=True)
-    steps, k = _record_steps(steps, record_every)
-    lam, eps, gamma = (as_array(n, v, lo=0.0) for n, v in (("lam", lam), ("eps", eps), ("gamma", gamma)))
+    lr = as_array("lr", lr, lo=0.0, lo_open=True)
+    epochs, k = _record_steps(epochs, record_every)
+    lam, noise_var, weight_decay = (as_array(n, v, lo=0.0) for n, v in (("lam", lam), ("noise_var", noise_var), ("weight_decay", weight_decay)))
     a0, b0 = as_array("a0", a0), as_array("b0", b0)
-    lam, eps, gamma, a, b, eta = (np.atleast_1d(x).astype(float).ravel()
-                                  for x in broadcast(lam=lam, eps=eps, gamma=gamma, a0=a0, b0=b0, eta=eta))
+    lam, noise_var, weight_decay, a, b, lr = (np.atleast_1d(x).astype(float).ravel()
+                                  for x in broadcast(lam=lam, noise_var=noise_var, weight_decay=weight_decay, a0=a0, b0=b0, lr=lr))
     step = mode_gd_map_function()
     A = np.empty((len(k), a.size))
     B = np.empty_like(A)
     A[0], B[0] = a, b
     row = 1
-    for n in range(1, steps + 1):
+    for n in range(1, epochs + 1):
         with np.errstate(over="ignore", invalid="ignore"):  # divergence is detected and reported below
-            a, b = step(a, b, lam, eps, gamma, eta)
+            a, b = step(a, b, lam, noise_var, weight_decay, lr)
             out = beyond_guard(a * a + b * b)
         if np.any(out):
             bad = int(np.flatnonzero(out)[0])
-            bound = float(stability_bound(lam[bad], eps=eps[bad], gamma=gamma[bad]))
+            bound = float(stability_bound(lam[bad], noise_var=noise_var[bad], weight_decay=weight_decay[bad]))
             raise DivergenceError(
-                f"gradient descent diverged at step {n} in mode {bad + 1}: eta = {eta[bad]:g} exceeds the stability "
-                f"bound {bound:.6g} of R12 (lam={lam[bad]:g}, eps={eps[bad]:g}, gamma={gamma[bad]:g})",
+                f"gradient descent diverged at step {n} in mode {bad + 1}: lr = {lr[bad]:g} exceeds the stability "
+                f"bound {bound:.6g} of R12 (lam={lam[bad]:g}, noise_var={noise_var[bad]:g}, weight_decay={weight_decay[bad]:g})",
                 step=n, mode=bad + 1, bound=bound, partial=(k[:row], A[:row], B[:row]))
         if row < len(k) and n == k[row]:
             A[row], B[row] = a, b
@@ -84,15 +84,15 @@ def gd_modes(steps, lam, *, eps=0.0, gamma=0.0, a0=None, b0=None, eta, record_ev
     return k, A, B
 
 
-def gd_matrix(Sigma, W1, W2, *, eta, steps, eps=0.0, gamma=0.0, record_every=1):
+def gd_matrix(Sigma, W1, W2, *, lr, epochs, noise_var=0.0, weight_decay=0.0, record_every=1):
     r"""Full-batch GD on the marginalised matrix loss (R1): :math:`W_i \leftarrow W_i - \eta\,\partial L/\partial W_i`.
 
     Returns
     -------
     k : ndarray (K,), W1s : ndarray (K, H, D), W2s : ndarray (K, D, H), loss : ndarray (K,)
     """
-    eta = float(as_array("eta", eta, lo=0.0, lo_open=True))
-    steps, k = _record_steps(steps, record_every)
+    lr = float(as_array("lr", lr, lo=0.0, lo_open=True))
+    epochs, k = _record_steps(epochs, record_every)
     Sigma, W1, W2 = (as_array(n, v) for n, v in (("Sigma", Sigma), ("W1", W1), ("W2", W2)))
     D = Sigma.shape[0]
     if Sigma.shape != (D, D) or W1.ndim != 2 or W1.shape[1] != D or W2.shape != (D, W1.shape[0]):
@@ -103,15 +103,15 @@ def gd_matrix(Sigma, W1, W2, *, eta, steps, eps=0.0, gamma=0.0, record_every=1):
     W1s[0], W2s[0] = W1, W2
     row = 1
     S = second_moment_root(Sigma)
-    L, g1, g2 = sample_loss_and_gradient(W1, W2, S, S, eps, gamma)
+    L, g1, g2 = sample_loss_and_gradient(W1, W2, S, S, noise_var, weight_decay)
     losses[0] = L
-    for n in range(1, steps + 1):
-        W1, W2 = W1 - eta * g1, W2 - eta * g2
+    for n in range(1, epochs + 1):
+        W1, W2 = W1 - lr * g1, W2 - lr * g2
         with np.errstate(over="ignore", invalid="ignore"):
-            L, g1, g2 = sample_loss_and_gradient(W1, W2, S, S, eps, gamma)
+            L, g1, g2 = sample_loss_and_gradient(W1, W2, S, S, noise_var, weight_decay)
             bad = diverged(np.sum(W1 * W1), np.sum(W2 * W2))
         if bad:
-            raise DivergenceError(f"matrix gradient descent diverged at step {n} (eta = {eta:g})", step=n,
+            raise DivergenceError(f"matrix gradient descent diverged at step {n} (lr = {lr:g})", step=n,
                                   partial=(k[:row], W1s[:row], W2s[:row], losses[:row]))
         if row < len(k) and n == k[row]:
             W1s[row], W2s[row], losses[row] = W1, W2, L

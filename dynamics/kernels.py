@@ -71,13 +71,13 @@ def balanced_log(t, kappa, xi, log_u0):
     return np.where(neg, neg_val, pos)
 
 
-def balanced_signed(t, lam, eps, gamma, log_abs_a0, log_abs_b0, sign):
+def balanced_signed(t, lam, noise_var, weight_decay, log_abs_a0, log_abs_b0, sign):
     """R5 for c0 = 0 with either sign of u0 = a0 b0 (sign = +1, -1 or 0): a0 = b0 is the logistic with
-    rate kappa; a0 = -b0 gives v = -u obeying the logistic with rate -(lambda + gamma); u0 = 0 stays 0."""
+    rate kappa; a0 = -b0 gives v = -u obeying the logistic with rate -(lambda + weight_decay); u0 = 0 stays 0."""
     anti = sign < 0
     with np.errstate(divide="ignore", invalid="ignore"):
         L = np.where(sign != 0, log_abs_a0 + log_abs_b0, 0.0)
-    val = balanced_log(t, np.where(anti, -(lam + gamma), lam - gamma), lam + eps, L)
+    val = balanced_log(t, np.where(anti, -(lam + weight_decay), lam - weight_decay), lam + noise_var, L)
     return np.where(sign != 0, np.where(anti, -val, val), 0.0)
 
 
@@ -86,8 +86,8 @@ def _mobius(y0, yp, ym_abs, omE, E, den):
     return (y0 * (yp + ym_abs * E) + yp * ym_abs * omE) / den
 
 
-def hyperbolic(t, lam, eps, a0, b0):
-    r"""R6 for gamma = 0 and b0² != a0² (already broadcast 1-D arrays), in scale-free form.
+def hyperbolic(t, lam, noise_var, a0, b0):
+    r"""R6 for weight_decay = 0 and b0² != a0² (already broadcast 1-D arrays), in scale-free form.
 
     After the symmetries (a, b) -> (b, a) and (a, b) -> (-a, -b), :math:`b_0 = \sigma > 0` and
     :math:`a_0 = \alpha\sigma` with :math:`|\alpha| < 1`. :math:`P = (a + b)^2` and
@@ -106,7 +106,7 @@ def hyperbolic(t, lam, eps, a0, b0):
     a0, b0 = np.where(swap, b0, a0), np.where(swap, a0, b0)
     flip = b0 < 0
     a0, b0 = np.where(flip, -a0, a0), np.where(flip, -b0, b0)
-    xi = lam + eps
+    xi = lam + noise_var
     moving = xi > 0
     xs = np.where(moving, xi, 1.0)
     alpha = a0 / b0

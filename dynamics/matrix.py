@@ -14,7 +14,7 @@ import numpy as np
 from .errors import InvalidArgument
 
 
-def sample_loss_and_gradient(W1, W2, X_in, X_target, eps=0.0, gamma=0.0):
+def sample_loss_and_gradient(W1, W2, X_in, X_target, noise_var=0.0, weight_decay=0.0):
     r"""Loss and gradient of R1 on samples, O(n D H).
 
     .. math:: L = \frac{1}{2n}\|X_\mathrm{target} - X_\mathrm{in}W^\top\|_F^2 + \frac{\varepsilon}{2}\|W\|_F^2
@@ -24,7 +24,7 @@ def sample_loss_and_gradient(W1, W2, X_in, X_target, eps=0.0, gamma=0.0):
     :math:`\partial L/\partial W_2 = E^\top Z/n + \varepsilon WW_1^\top + \gamma W_2` and
     :math:`\partial L/\partial W_1 = (EW_2)^\top X_\mathrm{in}/n + \varepsilon W_2^\top W + \gamma W_1`.
     For clean inputs (X_in = X_target = X) this is R1 with Σ = XᵀX/n; for noisy inputs it is one
-    sampled-noise estimate of it (then pass eps = 0).
+    sampled-noise estimate of it (then pass noise_var = 0).
 
     Parameters
     ----------
@@ -32,7 +32,7 @@ def sample_loss_and_gradient(W1, W2, X_in, X_target, eps=0.0, gamma=0.0):
     W2 : (D, H) array
     X_in, X_target : (n, D) arrays
         Inputs and reconstruction targets (rows are samples).
-    eps, gamma : float
+    noise_var, weight_decay : float
         Marginalised noise variance and weight decay.
 
     Returns
@@ -44,14 +44,14 @@ def sample_loss_and_gradient(W1, W2, X_in, X_target, eps=0.0, gamma=0.0):
     Z = X_in @ W1.T                  # n x H
     E = Z @ W2.T - X_target          # n x D
     loss = 0.5 * float(np.sum(E * E)) / n
-    g2 = (E.T @ Z) / n + gamma * W2
-    g1 = ((E @ W2).T @ X_in) / n + gamma * W1
-    if eps:
+    g2 = (E.T @ Z) / n + weight_decay * W2
+    g1 = ((E @ W2).T @ X_in) / n + weight_decay * W1
+    if noise_var:
         W = W2 @ W1
-        loss += 0.5 * eps * float(np.sum(W * W))
-        g2 += eps * W @ W1.T
-        g1 += eps * W2.T @ W
-    return loss + 0.5 * gamma * (float(np.sum(W1 * W1)) + float(np.sum(W2 * W2))), g1, g2
+        loss += 0.5 * noise_var * float(np.sum(W * W))
+        g2 += noise_var * W @ W1.T
+        g1 += noise_var * W2.T @ W
+    return loss + 0.5 * weight_decay * (float(np.sum(W1 * W1)) + float(np.sum(W2 * W2))), g1, g2
 
 
 def second_moment_root(Sigma):
@@ -77,7 +77,7 @@ def second_moment_root(Sigma):
     return np.sqrt(D * np.clip(lam, 0.0, None))[:, None] * V.T
 
 
-def loss_and_gradient(W1, W2, Sigma, eps=0.0, gamma=0.0):
+def loss_and_gradient(W1, W2, Sigma, noise_var=0.0, weight_decay=0.0):
     r"""Loss and gradient of the marginalised DAE/WDAE objective (R1) for a second-moment matrix Σ.
 
     .. math:: L = \tfrac12\operatorname{tr}[(I - W)\Sigma(I - W)^\top] + \tfrac{\varepsilon}{2}\|W\|_F^2
@@ -93,4 +93,4 @@ def loss_and_gradient(W1, W2, Sigma, eps=0.0, gamma=0.0):
         L, dL/dW1 (H x D) and dL/dW2 (D x H).
     """
     S = second_moment_root(Sigma)
-    return sample_loss_and_gradient(W1, W2, S, S, eps, gamma)
+    return sample_loss_and_gradient(W1, W2, S, S, noise_var, weight_decay)

@@ -43,14 +43,14 @@ def _solve(rhs, t, y0, method, rtol, atol):
     return sol.y.T
 
 
-def integrate_modes(t, lam, *, eps=0.0, gamma=0.0, a0, b0, rtol=1e-10, atol=None, method="DOP853"):
+def integrate_modes(t, lam, *, noise_var=0.0, weight_decay=0.0, a0, b0, rtol=1e-10, atol=None, method="DOP853"):
     r"""Integrate the per-mode flow :math:`\dot a = b(\lambda - \xi ab) - \gamma a`, :math:`\dot b = a(\lambda - \xi ab) - \gamma b` (R3).
 
     Parameters
     ----------
     t : array_like, shape (T,)
         Non-decreasing output times >= 0 (integration starts at 0).
-    lam, eps, gamma, a0, b0 : array_like
+    lam, noise_var, weight_decay, a0, b0 : array_like
         Mode parameters, broadcast to a common 1-D shape (M,).
     rtol, atol, method :
         Passed to :func:`scipy.integrate.solve_ivp` (see the module docstring).
@@ -61,16 +61,16 @@ def integrate_modes(t, lam, *, eps=0.0, gamma=0.0, a0, b0, rtol=1e-10, atol=None
     """
     from lindae.derivations import mode_flow_function  # generated from R3
     t = _times(t)
-    lam, eps, gamma = (as_array(n, v, lo=0.0) for n, v in (("lam", lam), ("eps", eps), ("gamma", gamma)))
+    lam, noise_var, weight_decay = (as_array(n, v, lo=0.0) for n, v in (("lam", lam), ("noise_var", noise_var), ("weight_decay", weight_decay)))
     a0, b0 = as_array("a0", a0), as_array("b0", b0)
-    lam, eps, gamma, a0, b0 = (np.atleast_1d(x).ravel() for x in broadcast(lam=lam, eps=eps, gamma=gamma, a0=a0, b0=b0))
+    lam, noise_var, weight_decay, a0, b0 = (np.atleast_1d(x).ravel() for x in broadcast(lam=lam, noise_var=noise_var, weight_decay=weight_decay, a0=a0, b0=b0))
     M = lam.size
     flow = mode_flow_function()
 
-    xi = lam + eps
+    xi = lam + noise_var
 
     def rhs(_t, y):
-        da, db = flow(y[:M], y[M:], lam, xi, gamma)
+        da, db = flow(y[:M], y[M:], lam, xi, weight_decay)
         return np.concatenate([np.broadcast_to(da, (M,)), np.broadcast_to(db, (M,))])
 
     scale = max(float(np.max(np.abs(np.concatenate([a0, b0])), initial=0.0)), 1e-300)
@@ -84,32 +84,32 @@ SWITCH = 40.0
 MAX_WORK = 1e7
 
 
-def strength_by_ode(t, lam, eps, gamma, a0, b0, rtol=1e-11):
-    """u(t) = a(t) b(t) for gamma > 0 (elementwise, already broadcast 1-D arguments).
+def strength_by_ode(t, lam, noise_var, weight_decay, a0, b0, rtol=1e-11):
+    """u(t) = a(t) b(t) for weight_decay > 0 (elementwise, already broadcast 1-D arguments).
 
-    Integrates R3 with LSODA up to T1 = min(t, 40/gamma), when c = c0 e^{-2 gamma t} has decayed by
+    Integrates R3 with LSODA up to T1 = min(t, 40/weight_decay), when c = c0 e^{-2 weight_decay t} has decayed by
     e^-80 and the mode is balanced to double precision; from there R5 continues exactly. Elements
-    that share (lam, eps, gamma, a0, b0) are integrated once over the union of their times.
+    that share (lam, noise_var, weight_decay, a0, b0) are integrated once over the union of their times.
 
     Raises
     ------
     ValueError
-        If (lam + gamma + xi (a0^2 + b0^2)) * T1 > 1e7: the integration would be too long.
+        If (lam + weight_decay + xi (a0^2 + b0^2)) * T1 > 1e7: the integration would be too long.
     """
     from lindae.derivations import mode_flow_function
-    t, lam, eps, gamma, a0, b0 = (np.ravel(x) for x in (t, lam, eps, gamma, a0, b0))
-    T1 = np.minimum(t, SWITCH / gamma)
-    xi = lam + eps
-    work = (lam + gamma + xi * (a0 ** 2 + b0 ** 2)) * T1
+    t, lam, noise_var, weight_decay, a0, b0 = (np.ravel(x) for x in (t, lam, noise_var, weight_decay, a0, b0))
+    T1 = np.minimum(t, SWITCH / weight_decay)
+    xi = lam + noise_var
+    work = (lam + weight_decay + xi * (a0 ** 2 + b0 ** 2)) * T1
     if np.any(work > MAX_WORK):
         j = int(np.argmax(work))
         raise InvalidArgument(
-            f"gamma > 0 with a0^2 != b0^2 has no closed form and needs the ODE, but this problem is too stiff over "
-            f"its horizon ((lam + gamma + xi (a0^2 + b0^2)) * min(t, 40/gamma) = {work[j]:.3g} > {MAX_WORK:g}; "
-            f"lam={lam[j]:g}, gamma={gamma[j]:g}, t={t[j]:g}); use dynamics.integrate_modes with method='LSODA'")
+            f"weight_decay > 0 with a0^2 != b0^2 has no closed form and needs the ODE, but this problem is too stiff over "
+            f"its horizon ((lam + weight_decay + xi (a0^2 + b0^2)) * min(t, 40/weight_decay) = {work[j]:.3g} > {MAX_WORK:g}; "
+            f"lam={lam[j]:g}, weight_decay={weight_decay[j]:g}, t={t[j]:g}); use dynamics.integrate_modes with method='LSODA'")
     flow = mode_flow_function()
     u = np.empty(t.shape)
-    keys = np.stack([lam, eps, gamma, a0, b0], axis=1)
+    keys = np.stack([lam, noise_var, weight_decay, a0, b0], axis=1)
     uniq, inverse = np.unique(keys, axis=0, return_inverse=True)
     for g, (l, e, gm, A0, B0) in enumerate(uniq):
         idx = np.flatnonzero(inverse.ravel() == g)
@@ -118,7 +118,7 @@ def strength_by_ode(t, lam, eps, gamma, a0, b0, rtol=1e-11):
             u[idx] = A0 * B0
             continue
         # Nondimensionalise: a = S alpha, b = S beta, t = T tau. The flow keeps its form (R3) with
-        # coefficients lambda' = T lambda, xi' = T xi S^2, gamma' = T gamma, all bounded by MAX_WORK.
+        # coefficients lambda' = T lambda, xi' = T xi S^2, weight_decay' = T weight_decay, all bounded by MAX_WORK.
         S = max(abs(A0), abs(B0))
         lp, xp, gp = T * l, T * (l + e) * S * S, T * gm
         taus = np.unique(T1[idx] / T)
@@ -133,11 +133,11 @@ def strength_by_ode(t, lam, eps, gamma, a0, b0, rtol=1e-11):
         ul = u[late]
         with np.errstate(divide="ignore"):
             log_abs = np.log(np.abs(ul))
-        u[late] = balanced_signed(t[late] - T1[late], lam[late], eps[late], gamma[late], log_abs, 0.0, np.sign(ul))
+        u[late] = balanced_signed(t[late] - T1[late], lam[late], noise_var[late], weight_decay[late], log_abs, 0.0, np.sign(ul))
     return u
 
 
-def integrate_matrix_flow(t, Sigma, W1, W2, *, eps=0.0, gamma=0.0, rtol=1e-10, atol=None, method="DOP853"):
+def integrate_matrix_flow(t, Sigma, W1, W2, *, noise_var=0.0, weight_decay=0.0, rtol=1e-10, atol=None, method="DOP853"):
     r"""Integrate the full matrix gradient flow :math:`\dot W_i = -\partial L/\partial W_i` of R1.
 
     Parameters
@@ -160,7 +160,7 @@ def integrate_matrix_flow(t, Sigma, W1, W2, *, eps=0.0, gamma=0.0, rtol=1e-10, a
     S = second_moment_root(Sigma)
 
     def rhs(_t, y):
-        _, g1, g2 = sample_loss_and_gradient(y[:n1].reshape(H, D), y[n1:].reshape(D, H), S, S, eps, gamma)
+        _, g1, g2 = sample_loss_and_gradient(y[:n1].reshape(H, D), y[n1:].reshape(D, H), S, S, noise_var, weight_decay)
         return -np.concatenate([g1.ravel(), g2.ravel()])
 
     y0 = np.concatenate([W1.ravel(), W2.ravel()])

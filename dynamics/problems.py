@@ -18,7 +18,7 @@ class Fig1:
     runs: int = 10
     init_low: float = -2.0
     init_high: float = 2.0
-    eta: float = 0.01
+    lr: float = 0.01
     epochs: int = 200
     seed: int = 0
 
@@ -28,7 +28,7 @@ class Fig2:
     """Theory curves, noise against the equivalent weight decay."""
     lam_values: tuple = (2.5, 1.0, 0.5)
     eps_values: tuple = tuple(np.round(np.arange(0.0, 1.81, 0.2), 10))
-    eta: float = 0.001
+    lr: float = 0.001
     epochs: int = 20_000
     u0: float = 1e-6
 
@@ -48,9 +48,9 @@ class Fig3:
 class Fig4:
     """Weight norm: noise against weight decay."""
     lam: float = 1.0
-    eps: float = 0.1
-    gamma: float = 0.1 / 1.1
-    eta: float = 0.01
+    noise_var: float = 0.1
+    weight_decay: float = 0.1 / 1.1
+    lr: float = 0.01
     epochs: int = 1000
     runs: int = 10
     init_low: float = -2.0
@@ -66,7 +66,7 @@ FIG1, FIG2, FIG3, FIG4 = Fig1(), Fig2(), Fig3(), Fig4()
 class DepthCurves:
     """Balanced depth-L curves: DAE against the equivalent-decay WDAE (D4, D6)."""
     lam: float = 1.0
-    eps: float = 0.5
+    noise_var: float = 0.5
     depths: tuple = (2, 3, 4)
     u0_values: tuple = (0.1, 1e-3)
     t_max: float = 60.0
@@ -77,8 +77,8 @@ class Bifurcation:
     """The L = 3 weight-decay bifurcation diagram with GD runs (D5)."""
     depth: int = 3
     lam: float = 1.0
-    eta: float = 0.005
-    steps: int = 80_000
+    lr: float = 0.005
+    epochs: int = 80_000
     n_gamma: int = 11
     n_u0: int = 11
     u0_min: float = 1e-4

@@ -13,7 +13,7 @@ size and factorised by Householder QR, which is accurate row by row for such gra
 saturated mode (:math:`c_i\|y_i\|^2 > 1`) uses :math:`(E_i/c_i)h_i`; any other uses
 :math:`E_i\|Q_I^\top y_i\|^2`, with :math:`Q_I` the identity block of Q, since :math:`M^{-1} = Q_IQ_I^\top`.
 
-Discrete time (``eta``): each mode's :math:`E_i = (1 + \eta\kappa_i)^{2k}` is its linear growth under
+Discrete time (``lr``): each mode's :math:`E_i = (1 + \eta\kappa_i)^{2k}` is its linear growth under
 GD, and :math:`c_i = E_i/s_i^\mathrm{GD} - 1/u_{0i}` is chosen so that a mode alone follows R12's
 exact map from the balanced start :math:`u_{0i} = \|y_i\|^2`. Continuous time: R15's :math:`c_i(t)`.
 
@@ -39,22 +39,22 @@ from .errors import InvalidArgument, InvalidArgumentType
 LOG_CAP = 1300.0
 
 
-@implements("R15", 0, call={"t": "t", "lam": "lam", "eps": "eps", "gamma": "gamma"},
+@implements("R15", 0, call={"t": "t", "lam": "lam", "noise_var": "eps", "weight_decay": "gamma"},
             domain={"t": (0.01, 5)})
-def saturation_weight(t, lam, *, eps=0.0, gamma=0.0):
+def saturation_weight(t, lam, *, noise_var=0.0, weight_decay=0.0):
     r"""R15's :math:`c(t) = \xi\,(e^{2\kappa t} - 1)/\kappa` (:math:`2\xi t` at κ = 0), by ``expm1``.
 
     Returns inf where c exceeds the float64 range (2κt > 709); :func:`random_init_strength` works
     with :func:`log_saturation_weight` instead and never forms c itself.
     """
     with np.errstate(over="ignore"):
-        return np.exp(log_saturation_weight(t, lam, eps=eps, gamma=gamma))
+        return np.exp(log_saturation_weight(t, lam, noise_var=noise_var, weight_decay=weight_decay))
 
 
-def log_saturation_weight(t, lam, *, eps=0.0, gamma=0.0):
+def log_saturation_weight(t, lam, *, noise_var=0.0, weight_decay=0.0):
     r""":math:`\log c(t)` without overflow: :math:`\log(\xi/\kappa) + 2\kappa t + \log(1 - e^{-2\kappa t})` for κ > 0."""
-    t, lam, eps, gamma = (as_array(n, v, lo=0.0) for n, v in (("t", t), ("lam", lam), ("eps", eps), ("gamma", gamma)))
-    kap, xi = lam - gamma, lam + eps
+    t, lam, noise_var, weight_decay = (as_array(n, v, lo=0.0) for n, v in (("t", t), ("lam", lam), ("noise_var", noise_var), ("weight_decay", weight_decay)))
+    kap, xi = lam - weight_decay, lam + noise_var
     x = 2 * kap * t
     with np.errstate(divide="ignore", invalid="ignore"):
         pos = np.log(xi / np.abs(kap)) + np.where(kap > 0, x + np.log(-np.expm1(-np.abs(x))), np.log(-np.expm1(-np.abs(x))))
@@ -109,7 +109,7 @@ def _check_start(lam, growing):
     return lam, Y
 
 
-def random_init_strength(lam, growing, *, eps=0.0, gamma=0.0, eta=None, steps=None, record_every=1, t=None,
+def random_init_strength(lam, growing, *, noise_var=0.0, weight_decay=0.0, lr=None, epochs=None, record_every=1, t=None,
                          warp=True, warp_dt=0.1):
     r"""R15: every mode's strength from the actual small random start.
 
@@ -119,9 +119,9 @@ def random_init_strength(lam, growing, *, eps=0.0, gamma=0.0, eta=None, steps=No
         Eigenvalues λ_i >= 0 (any order).
     growing : array_like (D, H)
         Row i is the growing part :math:`y_i = (W_1(0)v_i + W_2(0)^\top v_i)/2` of mode i (R14).
-    eps, gamma : float
+    noise_var, weight_decay : float
         Noise variance and weight decay.
-    eta, steps, record_every : float, int, int
+    lr, steps, record_every : float, int, int
         Discrete time: the exact per-mode GD map (R12) is the single-mode limit; the result is at
         steps 0, record_every, ..., steps.
     t : array_like (T,)
@@ -130,7 +130,7 @@ def random_init_strength(lam, growing, *, eps=0.0, gamma=0.0, eta=None, steps=No
         Apply the competition time warp (default; it acts only when D > H); without it, the plain
         Riccati surrogate.
     warp_dt : float
-        Time step (in units of t = eta * k) on which the warp is advanced, independent of the
+        Time step (in units of t = lr * k) on which the warp is advanced, independent of the
         recorded grid (the cost is one QR factorisation per step).
 
     Returns
@@ -142,10 +142,10 @@ def random_init_strength(lam, growing, *, eps=0.0, gamma=0.0, eta=None, steps=No
     """
     from .gd import _record_steps, gd_modes
     lam, Y = _check_start(lam, growing)
-    eps = float(as_array("eps", eps, lo=0.0))
-    gamma = float(as_array("gamma", gamma, lo=0.0))
+    noise_var = float(as_array("noise_var", noise_var, lo=0.0))
+    weight_decay = float(as_array("weight_decay", weight_decay, lo=0.0))
     warp_dt = float(as_array("warp_dt", warp_dt, lo=0.0, lo_open=True))
-    kap, xi = lam - gamma, lam + eps
+    kap, xi = lam - weight_decay, lam + noise_var
     u0 = np.sum(Y * Y, axis=1)
     H = Y.shape[1]
     order = np.argsort(-lam, kind="stable")
@@ -153,15 +153,15 @@ def random_init_strength(lam, growing, *, eps=0.0, gamma=0.0, eta=None, steps=No
     ref = order[min(H, lam.size) - 1]
     u_h = max(kap[ref] / xi[ref], 0.0) if warp and lam.size > H else 0.0
     if t is None:
-        if eta is None or steps is None:
-            raise InvalidArgumentType("give t, or eta and steps")
-        eta = float(as_array("eta", eta, lo=0.0, lo_open=True))
-        steps, rec = _record_steps(steps, record_every)
-        if np.any(1 + eta * kap <= 0):
-            raise InvalidArgument(f"eta = {eta:g} makes 1 + eta (lam - gamma) <= 0 for some mode; no GD growth law")
-        _, A, B = gd_modes(steps, lam, eps=eps, gamma=gamma, a0=np.sqrt(u0), b0=np.sqrt(u0), eta=eta)
-        k = np.arange(steps + 1, dtype=float)
-        log_e = 2 * k[:, None] * np.log1p(eta * kap)
+        if lr is None or epochs is None:
+            raise InvalidArgumentType("give t, or lr and steps")
+        lr = float(as_array("lr", lr, lo=0.0, lo_open=True))
+        epochs, rec = _record_steps(epochs, record_every)
+        if np.any(1 + lr * kap <= 0):
+            raise InvalidArgument(f"lr = {lr:g} makes 1 + eta (lam - weight_decay) <= 0 for some mode; no GD growth law")
+        _, A, B = gd_modes(epochs, lam, noise_var=noise_var, weight_decay=weight_decay, a0=np.sqrt(u0), b0=np.sqrt(u0), lr=lr)
+        k = np.arange(epochs + 1, dtype=float)
+        log_e = 2 * k[:, None] * np.log1p(lr * kap)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
             s_iso = A * B
             ratio = np.minimum(np.exp(np.log(s_iso) - log_e - np.log(u0)), 1.0)
@@ -169,10 +169,10 @@ def random_init_strength(lam, growing, *, eps=0.0, gamma=0.0, eta=None, steps=No
         log_c = np.where(np.isnan(log_c) & (u0 == 0), -np.inf, log_c)     # no growing part: c plays no role
 
         def log_c_at(x):                     # linear interpolation in the step index
-            j = min(int(np.floor(x)), steps)
+            j = min(int(np.floor(x)), epochs)
             f = x - j
-            return log_c[j] if f == 0 or j == steps else (1 - f) * log_c[j] + f * log_c[j + 1]
-        extra = np.arange(0, steps + 1, max(1, int(round(warp_dt / eta)))) if u_h > 0 else rec
+            return log_c[j] if f == 0 or j == epochs else (1 - f) * log_c[j] + f * log_c[j + 1]
+        extra = np.arange(0, epochs + 1, max(1, int(round(warp_dt / lr)))) if u_h > 0 else rec
         grid = np.union1d(rec, extra)
 
         def rows(x):
@@ -184,7 +184,7 @@ def random_init_strength(lam, growing, *, eps=0.0, gamma=0.0, eta=None, steps=No
         rec = times
 
         def log_c_at(x):
-            return log_saturation_weight(x, lam, eps=eps, gamma=gamma)
+            return log_saturation_weight(x, lam, noise_var=noise_var, weight_decay=weight_decay)
 
         def rows(x):
             return 2 * kap * x, log_c_at(x)

@@ -14,20 +14,20 @@ from __future__ import annotations
 from ._checks import as_array, as_int
 from .errors import InvalidArgumentType
 
-_SCALED_UP = ("lam", "eps", "gamma")
+_SCALED_UP = ("lam", "noise_var", "weight_decay")
 
 
 def to_paper_units(n_samples, **values):
-    """Per-sample values (lam, eps, gamma, eta) -> the paper's summed-scatter values.
+    """Per-sample values (lam, noise_var, weight_decay, lr) -> the paper's summed-scatter values.
 
-    >>> to_paper_units(50000, lam=2.0, eta=0.5)
-    {'lam': 100000.0, 'eta': 1e-05}
+    >>> to_paper_units(50000, lam=2.0, lr=0.5)
+    {'lam': 100000.0, 'lr': 1e-05}
     """
     return _convert(n_samples, values, up=True)
 
 
 def from_paper_units(n_samples, **values):
-    """The paper's summed-scatter values (lam, eps, gamma, eta) -> per-sample values."""
+    """The paper's summed-scatter values (lam, noise_var, weight_decay, lr) -> per-sample values."""
     return _convert(n_samples, values, up=False)
 
 
@@ -35,8 +35,8 @@ def _convert(n_samples, values, up):
     N = as_int("n_samples", n_samples, lo=1)
     out = {}
     for key, val in values.items():
-        if key not in _SCALED_UP + ("eta",):
-            raise InvalidArgumentType(f"unknown quantity {key!r}; convert lam, eps, gamma or eta")
+        if key not in _SCALED_UP + ("lr",):
+            raise InvalidArgumentType(f"unknown quantity {key!r}; convert lam, noise_var, weight_decay or lr")
         v = as_array(key, val, lo=0.0)
         factor = N if (key in _SCALED_UP) == up else 1.0 / N
         out[key] = float(v * factor) if v.ndim == 0 else v * factor

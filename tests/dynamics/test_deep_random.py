@@ -3,7 +3,8 @@ import mpmath
 import numpy as np
 import pytest
 
-from lindae.dynamics import blowup_start, blowup_time, deep_effective_start, deep_gd_modes
+from lindae.dynamics import blowup_start, blowup_time, deep_effective_start
+from lindae.dynamics.depth import deep_gd_modes
 
 
 def _random_start(L, H, seed, scale=1.0):
@@ -95,10 +96,10 @@ def test_blowup_start_inverts_the_balanced_blowup_time():
 def test_an_isolated_mode_follows_d4_from_its_effective_start():
     """One mode with one hidden direction per layer of room: the exact per-mode GD of the whole matrix flow
     (H = 3, one nonzero eigenvalue, ε = 0) reaches u*/2 when the balanced map from a_eff does."""
-    L, H, lam, eta = 3, 3, 1.0, 0.01
+    L, H, lam, lr = 3, 3, 1.0, 0.01
     p, mids, q = _random_start(L, H, 5, scale=1e-3)
     a = deep_effective_start(np.array([lam]), p[:, None], mids, q[:, None])
-    _, theory = deep_gd_modes(200000, lam, layers=a, eta=eta, record_every=1)
+    _, theory = deep_gd_modes(200000, lam, layers=a, lr=lr, record_every=1)
     # the full flow of this one mode (D = 1), by GD on the matrix weights
     P, M, Q = p.copy(), mids[0].copy(), q.copy()
     s_hist = []
@@ -108,7 +109,7 @@ def test_an_isolated_mode_follows_d4_from_its_effective_start():
         if s > 0.9:
             break
         g = lam - lam * s
-        P, M, Q = P + eta * g * (M.T @ Q), M + eta * g * np.outer(Q, P), Q + eta * g * (M @ P)
+        P, M, Q = P + lr * g * (M.T @ Q), M + lr * g * np.outer(Q, P), Q + lr * g * (M @ P)
     k_actual = int(np.argmax(np.array(s_hist) >= 0.5))
     k_theory = int(np.argmax(theory[:, 0] >= 0.5))
     assert k_actual > 1000 and abs(k_actual - k_theory) <= 0.002 * k_actual + 2

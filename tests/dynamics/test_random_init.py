@@ -8,35 +8,35 @@ from scipy.integrate import solve_ivp
 from lindae.dynamics import gd_modes, random_init_strength, saturation_weight
 
 
-def riccati_mp(lam, Y, eps, gamma, t):
+def riccati_mp(lam, Y, noise_var, weight_decay, t):
     """R15's W_ii = E_i y_iᵀ M⁻¹ y_i straight from the formula, with enough digits for the conditioning of M."""
-    kmax = max(2 * abs(float(l) - gamma) * t for l in lam)
+    kmax = max(2 * abs(float(l) - weight_decay) * t for l in lam)
     with mpmath.workdps(int(60 + kmax / 2.3)):
         D, H = Y.shape
         Ym = mpmath.matrix(Y.tolist())
-        c = [(mpmath.mpf(l) + eps) * mpmath.expm1(2 * (mpmath.mpf(l) - gamma) * t) / (mpmath.mpf(l) - gamma)
+        c = [(mpmath.mpf(l) + noise_var) * mpmath.expm1(2 * (mpmath.mpf(l) - weight_decay) * t) / (mpmath.mpf(l) - weight_decay)
              for l in lam]
         M = mpmath.eye(H) + Ym.T * mpmath.diag(c) * Ym
         Minv = mpmath.inverse(M)
         out = []
         for i in range(D):
             yi = Ym[i, :]
-            out.append(mpmath.exp(2 * (mpmath.mpf(lam[i]) - gamma) * t) * (yi * Minv * yi.T)[0])
+            out.append(mpmath.exp(2 * (mpmath.mpf(lam[i]) - weight_decay) * t) * (yi * Minv * yi.T)[0])
         return np.array([float(v) for v in out])
 
 
 @settings(max_examples=25, deadline=None)
 @given(seed=st.integers(0, 10_000), log_scale=st.floats(-150, -1), t=st.floats(0.01, 300.0),
-       eps=st.sampled_from([0.0, 0.5]), gamma=st.sampled_from([0.0, 0.3]))
-@example(seed=1935, log_scale=-123.0, t=225.0, eps=0.0, gamma=0.0)   # Q's identity block lost 7e-9 here
-def test_closed_form_matches_mpmath(seed, log_scale, t, eps, gamma):
+       noise_var=st.sampled_from([0.0, 0.5]), weight_decay=st.sampled_from([0.0, 0.3]))
+@example(seed=1935, log_scale=-123.0, t=225.0, noise_var=0.0, weight_decay=0.0)   # Q's identity block lost 7e-9 here
+def test_closed_form_matches_mpmath(seed, log_scale, t, noise_var, weight_decay):
     rng = np.random.default_rng(seed)
     D, H = 5, 3
     lam = np.sort(rng.uniform(0.05, 2.0, D))[::-1]
-    lam[np.isclose(lam, gamma)] += 0.01
+    lam[np.isclose(lam, weight_decay)] += 0.01
     Y = 10.0 ** log_scale * rng.standard_normal((D, H))
-    _, s = random_init_strength(lam, Y, eps=eps, gamma=gamma, t=[t], warp=False)
-    ref = riccati_mp(lam, Y, eps, gamma, t)
+    _, s = random_init_strength(lam, Y, noise_var=noise_var, weight_decay=weight_decay, t=[t], warp=False)
+    ref = riccati_mp(lam, Y, noise_var, weight_decay, t)
     assert np.all(np.isfinite(s))
     np.testing.assert_allclose(s[0], ref, rtol=1e-9, atol=1e-300)
 
@@ -44,45 +44,45 @@ def test_closed_form_matches_mpmath(seed, log_scale, t, eps, gamma):
 def test_closed_form_solves_the_surrogate_flow():
     """Second method: integrate Ẏ = KY − YYᵀΞY (R15's surrogate) and compare diag(YYᵀ)."""
     rng = np.random.default_rng(3)
-    D, H, eps, gamma = 6, 3, 0.4, 0.1
+    D, H, noise_var, weight_decay = 6, 3, 0.4, 0.1
     lam = np.geomspace(2.5, 0.2, D)
     Y0 = 1e-3 * rng.standard_normal((D, H))
     ts = np.linspace(0, 25, 11)
 
     def rhs(_t, y):
         Y = y.reshape(D, H)
-        return ((lam - gamma)[:, None] * Y - Y @ (Y.T @ ((lam + eps)[:, None] * Y))).ravel()
+        return ((lam - weight_decay)[:, None] * Y - Y @ (Y.T @ ((lam + noise_var)[:, None] * Y))).ravel()
     sol = solve_ivp(rhs, (0, ts[-1]), Y0.ravel(), t_eval=ts, rtol=1e-12, atol=1e-16, method="DOP853")
     ode = np.array([np.sum(sol.y[:, k].reshape(D, H) ** 2, axis=1) for k in range(len(ts))])
-    _, s = random_init_strength(lam, Y0, eps=eps, gamma=gamma, t=ts, warp=False)
+    _, s = random_init_strength(lam, Y0, noise_var=noise_var, weight_decay=weight_decay, t=ts, warp=False)
     np.testing.assert_allclose(s, ode, rtol=1e-7, atol=1e-12)
 
 
 def test_saturation_weight_at_kappa_zero_small_times_and_beyond_float_range():
-    c = saturation_weight(np.array([0.0, 1e-3, 1.0, 1e4]), 1.0, eps=0.5, gamma=1.0)
+    c = saturation_weight(np.array([0.0, 1e-3, 1.0, 1e4]), 1.0, noise_var=0.5, weight_decay=1.0)
     np.testing.assert_allclose(c, 2 * 1.5 * np.array([0.0, 1e-3, 1.0, 1e4]), rtol=1e-15)
     with mpmath.workdps(30):
         ref = float(mpmath.mpf(1.5) * mpmath.expm1(mpmath.mpf(2) * 0.7 * 1e-9) / mpmath.mpf(0.7))
-    assert abs(saturation_weight(1e-9, 1.0, eps=0.5, gamma=0.3) / ref - 1) < 1e-14
+    assert abs(saturation_weight(1e-9, 1.0, noise_var=0.5, weight_decay=0.3) / ref - 1) < 1e-14
     assert np.isinf(saturation_weight(1e4, 1.0))
 
 
-@pytest.mark.parametrize("gamma", [0.0, 0.5])
-def test_one_direction_per_mode_is_the_exact_per_mode_map(gamma):
+@pytest.mark.parametrize("weight_decay", [0.0, 0.5])
+def test_one_direction_per_mode_is_the_exact_per_mode_map(weight_decay):
     """Rows of Y₀ in orthogonal directions (D <= H): R15 is R12's exact map from u₀ = ‖y_i‖², for every mode."""
     lam = np.array([3.0, 1.2, 0.6, 0.2])
     Y = np.zeros((4, 5))
     Y[np.arange(4), [4, 0, 2, 1]] = [1e-3, 2e-4, 5e-3, 1e-2]
-    k, s = random_init_strength(lam, Y, eps=0.3, gamma=gamma, eta=0.1, steps=400, record_every=7)
+    k, s = random_init_strength(lam, Y, noise_var=0.3, weight_decay=weight_decay, lr=0.1, epochs=400, record_every=7)
     u0 = np.sum(Y ** 2, axis=1)
-    _, A, B = gd_modes(400, lam, eps=0.3, gamma=gamma, a0=np.sqrt(u0), b0=np.sqrt(u0), eta=0.1, record_every=7)
+    _, A, B = gd_modes(400, lam, noise_var=0.3, weight_decay=weight_decay, a0=np.sqrt(u0), b0=np.sqrt(u0), lr=0.1, record_every=7)
     np.testing.assert_allclose(s, A * B, rtol=1e-10, atol=1e-300)
 
 
 def test_bad_input_is_named():
     with pytest.raises(ValueError, match="growing"):
         random_init_strength([1.0, 0.5], np.ones((3, 2)), t=[1.0])
-    with pytest.raises(TypeError, match="eta and steps"):
+    with pytest.raises(TypeError, match="lr and steps"):
         random_init_strength([1.0], np.ones((1, 1)))
-    with pytest.raises(ValueError, match="eta"):
-        random_init_strength([1.0], np.ones((1, 1)), gamma=3.0, eta=1.0, steps=3)
+    with pytest.raises(ValueError, match="lr"):
+        random_init_strength([1.0], np.ones((1, 1)), weight_decay=3.0, lr=1.0, epochs=3)

@@ -222,7 +222,7 @@ def test_a_deep_config_runs_against_d2_and_d9(tmp_path, array_file):
         run_config(bad, tmp_path / "bad", log=lambda m: None)
 
 
-@pytest.mark.parametrize("kind,key,value", [("relu", "noise_var", 4.0), ("relu", "init_scale", 0.1),
+@pytest.mark.parametrize("kind,key,value", [("relu", "noise_var", 4.0), ("relu", "init", "aligned"),
                                             ("relu", "sampled_noise", True), ("linear", "noise_std", 2.0),
                                             ("linear", "dtype", "float64"), ("linear", "n_modes", 3)])
 def test_a_key_of_another_kind_fails_at_load_time_naming_key_file_and_kind(tmp_path, kind, key, value):

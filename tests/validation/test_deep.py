@@ -15,15 +15,15 @@ def data():
     return X, compute_spectrum(X)
 
 
-def _naive_deep_gd(Sigma, Ws, lr, steps, eps, gamma):
+def _naive_deep_gd(Sigma, Ws, lr, epochs, noise_var, weight_decay):
     """GD on R1's loss in the data basis, with dL/dW = W(Σ + εI) − Σ and the chain rule per layer."""
     Ws = [W.copy() for W in Ws]
     D = Sigma.shape[0]
-    for _ in range(steps):
+    for _ in range(epochs):
         W = Ws[0]
         for M in Ws[1:]:
             W = M @ W
-        G = W @ (Sigma + eps * np.eye(D)) - Sigma
+        G = W @ (Sigma + noise_var * np.eye(D)) - Sigma
         grads = []
         for k in range(len(Ws)):
             after = np.eye(Ws[-1].shape[0])
@@ -32,7 +32,7 @@ def _naive_deep_gd(Sigma, Ws, lr, steps, eps, gamma):
             before = np.eye(Ws[0].shape[1])
             for M in Ws[:k]:
                 before = M @ before
-            grads.append(after.T @ G @ before.T + gamma * Ws[k])
+            grads.append(after.T @ G @ before.T + weight_decay * Ws[k])
         Ws = [W - lr * g for W, g in zip(Ws, grads)]
     W = Ws[0]
     for M in Ws[1:]:
@@ -43,14 +43,14 @@ def _naive_deep_gd(Sigma, Ws, lr, steps, eps, gamma):
 @pytest.mark.parametrize("L", [2, 3, 4])
 def test_eigenbasis_deep_gd_equals_naive_gd_in_the_data_basis(data, L):
     X, spec = data
-    D, H, lr, steps, eps, gamma, scale = 12, 5, 0.05, 60, 0.3, 0.02, 0.3
-    res = train_deep_linear_ae(X, H, lr, steps, depth=L, noise_var=eps, weight_decay=gamma, init_scale=scale, seed=3,
-                               record_every=steps, spectrum=spec)
+    D, H, lr, epochs, noise_var, weight_decay, scale = 12, 5, 0.05, 60, 0.3, 0.02, 0.3
+    res = train_deep_linear_ae(X, H, lr, epochs, depth=L, noise_var=noise_var, weight_decay=weight_decay, init_scale=scale, seed=3,
+                               record_every=epochs, spectrum=spec)
     rng = np.random.default_rng(3)          # the same draws, in the same order, as the trainer
     Ws = [scale * rng.standard_normal((H, D))] + [scale * rng.standard_normal((H, H)) for _ in range(L - 2)] \
         + [scale * rng.standard_normal((D, H))]
     Sigma = X.T @ X / len(X)
-    W = _naive_deep_gd(Sigma, Ws, lr, steps, eps, gamma)
+    W = _naive_deep_gd(Sigma, Ws, lr, epochs, noise_var, weight_decay)
     V = spec.eigenvectors
     assert np.max(np.abs(res.strengths[-1] - np.einsum("di,de,ei->i", V, W, V))) < 1e-12
 
@@ -71,7 +71,7 @@ def test_aligned_deep_modes_follow_the_exact_per_mode_map(data, L):
     layers = rng.uniform(0.05, 0.4, (L, 6))
     res = train_deep_linear_ae(X, 6, 0.05, 400, depth=L, noise_var=0.3, weight_decay=0.02, init="aligned",
                                layers=layers, record_every=20, spectrum=spec)
-    _, s = deep_gd_modes(400, spec.eigenvalues[:6], eps=0.3, gamma=0.02, layers=layers, eta=0.05, record_every=20)
+    _, s = deep_gd_modes(400, spec.eigenvalues[:6], noise_var=0.3, weight_decay=0.02, layers=layers, lr=0.05, record_every=20)
     assert np.max(np.abs(res.strengths[:, :6] - s)) < 1e-12
     assert np.all(res.strengths[:, 6:] == 0)
     assert res.init_layers.shape == (L, 12)
@@ -116,15 +116,15 @@ def test_sampled_noise_at_depth_three(data):
     assert np.max(np.abs(noisy.strengths[-1, :6] - dae.strengths[-1, :6])) < 0.02
 
 
-@pytest.mark.parametrize("seed,eps", [(0, 0.0), (1, 0.3), (3, 0.0)])
-def test_random_deep_starts_are_learned_when_d9_predicts(seed, eps):
+@pytest.mark.parametrize("seed,noise_var", [(0, 0.0), (1, 0.3), (3, 0.0)])
+def test_random_deep_starts_are_learned_when_d9_predicts(seed, noise_var):
     """Small random starts at depth 3 on data with separated eigenvalues (ratio 2.5): D9's effective starts,
     through D2's exact map, give the epoch at which each of the top four modes reaches u*/2 to within 8 %."""
     from lindae.validation.theory import agreement
     rng = np.random.default_rng(0)
     X = rng.standard_normal((2000, 12)) * np.sqrt(8.0 * 0.4 ** np.arange(12))
     res = train_linear_ae(X, 6, 0.05, 6000, depth=3, init_scale=0.01, seed=seed, record_every=5,
-                          spectrum=compute_spectrum(X), noise_var=eps)
+                          spectrum=compute_spectrum(X), noise_var=noise_var)
     assert res.init_weights[0].shape == (6, 12) and res.init_weights[1].shape == (1, 6, 6)
     ag, theory = agreement(res, [1, 2, 3, 4])
     rel = [ag[str(k)]["t_half_rel_error"] for k in (1, 2, 3, 4)]
@@ -144,14 +144,14 @@ def test_random_deep_starts_with_comparable_eigenvalues_need_the_joint_flow():
     lam = spec.eigenvalues
     errors = {"joint": [], "projected": []}
     for seed in range(6):
-        eps = 0.2 * (seed % 2)
+        noise_var = 0.2 * (seed % 2)
         res = train_linear_ae(X, 6, 0.05, 4000, depth=3, init_scale=0.01, seed=seed, record_every=5, spectrum=spec,
-                              noise_var=eps)
+                              noise_var=noise_var)
         for method in errors:
             layers = deep_effective_start(lam, *res.init_weights, method=method)
-            _, s = deep_gd_modes(4000, lam, eps=eps, layers=layers, eta=0.05, record_every=5)
+            _, s = deep_gd_modes(4000, lam, noise_var=noise_var, layers=layers, lr=0.05, record_every=5)
             for k in range(5):
-                half = lam[k] / (lam[k] + eps) / 2
+                half = lam[k] / (lam[k] + noise_var) / 2
                 ta, tt = half_time(res.epochs, res.strengths[:, k], half), half_time(res.epochs, s[:, k], half)
                 errors[method].append(abs(ta - tt) / ta if ta and tt else np.inf)
     joint, projected = np.array(errors["joint"]), np.array(errors["projected"])

@@ -7,14 +7,14 @@ from lindae.validation import (compute_spectrum, data_loss_and_gradient, relu_lo
                         train_linear_ae, train_linear_ae_naive, agreement)
 
 
-@pytest.mark.parametrize("eps,gamma", [(0.0, 0.0), (0.3, 0.0), (0.0, 0.2), (0.2, 0.1)])
-def test_eigenbasis_training_equals_the_naive_algorithm(synthetic_data, eps, gamma):
+@pytest.mark.parametrize("noise_var,weight_decay", [(0.0, 0.0), (0.3, 0.0), (0.0, 0.2), (0.2, 0.1)])
+def test_eigenbasis_training_equals_the_naive_algorithm(synthetic_data, noise_var, weight_decay):
     X = synthetic_data
     spec = compute_spectrum(X)
-    res = train_linear_ae(X, 5, 0.05, 150, noise_var=eps, weight_decay=gamma, init_scale=1e-2, seed=3, spectrum=spec)
+    res = train_linear_ae(X, 5, 0.05, 150, noise_var=noise_var, weight_decay=weight_decay, init_scale=1e-2, seed=3, spectrum=spec)
     rng = np.random.default_rng(3)
     W1, W2 = 1e-2 * rng.standard_normal((5, 12)), 1e-2 * rng.standard_normal((12, 5))
-    W1n, W2n, hist = train_linear_ae_naive(X, W1, W2, 0.05, 150, noise_var=eps, weight_decay=gamma,
+    W1n, W2n, hist = train_linear_ae_naive(X, W1, W2, 0.05, 150, noise_var=noise_var, weight_decay=weight_decay,
                                            record=spec.eigenvectors)
     np.testing.assert_allclose(res.strengths, hist, rtol=0, atol=1e-12)
     np.testing.assert_allclose(res.W2 @ res.W1, W2n @ W1n, rtol=0, atol=1e-12)
@@ -29,10 +29,10 @@ def test_recorded_loss_is_the_marginalised_loss(synthetic_data):
     assert res.loss[-1] == pytest.approx(L, rel=1e-10)
 
 
-@pytest.mark.parametrize("eps,gamma", [(0.0, 0.0), (0.5, 0.0), (0.0, 0.3)])
-def test_aligned_training_agrees_with_the_discrete_theory_to_1e_9(synthetic_data, eps, gamma):
-    res = train_linear_ae(synthetic_data, 6, 0.1, 400, noise_var=eps, weight_decay=gamma, init="aligned",
-                          modes=[0, 1, 2, 3, 4, 5], a0=[0.01, 0.3, -0.2, 0.05, 1e-3, 0.4], b0=[0.02, 0.1, 0.5, 0.05, 2e-3, -0.1])
+@pytest.mark.parametrize("noise_var,weight_decay", [(0.0, 0.0), (0.5, 0.0), (0.0, 0.3)])
+def test_aligned_training_agrees_with_the_discrete_theory_to_1e_9(synthetic_data, noise_var, weight_decay):
+    res = train_linear_ae(synthetic_data, 6, 0.1, 400, noise_var=noise_var, weight_decay=weight_decay, init="aligned",
+                          modes=[1, 2, 3, 4, 5, 6], a0=[0.01, 0.3, -0.2, 0.05, 1e-3, 0.4], b0=[0.02, 0.1, 0.5, 0.05, 2e-3, -0.1])
     th = run_theory(res, time="discrete")
     assert np.max(np.abs(res.strengths - th)) < 1e-9
     assert np.max(res.leakage) < 1e-7
@@ -40,7 +40,7 @@ def test_aligned_training_agrees_with_the_discrete_theory_to_1e_9(synthetic_data
 
 def test_random_initialisation_agrees_with_orthogonalised_R14(synthetic_data):
     res = train_linear_ae(synthetic_data, 6, 0.05, 3000, init_scale=1e-4, seed=1, record_every=5)
-    ag, _ = agreement(res, [1, 2, 3, 4, 5, 6], u0="orthogonal")
+    ag, _ = agreement(res, [1, 2, 3, 4, 5, 6], theory="orthogonal")
     assert max(v["max_abs"] for v in ag.values()) < 0.02
     assert res.leakage[0] > 0.5 and res.leakage[-1] < 0.05  # random start mixes modes; learning decouples them
 
@@ -72,7 +72,8 @@ def test_divergence_is_reported_with_the_mode_and_bound_and_keeps_records(synthe
     (dict(weight_decay=np.inf), "weight_decay must be finite"),
     (dict(init="zeros"), "init must be 'random' or 'aligned'"),
     (dict(init="aligned"), "needs u0, or a0 and b0"),
-    (dict(init="aligned", modes=[0, 0], u0=0.1), "distinct indices"),
+    (dict(init="aligned", modes=[1, 1], u0=0.1), "distinct mode numbers"),
+    (dict(init="aligned", modes=[0, 1], u0=0.1), "1-based"),
     (dict(batch_size=5), "sampled_noise"),
 ])
 def test_bad_training_arguments_name_the_argument(synthetic_data, kwargs, needle):

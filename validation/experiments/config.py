@@ -13,7 +13,7 @@ key anywhere) fails at load time, in one line that names the key, the file and t
     >>> parse_config({"models": [{"name": "r", "kind": "relu", "noise_var": 4.0}]}, source="r.toml")
     Traceback (most recent call last):
     ...
-    lindae.validation.experiments.config.ConfigError: r.toml: [[models]] #1 'r': 'noise_var' does not apply to a relu model (a relu model takes: dtype, epochs, hidden, init_std, kind, lr, n_modes, name, noise_std, record_every, seed, weight_decay)
+    lindae.validation.experiments.config.ConfigError: r.toml: [[models]] #1 'r': 'noise_var' does not apply to a relu model (a relu model takes: dtype, epochs, hidden, init_scale, kind, lr, n_modes, name, noise_std, record_every, seed, weight_decay)
 """
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ import dataclasses
 import hashlib
 import json
 import math
+import warnings
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -98,20 +99,22 @@ class LinearModel(ModelConfig):
 @dataclass(frozen=True)
 class ReluModel(ModelConfig):
     """A ReLU autoencoder (``kind = "relu"``), trained in float32 or float64 on sampled input noise of
-    standard deviation ``noise_std``, from weights of standard deviation ``init_std``; ``n_modes`` leading
+    standard deviation ``noise_std``, from weights of standard deviation ``init_scale``; ``n_modes`` leading
     modes are recorded."""
     KIND: ClassVar[str] = "relu"
     noise_std: float = _num(0.0, 0)
-    init_std: float = _num(1e-3, 0, True)
+    init_scale: float = _num(1e-3, 0, True)
     dtype: str = _choice("float32", "float32", "float64")
     n_modes: int = _num(4, 1)
 
 
+#: Config keys of the previous release -> their names now (accepted with a DeprecationWarning for this release).
+DEPRECATED_KEYS = {"init_std": "init_scale"}
 #: Model kind -> its dataclass.
 KINDS = {cls.KIND: cls for cls in (LinearModel, ReluModel)}
 FIGURES = ("fig5", "fig6", "depth", "none")
 #: Keys [train] may hold: those of any kind, and the kind itself.
-TRAIN_KEYS = {"kind"} | {f.name for cls in KINDS.values() for f in dataclasses.fields(cls)} - {"name"}
+TRAIN_KEYS = ({"kind"} | {f.name for cls in KINDS.values() for f in dataclasses.fields(cls)} - {"name"}) | set(DEPRECATED_KEYS)
 
 
 @dataclass(frozen=True)
@@ -183,6 +186,12 @@ def build_model(where: str, merged: dict) -> ModelConfig:
     """
     merged = dict(merged)
     kind = merged.pop("kind", "linear")
+    for old, new in DEPRECATED_KEYS.items():
+        if old in merged:
+            warnings.warn(f"{where}: the key {old!r} is deprecated; use {new!r}", DeprecationWarning, stacklevel=3)
+            if new in merged:
+                raise ConfigError(f"{where}: give {new!r} only ({old!r} is its deprecated spelling)")
+            merged[new] = merged.pop(old)
     if kind not in KINDS:
         raise ConfigError(f"{where}: 'kind' must be one of {', '.join(KINDS)}; got {kind!r}")
     fields = model_fields(kind)

@@ -21,13 +21,13 @@ def train_model(model: ModelConfig, X, spectrum, *, log=None):
                   spectrum=spectrum, progress=log, name=model.name)
     if isinstance(model, ReluModel):
         return train_relu_ae(X, model.hidden, model.lr, model.epochs, noise_std=model.noise_std,
-                             init_std=model.init_std, dtype=model.dtype, n_modes=model.n_modes, **common)
+                             init_scale=model.init_scale, dtype=model.dtype, n_modes=model.n_modes, **common)
     if not isinstance(model, LinearModel):
         raise TypeError(f"no training for {type(model).__name__}")
     kw = dict(common, noise_var=model.noise_var, init=model.init, init_scale=model.init_scale,
               sampled_noise=model.sampled_noise)
     if model.init == "aligned":
-        kw.update(modes=list(range(model.hidden)), u0=model.u0)
+        kw.update(modes=list(range(1, model.hidden + 1)), u0=model.u0)
     if model.depth > 2:
         kw.update(depth=model.depth)
     else:

@@ -132,10 +132,10 @@ def summarise_linear(res, modes, status="finished"):
            "leakage": _round(res.leakage), "loss": _round(res.loss), "seconds": res.seconds}
     if len(res.epochs) < 2:
         return out
-    ours, th_ours = agreement(res, modes, time="discrete", u0="coupled")
-    orth, th_orth = agreement(res, modes, time="discrete", u0="orthogonal")
-    r14, th_r14 = agreement(res, modes, time="discrete", u0="effective")
-    cont, th_cont = agreement(res, modes, time="continuous", u0="orthogonal")
+    ours, th_ours = agreement(res, modes, time="discrete", theory="coupled")
+    orth, th_orth = agreement(res, modes, time="discrete", theory="orthogonal")
+    r14, th_r14 = agreement(res, modes, time="discrete", theory="effective")
+    cont, th_cont = agreement(res, modes, time="continuous", theory="orthogonal")
     paper, th_paper = paper_agreement(res, modes)
     out["agreement"] = {"r15_discrete": ours, "r14_orthogonal_discrete": orth, "r14_discrete": r14, "r14_orthogonal_continuous": cont,
                         "paper_singular_values_shared_u0": paper}

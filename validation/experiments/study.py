@@ -133,12 +133,12 @@ def quick_study(study: dict) -> dict:
                        for c in study["cases"] if c["data"] is None])
 
 
-def half_times(epochs, S, lam, eps, gamma, modes):
+def half_times(epochs, S, lam, noise_var, weight_decay, modes):
     """{mode (1-based): epoch at which s_i first reaches u*_i/2}, for the modes that do."""
     from lindae.dynamics import fixed_point
     out = {}
     for i in modes:
-        ustar = float(fixed_point(lam[i], eps=eps, gamma=gamma))
+        ustar = float(fixed_point(lam[i], noise_var=noise_var, weight_decay=weight_decay))
         h = half_time(epochs, S[:, i], ustar / 2) if ustar > 0 else None
         if h is not None:
             out[i + 1] = h
@@ -179,7 +179,7 @@ def run_cell(case, model, seed, scale, spec, keep_curves=False):
     S = res.strengths
     errors, theories = {}, {}
     for v in VARIANTS:
-        th = run_theory(res, u0=v)
+        th = run_theory(res, theory=v)
         err = np.max(np.abs(S[:, :H] - th[:, :H]), axis=0)
         i = int(np.argmax(err))
         errors[v] = {"worst": float(err[i]), "mode": i + 1}

@@ -105,7 +105,7 @@ def run_cell(model: LinearModel, spec, modes):
     with threadpool_limits(limits=1):
         try:
             res = train_model(dataclasses.replace(model, sv_every=model.epochs + 1), None, spec)
-            ag, _ = agreement(res, modes, time="discrete", u0="orthogonal")
+            ag, _ = agreement(res, modes, time="discrete", theory="orthogonal")
             out["worst_theory_error"] = max(v["max_abs"] for v in ag.values()) if ag else None
             out["t_half"] = {k: v["t_half_actual"] for k, v in ag.items()}
             out["loss_final"] = float(res.loss[-1])
@@ -200,8 +200,8 @@ class _Progress:
     def done(self, status):
         self.count += 1
         elapsed = time.perf_counter() - self.start
-        eta = elapsed / self.count * (self.total - self.count)
-        self.log(f"sweep: {self.count}/{self.total} cells done ({status}), {elapsed:.0f} s elapsed, ETA {eta:.0f} s")
+        lr = elapsed / self.count * (self.total - self.count)
+        self.log(f"sweep: {self.count}/{self.total} cells done ({status}), {elapsed:.0f} s elapsed, ETA {lr:.0f} s")
 
 
 def _collect(sw, store):

@@ -19,8 +19,8 @@ def dynamics_caption(key, nums, quick=False):
     s = nums["settings"]
     tag = QUICK_TAG if quick else ""
     if key == "fig1":
-        title = (f"Figure 1 — DAE dynamics from random initialisation (λ = {s['lam']:g}, ε ∈ {{{_g(s['eps'])}}}, "
-                 f"{s['runs']} runs, a, b ~ U({s['init'][0]:g}, {s['init'][1]:g}), η = {s['eta']:g}, "
+        title = (f"Figure 1 — DAE dynamics from random initialisation (λ = {s['lam']:g}, ε ∈ {{{_g(s['noise_var'])}}}, "
+                 f"{s['runs']} runs, a, b ~ U({s['init'][0]:g}, {s['init'][1]:g}), η = {s['lr']:g}, "
                  f"{s['epochs']} epochs).")
         text = ("Paper: the closed-form solution matches gradient descent and every run converges to the hyperbola "
                 "ab = λ/(λ+ε). Ours: the R6 closed form (valid also at c₀ = 0) against the exact GD map; the largest "
@@ -28,7 +28,7 @@ def dynamics_caption(key, nums, quick=False):
                 f"{nums['gap_shrink_at_eta_over_10']:.1f}-fold.")
     elif key == "fig2":
         title = (f"Figure 2 — noise against the equivalent weight decay γ = λε/(λ+ε) (λ ∈ {{{_g(s['lam'])}}}, "
-                 f"η = {s['eta']:g}, {s['epochs']} epochs, u₀ = {s['u0']:g}).")
+                 f"η = {s['lr']:g}, {s['epochs']} epochs, u₀ = {s['u0']:g}).")
         text = ("Paper: both reach the same fixed point, the DAE faster. Ours: the time to 90% of u* is longer for the "
                 "WDAE by the factor (λ+ε)/λ of R10; over the grid the largest relative deviation from it is "
                 f"{nums['max_rel_error_time_ratio']:.1e}.")
@@ -40,8 +40,8 @@ def dynamics_caption(key, nums, quick=False):
                 f"rate 1/(2λ+2γ) the gap is {nums['max_abs_dae_minus_wdae_stale_rate']:.3f}, the published gap "
                 "(erratum E1).")
     elif key == "fig4":
-        title = (f"Figure 4 — weight norm under noise (ε = {s['eps']:g}) against weight decay (γ = {s['gamma']:.4g}), "
-                 f"λ = {s['lam']:g}, η = {s['eta']:g}, {s['epochs']} epochs, {s['runs']} runs and one small start.")
+        title = (f"Figure 4 — weight norm under noise (ε = {s['noise_var']:g}) against weight decay (γ = {s['weight_decay']:.4g}), "
+                 f"λ = {s['lam']:g}, η = {s['lr']:g}, {s['epochs']} epochs, {s['runs']} runs and one small start.")
         text = ("Paper: same fixed point, but only weight decay shrinks the norm; small initialisation makes them agree. "
                 f"Ours: R13's limits (crosses). The DAE's final norms are within "
                 f"{nums['dae']['max_abs_final_norm_minus_R13']:.1e} of them; the WDAE's within "
@@ -50,7 +50,7 @@ def dynamics_caption(key, nums, quick=False):
     elif key == "depth1":
         d = nums["depths"]
         deep = [k for k in d if int(k) >= 3]
-        title = (f"Depth — balanced curves for L ∈ {{{', '.join(d)}}}: DAE (ε = {s['eps']:g}, solid) against the WDAE at "
+        title = (f"Depth — balanced curves for L ∈ {{{', '.join(d)}}}: DAE (ε = {s['noise_var']:g}, solid) against the WDAE at "
                  f"the depth-L equivalent decay (dashed), λ = {s['lam']:g}, from u₀ ∈ {{{_g(s['u0'])}}}.")
         low = f"{min(s['u0']):g}"
         text = ("Both reach λ/(λ+ε) from a large start. From u₀ = " + low + ", the WDAE's final strength is "
@@ -60,7 +60,7 @@ def dynamics_caption(key, nums, quick=False):
                 + " (D5, D6). At L = 2 both learn.")
     elif key == "depth2":
         title = (f"Depth — the L = {s['depth']} weight-decay bifurcation diagram (λ = {s['lam']:g}, ε = 0), with "
-                 f"{nums['runs']} exact per-mode GD runs ({s['steps']} steps of η = {s['eta']:g}).")
+                 f"{nums['runs']} exact per-mode GD runs ({s['epochs']} steps of η = {s['lr']:g}).")
         text = (f"Starts above the basin boundary u₋ learn u₊ while γ < γ_c = {nums['gamma_c']:.4g}; below it, or above "
                 f"γ_c, they decay to 0 (D5). {nums['agree']} of {nums['runs']} GD runs land on the side the theory "
                 "predicts.")
@@ -87,7 +87,7 @@ def training_caption(results, quick=False):
         regs.append(m["name"] + (f" ({', '.join(extra)})" if extra else ""))
     title = (f"{results['title']} — {data.get('dataset', 'data')}, {results['n_samples']} samples, "
              f"D = {results['dimension']}, H = {m0['hidden']}, η = {m0['lr']:g}, {m0['epochs']} epochs, "
-             f"W ~ {m0['init_scale'] if 'init_scale' in m0 else m0['init_std']:g}·N(0, 1), seed {m0['seed']}; "
+             f"W ~ {m0['init_scale']:g}·N(0, 1), seed {m0['seed']}; "
              f"models: {', '.join(regs)}.")
     if cfg.get("figure") == "depth":
         from lindae.validation.theory import worst_half_time_error

@@ -10,7 +10,7 @@ The command line is ``lindae`` (also ``python -m lindae``); ``lindae --help`` li
 Sub-packages load on first use, so ``import lindae`` is cheap::
 
     >>> import lindae
-    >>> float(lindae.dynamics.fixed_point(1.0, eps=0.5))  # doctest: +ELLIPSIS
+    >>> float(lindae.dynamics.fixed_point(1.0, noise_var=0.5))  # doctest: +ELLIPSIS
     0.666...
 
 This package's own files live in the repository's ``validation/toplevel/`` folder: the repository's

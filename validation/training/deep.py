@@ -28,6 +28,7 @@ from lindae.dynamics.errors import DivergenceError, diverged
 
 from lindae.validation.data.spectrum import Spectrum, compute_spectrum
 from lindae.dynamics.errors import InvalidArgument
+from lindae.validation.training.linear import mode_indices
 
 
 @dataclass
@@ -84,7 +85,7 @@ def train_deep_linear_ae(X, hidden, lr, epochs, *, depth, noise_var=0.0, weight_
     noise_var, weight_decay : float
         ε and γ.
     init : {"random", "aligned"}
-        Random: every layer has i.i.d. N(0, init_scale²) entries (seed). Aligned: mode ``modes[j]``
+        Random: every layer has i.i.d. N(0, init_scale²) entries (seed). Aligned: mode number ``modes[j]`` (1-based)
         gets hidden unit j in every layer, with per-layer values ``layers`` (L x len(modes)).
     record_every : int
         Stride of the recorded strengths and loss.
@@ -103,10 +104,10 @@ def train_deep_linear_ae(X, hidden, lr, epochs, *, depth, noise_var=0.0, weight_
         raise InvalidArgument(f"hidden must be <= D = {D}, got {H}")
     lr = float(as_array("lr", lr, lo=0.0, lo_open=True))
     epochs = as_int("epochs", epochs, lo=0)
-    eps = float(as_array("noise_var", noise_var, lo=0.0))
-    gamma = float(as_array("weight_decay", weight_decay, lo=0.0))
+    noise_var = float(as_array("noise_var", noise_var, lo=0.0))
+    weight_decay = float(as_array("weight_decay", weight_decay, lo=0.0))
     record_every = as_int("record_every", record_every, lo=1)
-    xi = lam + eps
+    xi = lam + noise_var
     init_layers = init_weights = None
     if init == "random":
         rng = np.random.default_rng(seed)
@@ -116,7 +117,7 @@ def train_deep_linear_ae(X, hidden, lr, epochs, *, depth, noise_var=0.0, weight_
         P, Q = W1 @ V, WL.T @ V
         init_weights = (P.copy(), np.array(mids).reshape(L - 2, H, H), Q.copy())
     elif init == "aligned":
-        modes = np.arange(H) if modes is None else np.asarray(modes, dtype=int)
+        modes = mode_indices(modes, D, H)
         vals = np.asarray(layers, dtype=np.float64)
         if vals.shape != (L, len(modes)):
             raise InvalidArgument(f"layers must have shape (depth, len(modes)) = ({L}, {len(modes)}), got {vals.shape}")
@@ -135,10 +136,10 @@ def train_deep_linear_ae(X, hidden, lr, epochs, *, depth, noise_var=0.0, weight_
     if sampled_noise:
         if X is None:
             raise InvalidArgument("sampled_noise needs the data X")
-        return _train_sampled(np.asarray(X, dtype=np.float64), lam, V, P, Q, mids, lr, epochs, eps, gamma,
+        return _train_sampled(np.asarray(X, dtype=np.float64), lam, V, P, Q, mids, lr, epochs, noise_var, weight_decay,
                               record_every, seed, (init_layers, init_weights), progress, name,
-                              dict(name=name, hidden=H, lr=lr, epochs=epochs, depth=L, noise_var=eps,
-                                   weight_decay=gamma, init=init, init_scale=init_scale, seed=seed,
+                              dict(name=name, hidden=H, lr=lr, epochs=epochs, depth=L, noise_var=noise_var,
+                                   weight_decay=weight_decay, init=init, init_scale=init_scale, seed=seed,
                                    record_every=record_every, D=D, sampled_noise=True))
     rec_epochs = np.arange(0, epochs + 1, record_every)
     if rec_epochs[-1] != epochs:
@@ -154,7 +155,7 @@ def train_deep_linear_ae(X, hidden, lr, epochs, *, depth, noise_var=0.0, weight_
         if row < len(rec_epochs) and rec_epochs[row] == k:
             s = np.einsum("hd,hd->d", Q, R)
             decay = float(np.sum(P * P) + np.sum(Q * Q) + sum(np.sum(m * m) for m in mids))
-            loss[row] = half - float(lam @ s) + 0.5 * float(np.sum(M * NR)) + 0.5 * gamma * decay
+            loss[row] = half - float(lam @ s) + 0.5 * float(np.sum(M * NR)) + 0.5 * weight_decay * decay
             S[row] = s
             row += 1
             if diverged(float(np.trace(M)), float(np.trace(NR))):
@@ -164,8 +165,8 @@ def train_deep_linear_ae(X, hidden, lr, epochs, *, depth, noise_var=0.0, weight_
                 progress(f"  {name}: epoch {k}/{epochs}  loss {loss[row - 1]:.6g}")
         if k == epochs:
             break
-        gP = B.T @ (M @ RXi - Q * lam) + gamma * P
-        gQ = NR @ Q - R * lam + gamma * Q
+        gP = B.T @ (M @ RXi - Q * lam) + weight_decay * P
+        gQ = NR @ Q - R * lam + weight_decay * Q
         if mids:
             NP = (P * xi) @ P.T
             gB = M @ B @ NP - (Q * lam) @ P.T
@@ -173,17 +174,17 @@ def train_deep_linear_ae(X, hidden, lr, epochs, *, depth, noise_var=0.0, weight_
             for i, Mi in enumerate(mids):
                 left = _chain(mids[i + 1:], H)      # M_{L-1} ... M_{i+3}
                 right = _chain(mids[:i], H)         # M_{i+1} ... M_2
-                new_mids.append(Mi - lr * (left.T @ gB @ right.T + gamma * Mi))
+                new_mids.append(Mi - lr * (left.T @ gB @ right.T + weight_decay * Mi))
             mids = new_mids
         P = P - lr * gP
         Q = Q - lr * gQ
-    config = dict(name=name, hidden=H, lr=lr, epochs=epochs, depth=L, noise_var=eps, weight_decay=gamma, init=init,
+    config = dict(name=name, hidden=H, lr=lr, epochs=epochs, depth=L, noise_var=noise_var, weight_decay=weight_decay, init=init,
                   init_scale=init_scale, seed=seed, record_every=record_every, D=D)
     return DeepResult(lam, rec_epochs[:row], S[:row], loss[:row], init_layers, config, time.perf_counter() - start,
                       init_weights)
 
 
-def _train_sampled(X, lam, V, P, Q, mids, lr, epochs, eps, gamma, record_every, seed, inits, progress, name,
+def _train_sampled(X, lam, V, P, Q, mids, lr, epochs, noise_var, weight_decay, record_every, seed, inits, progress, name,
                    config):
     """Full-batch GD with fresh input noise on the raw data, by backpropagation through the L layers."""
     from lindae.validation.training.noise import NoiseBuffer
@@ -193,7 +194,7 @@ def _train_sampled(X, lam, V, P, Q, mids, lr, epochs, eps, gamma, record_every, 
     if rec_epochs[-1] != epochs:
         rec_epochs = np.append(rec_epochs, epochs)
     S, loss = np.empty((len(rec_epochs), D)), np.empty(len(rec_epochs))
-    noise = NoiseBuffer(N, D, np.sqrt(eps), seed + 1) if eps > 0 else None
+    noise = NoiseBuffer(N, D, np.sqrt(noise_var), seed + 1) if noise_var > 0 else None
     row, start = 0, time.perf_counter()
     try:
         for k in range(epochs + 1):
@@ -205,7 +206,7 @@ def _train_sampled(X, lam, V, P, Q, mids, lr, epochs, eps, gamma, record_every, 
             if row < len(rec_epochs) and rec_epochs[row] == k:
                 B = _chain(Ws[1:-1], Ws[0].shape[0])
                 S[row] = np.einsum("hd,hd->d", Ws[-1].T @ V, B @ Ws[0] @ V)
-                loss[row] = 0.5 * float(np.sum(E * E)) / N + 0.5 * gamma * sum(float(np.sum(W * W)) for W in Ws)
+                loss[row] = 0.5 * float(np.sum(E * E)) / N + 0.5 * weight_decay * sum(float(np.sum(W * W)) for W in Ws)
                 row += 1
                 if diverged(float(np.sum(Ws[0] ** 2)), float(np.sum(Ws[-1] ** 2))):
                     raise DivergenceError(f"deep training diverged at epoch {k} (lr = {lr:g})", step=k, partial=None)
@@ -221,7 +222,7 @@ def _train_sampled(X, lam, V, P, Q, mids, lr, epochs, eps, gamma, record_every, 
                 grads[j] = G.T @ acts[j - 1]
                 G = G @ Ws[j]
             grads[0] = G.T @ noisy
-            Ws = [W - lr * (g + gamma * W) for W, g in zip(Ws, grads)]
+            Ws = [W - lr * (g + weight_decay * W) for W, g in zip(Ws, grads)]
     finally:
         if noise is not None:
             noise.close()

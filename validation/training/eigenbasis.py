@@ -65,7 +65,7 @@ class EigenbasisStep:
         Initial eigenbasis weights W1 V and W2ᵀ V (copied).
     lam : ndarray (D,)
         Eigenvalues of Σ.
-    eps, gamma, lr : float
+    noise_var, weight_decay, lr : float
         Noise variance, weight decay and learning rate.
 
     Notes
@@ -74,16 +74,16 @@ class EigenbasisStep:
     machines we measured, NumPy's broadcasting loop is markedly slower than a same-shape product.
     """
 
-    def __init__(self, P, Q, lam, eps, gamma, lr):
+    def __init__(self, P, Q, lam, noise_var, weight_decay, lr):
         self.P = np.array(P, dtype=np.float64, order="C")
         self.Q = np.array(Q, dtype=np.float64, order="C")
         H, D = self.P.shape
         self.lam = np.asarray(lam, dtype=np.float64)
-        self.eps, self.gamma, self.lr = float(eps), float(gamma), float(lr)
-        self.shrink = 1.0 - self.lr * self.gamma
+        self.noise_var, self.weight_decay, self.lr = float(noise_var), float(weight_decay), float(lr)
+        self.shrink = 1.0 - self.lr * self.weight_decay
         self.half_lam_sum = 0.5 * float(np.sum(self.lam))
         tile = lambda v: np.ascontiguousarray(np.broadcast_to(v, (H, D)))  # noqa: E731
-        self._sqrt_xi = tile(np.sqrt(self.lam + self.eps))
+        self._sqrt_xi = tile(np.sqrt(self.lam + self.noise_var))
         self._lr_lam = tile(self.lr * self.lam)
         self._R = np.empty_like(self.P)     # P sqrt(xi), then P xi
         self._U = np.empty_like(self.P)     # the next Q (P is updated in place)
@@ -119,14 +119,14 @@ class EigenbasisStep:
         """
         P, Q, R, U, lr = self.P, self.Q, self._R, self._U, self.lr     # R = P Xi (see products)
         dsymm(-lr, self.N, Q.T, beta=0.0, c=U.T, side=1, overwrite_c=1)    # U = -lr N Q
-        daxpy(Q.ravel(), U.ravel(), a=self.shrink)                         #   + (1 - lr gamma) Q
+        daxpy(Q.ravel(), U.ravel(), a=self.shrink)                         #   + (1 - lr weight_decay) Q
         Q *= self._lr_lam                                                  # old Q is spent: lr Q Lambda
         daxpy(R.ravel(), U.ravel(), a=lr)                                  #   + lr P Xi
-        if self.eps:
-            daxpy(P.ravel(), U.ravel(), a=-lr * self.eps)                  #   - lr eps P       = Q'
+        if self.noise_var:
+            daxpy(P.ravel(), U.ravel(), a=-lr * self.noise_var)                  #   - lr noise_var P       = Q'
         M_next = _gram(U, self._M_spare)                                   # Q'Q'ᵀ while Q' is in cache
         if self.shrink != 1.0:
-            dscal(self.shrink, P.ravel())                                  # P *= 1 - lr gamma
+            dscal(self.shrink, P.ravel())                                  # P *= 1 - lr weight_decay
         daxpy(Q.ravel(), P.ravel())                                        # P += lr Q Lambda
         dsymm(-lr, self.M, R.T, beta=1.0, c=P.T, side=1, overwrite_c=1)    # P -= lr M P Xi    = P'
         self.Q, self._U = U, Q
@@ -144,7 +144,7 @@ class EigenbasisStep:
         K = self._K = _gram(self.P, self._K)
         self._K_fresh = True
         loss = (self.half_lam_sum - float(np.einsum("i,i->", self.lam, s)) + 0.5 * _sym_inner(self.M, self.N)
-                + 0.5 * self.gamma * (float(np.trace(K)) + float(np.trace(self.M))))
+                + 0.5 * self.weight_decay * (float(np.trace(K)) + float(np.trace(self.M))))
         w2 = _sym_inner(self.M, K)
         diag2 = float(np.einsum("i,i->", s, s))
         leakage = np.sqrt(max(w2 - diag2, 0.0) / w2) if w2 > 0 else 0.0

@@ -119,11 +119,26 @@ def orthogonal_initial_strength(P, Q):
     return out
 
 
+def mode_indices(modes, D, H) -> np.ndarray:
+    """0-based column indices of the 1-based mode numbers ``modes`` (default 1 ... H), checked: at most H
+    distinct numbers in 1 ... D."""
+    if modes is None:
+        return np.arange(H)
+    numbers = np.asarray(modes)
+    if numbers.ndim != 1 or not np.issubdtype(numbers.dtype, np.integer):
+        raise InvalidArgument(f"modes must be a list of mode numbers (integers), got {modes!r}")
+    if (len(numbers) > H or len(set(numbers.tolist())) != len(numbers) or np.any(numbers < 1)
+            or np.any(numbers > D)):
+        raise InvalidArgument(f"modes must be at most hidden={H} distinct mode numbers in 1 ... {D} (1-based), "
+                              f"got {numbers.tolist()}")
+    return numbers.astype(int) - 1
+
+
 def initial_eigen_weights(D, H, V, init, init_scale, seed, modes, u0, a0, b0):
     """Eigenbasis weights P = W1 V and Q = W2ᵀ V (both H x D) and per-mode aligned values (or None).
 
     Random: W1, W2 with i.i.d. N(0, init_scale²) entries drawn from ``seed`` (W1 first). Aligned:
-    hidden unit j carries mode ``modes[j]`` with (a0, b0), or a0 = b0 = sqrt(u0).
+    hidden unit j carries mode number ``modes[j]`` (1-based) with (a0, b0), or a0 = b0 = sqrt(u0).
     """
     if init == "random":
         rng = np.random.default_rng(seed)
@@ -132,9 +147,7 @@ def initial_eigen_weights(D, H, V, init, init_scale, seed, modes, u0, a0, b0):
         return W1 @ V, W2.T @ V, None, None
     if init != "aligned":
         raise InvalidArgument(f"init must be 'random' or 'aligned', got {init!r}")
-    modes = np.arange(H) if modes is None else np.asarray(modes, dtype=int)
-    if modes.ndim != 1 or len(modes) > H or len(set(modes.tolist())) != len(modes) or np.any(modes < 0) or np.any(modes >= D):
-        raise InvalidArgument(f"modes must be at most hidden={H} distinct indices in [0, {D}), got {modes.tolist()}")
+    modes = mode_indices(modes, D, H)
     if u0 is not None:
         if a0 is not None or b0 is not None:
             raise InvalidArgumentType("give u0 or (a0, b0) for an aligned initialisation, not both")
@@ -199,7 +212,7 @@ def _run_eigenbasis(step: EigenbasisStep, rec: Recorder, epochs, lam, V, progres
     """Marginalised GD in the eigenbasis: O(H²D) per epoch (products reused for every record)."""
     for k in range(epochs + 1):
         if step.diverged():
-            _diverged(k, lam, step.strengths(), step.lr, step.eps, step.gamma, rec.result())
+            _diverged(k, lam, step.strengths(), step.lr, step.noise_var, step.weight_decay, rec.result())
         series, sv = rec.due(k)
         if series:
             rec.add(*step.record())
@@ -213,18 +226,18 @@ def _run_eigenbasis(step: EigenbasisStep, rec: Recorder, epochs, lam, V, progres
     return rec.result(*step.weights(V))
 
 
-def _run_sampled(X, W1, W2, rec: Recorder, epochs, lr, eps, gamma, V, lam, batch_size, rng, progress, name):
+def _run_sampled(X, W1, W2, rec: Recorder, epochs, lr, noise_var, weight_decay, V, lam, batch_size, rng, progress, name):
     """Sampled-noise GD on the raw data, O(N D H) per epoch; fresh noise into a preallocated buffer."""
     N = X.shape[0]
-    noise = NoiseBuffer(batch_size or N, X.shape[1], np.sqrt(eps), rng.integers(2 ** 63)) if eps > 0 else None
+    noise = NoiseBuffer(batch_size or N, X.shape[1], np.sqrt(noise_var), rng.integers(2 ** 63)) if noise_var > 0 else None
     try:
-        return _sampled_loop(X, W1, W2, rec, epochs, lr, eps, gamma, V, lam, batch_size, rng, noise, progress, name)
+        return _sampled_loop(X, W1, W2, rec, epochs, lr, noise_var, weight_decay, V, lam, batch_size, rng, noise, progress, name)
     finally:
         if noise is not None:
             noise.close()
 
 
-def _sampled_loop(X, W1, W2, rec, epochs, lr, eps, gamma, V, lam, batch_size, rng, noise, progress, name):
+def _sampled_loop(X, W1, W2, rec, epochs, lr, noise_var, weight_decay, V, lam, batch_size, rng, noise, progress, name):
     N = X.shape[0]
     for k in range(epochs + 1):
         series, sv = rec.due(k)
@@ -232,7 +245,7 @@ def _sampled_loop(X, W1, W2, rec, epochs, lr, eps, gamma, V, lam, batch_size, rn
             P, Q = W1 @ V, W2.T @ V
         if series:         # monitor the marginalised objective on the clean data
             s = np.einsum("hd,hd->d", P, Q)
-            loss = sample_loss_and_gradient(W1, W2, X, X, eps, gamma)[0]
+            loss = sample_loss_and_gradient(W1, W2, X, X, noise_var, weight_decay)[0]
             rec.add(s, loss, _leakage(W1, W2, s))
         if sv:
             rec.add_singular_values(low_rank_singular_values(P, Q))
@@ -242,11 +255,11 @@ def _sampled_loop(X, W1, W2, rec, epochs, lr, eps, gamma, V, lam, batch_size, rn
         for lo in range(0, N, batch_size or N):
             xb = X[order[lo:lo + batch_size]] if batch_size else X
             noisy = noise.add_to(xb) if noise is not None else xb
-            _, g1, g2 = sample_loss_and_gradient(W1, W2, noisy, xb, 0.0, gamma)
+            _, g1, g2 = sample_loss_and_gradient(W1, W2, noisy, xb, 0.0, weight_decay)
             W1 -= lr * g1
             W2 -= lr * g2
         if diverged(np.sum(W1 * W1), np.sum(W2 * W2)):
-            _diverged(k + 1, lam, np.einsum("hd,hd->d", W1 @ V, W2.T @ V), lr, eps, gamma, rec.result())
+            _diverged(k + 1, lam, np.einsum("hd,hd->d", W1 @ V, W2.T @ V), lr, noise_var, weight_decay, rec.result())
         _progress(progress, name, k + 1, epochs, rec)
     return rec.result(W1, W2)
 
@@ -275,7 +288,7 @@ def train_linear_ae(X, hidden, lr, epochs, *, noise_var=0.0, weight_decay=0.0, i
     hidden : int
         H, at most D.
     lr : float
-        Learning rate eta > 0 (t = lr * epoch).
+        Learning rate lr > 0 (t = lr * epoch).
     epochs : int
         Number of full-batch GD steps, >= 0.
     noise_var, weight_decay : float
@@ -332,8 +345,8 @@ def train_linear_ae(X, hidden, lr, epochs, *, noise_var=0.0, weight_decay=0.0, i
         N_given = None
     X, N, D, H, lr, epochs = check_problem(X, hidden, lr, epochs)
     N = N_given or N
-    eps = float(as_array("noise_var", noise_var, lo=0.0))
-    gamma = float(as_array("weight_decay", weight_decay, lo=0.0))
+    noise_var = float(as_array("noise_var", noise_var, lo=0.0))
+    weight_decay = float(as_array("weight_decay", weight_decay, lo=0.0))
     init_scale = float(as_array("init_scale", init_scale, lo=0.0, lo_open=True))
     record_every = as_int("record_every", record_every, lo=1)
     sv_every = as_int("sv_every", sv_every if sv_every is not None else 10 * record_every, lo=1)
@@ -349,7 +362,7 @@ def train_linear_ae(X, hidden, lr, epochs, *, noise_var=0.0, weight_decay=0.0, i
     lam, V = spec.eigenvalues, spec.eigenvectors
     P, Q, ia, ib = initial_eigen_weights(D, H, V, init, init_scale, seed, modes, u0, a0, b0)
     eff_u0 = ia * ib if ia is not None else np.sum((P + Q) ** 2, axis=0) / 4.0
-    config = dict(name=name, hidden=H, lr=lr, epochs=epochs, noise_var=eps, weight_decay=gamma, init=init,
+    config = dict(name=name, hidden=H, lr=lr, epochs=epochs, noise_var=noise_var, weight_decay=weight_decay, init=init,
                   init_scale=init_scale, seed=seed, center=bool(center), record_every=record_every,
                   sv_every=sv_every, sampled_noise=bool(sampled_noise), batch_size=batch_size, N=N, D=D)
     base = dict(eigenvalues=lam, effective_u0=eff_u0,
@@ -359,19 +372,19 @@ def train_linear_ae(X, hidden, lr, epochs, *, noise_var=0.0, weight_decay=0.0, i
     rec = Recorder(epochs, record_every, sv_every, D, H, base)
     if sampled_noise:
         rng = np.random.default_rng(None if seed is None else seed + 1)
-        return _run_sampled(X, P @ V.T, V @ Q.T, rec, epochs, lr, eps, gamma, V, lam, batch_size, rng, progress, name)
-    step = EigenbasisStep(P, Q, lam, eps, gamma, lr)
+        return _run_sampled(X, P @ V.T, V @ Q.T, rec, epochs, lr, noise_var, weight_decay, V, lam, batch_size, rng, progress, name)
+    step = EigenbasisStep(P, Q, lam, noise_var, weight_decay, lr)
     return _run_eigenbasis(step, rec, epochs, lam, V, progress, name)
 
 
-def _diverged(k, lam, s, lr, eps, gamma, partial):
+def _diverged(k, lam, s, lr, noise_var, weight_decay, partial):
     with np.errstate(invalid="ignore"):
         bad = np.where(np.isfinite(s), np.abs(s), np.inf)
     mode = int(np.argmax(bad))
-    bound = float(stability_bound(lam[mode], eps=eps, gamma=gamma))
+    bound = float(stability_bound(lam[mode], noise_var=noise_var, weight_decay=weight_decay))
     raise DivergenceError(
         f"training diverged at epoch {k}: mode {mode + 1} (lambda = {lam[mode]:.4g}) blew up; lr = {lr:g} exceeds "
-        f"its stability bound {bound:.4g} (R12: eta < 1/max(lambda - gamma, gamma) at the balanced minimum)",
+        f"its stability bound {bound:.4g} (R12: lr < 1/max(lambda - weight_decay, weight_decay) at the balanced minimum)",
         step=k, mode=mode + 1, bound=bound, partial=partial)
 
 

@@ -21,6 +21,7 @@ from lindae.validation.training.noise import NoiseBuffer
 from lindae.validation.data.spectrum import Spectrum, compute_spectrum
 from lindae.validation.training.linear import check_problem, schedule
 from lindae.dynamics.errors import InvalidArgument
+from lindae.dynamics.vocabulary import accepts_deprecated_names
 
 
 def relu_loss_and_gradient(W1, W2, X_in, X_target, *, with_loss=True, work=None):
@@ -80,7 +81,8 @@ def mode_response(W1, W2, X, Vk, lamk):
     return np.sum((F @ Vk) * (X @ Vk), axis=0, dtype=np.float64) / (X.shape[0] * lamk)
 
 
-def train_relu_ae(X, hidden, lr, epochs, *, noise_std=0.0, weight_decay=0.0, init_std=1e-3, seed=0,
+@accepts_deprecated_names
+def train_relu_ae(X, hidden, lr, epochs, *, noise_std=0.0, weight_decay=0.0, init_scale=1e-3, seed=0,
                   dtype="float32", record_every=10, n_modes=4, spectrum: Spectrum | None = None, progress=None,
                   name="model"):
     """Train the ReLU autoencoder by full-batch GD with sampled noise; record m_i of the top modes.
@@ -90,7 +92,7 @@ def train_relu_ae(X, hidden, lr, epochs, *, noise_std=0.0, weight_decay=0.0, ini
     X : (N, D) data; hidden : H <= D; lr : learning rate > 0; epochs : >= 0
     noise_std : standard deviation of the input noise (the paper's Figure 6 uses 2)
     weight_decay : optimiser weight decay (the paper uses 0.0045)
-    init_std : weights ~ N(0, init_std²) (the paper: variance 1e-6, so 1e-3)
+    init_scale : weights ~ N(0, init_scale²) (the paper: variance 1e-6, so 1e-3)
     dtype : "float32" (default, 2x faster) or "float64"
 
     The noise is drawn by :class:`validation.noise.NoiseBuffer` from ``seed + 1``; the weights from ``seed``.
@@ -106,15 +108,15 @@ def train_relu_ae(X, hidden, lr, epochs, *, noise_std=0.0, weight_decay=0.0, ini
     Vk = spec.eigenvectors[:, :n_modes].astype(dtype)
     lamk = spec.eigenvalues[:n_modes]
     rng = np.random.default_rng(seed)
-    W1 = (init_std * rng.standard_normal((H, D))).astype(dtype)
-    W2 = (init_std * rng.standard_normal((D, H))).astype(dtype)
+    W1 = (init_scale * rng.standard_normal((H, D))).astype(dtype)
+    W2 = (init_scale * rng.standard_normal((D, H))).astype(dtype)
     Xd = X.astype(dtype)
     rec = schedule(epochs, record_every)
     M = np.empty((len(rec), n_modes))
     losses = np.empty(len(rec))
     start = time.perf_counter()
     config = dict(name=name, hidden=H, lr=lr, epochs=epochs, noise_std=noise_std, weight_decay=weight_decay,
-                  init_std=init_std, seed=seed, dtype=dtype, record_every=record_every, N=N, D=D)
+                  init_scale=init_scale, seed=seed, dtype=dtype, record_every=record_every, N=N, D=D)
     noise = NoiseBuffer(N, D, noise_std, seed + 1, Xd.dtype) if noise_std > 0 else None
     shrink = Xd.dtype.type(1.0 - lr * weight_decay)
     try:

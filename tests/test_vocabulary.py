@@ -1,0 +1,104 @@
+"""One vocabulary: the exported functions' signatures follow docs/conventions.md's table, and the previous
+release's spellings still work for this release, with a DeprecationWarning naming the new one."""
+import inspect
+import pathlib
+import warnings
+
+import numpy as np
+import pytest
+
+from lindae import dynamics, validation
+from lindae.dynamics.vocabulary import DEPRECATED, VOCABULARY, markdown_table
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+#: Parameters that name no concept of the table (data, weights, options of one function).
+OTHER = {"t", "X", "X_in", "X_target", "Sigma", "W1", "W2", "first", "middle", "last", "growing", "tau", "method",
+         "rtol", "atol", "balanced", "fraction", "u1", "return_directions", "return_layers", "warp", "warp_dt",
+         "progress", "n_samples", "values", "time", "result", "config", "out_dir", "force", "cifar10_dir", "log",
+         "models", "path", "key", "split", "cache", "fetch", "directory", "what", "center", "init", "sv_every",
+         "sampled_noise", "batch_size", "spectrum", "name", "with_loss", "work", "record", "dtype", "raw", "source",
+         "sweep", "scheduler", "workers", "client", "chunk_rows", "split_every", "moments", "source_desc"}
+NAMES = {n.strip() for term in VOCABULARY for n in term.name.split(",")}
+
+
+def parameter_problems(functions):
+    """(function, parameter) pairs whose parameter is a deprecated spelling or in neither the table nor OTHER."""
+    bad = []
+    for name, fn in functions:
+        for p in inspect.signature(fn).parameters:
+            if p in DEPRECATED or (p not in NAMES and p not in OTHER):
+                bad.append((name, p))
+    return bad
+
+
+def exported_functions():
+    out = []
+    for module in (dynamics, validation):
+        for name in module.__all__:
+            obj = getattr(module, name)
+            if inspect.isfunction(obj):
+                out.append((f"{module.__name__}.{name}", obj))
+    return out
+
+
+def test_exported_signatures_follow_the_vocabulary():
+    functions = exported_functions()
+    assert len(functions) > 40
+    assert parameter_problems(functions) == []
+
+
+def test_the_signature_check_catches_an_old_spelling():
+    def old(lam, *, eps=0.0, gamma=0.0):
+        return lam
+    assert parameter_problems([("old", old)]) == [("old", "eps"), ("old", "gamma")]
+
+
+def test_the_conventions_page_shows_the_vocabulary_table():
+    assert markdown_table() in (ROOT / "docs" / "conventions.md").read_text(encoding="utf-8")
+
+
+CALLS = [  # (function, new keywords, the same call in the old spelling)
+    (dynamics.mode_strength, dict(t=2.0, lam=1.0, noise_var=0.5, weight_decay=0.1, u0=1e-3),
+     dict(t=2.0, lam=1.0, eps=0.5, gamma=0.1, u0=1e-3)),
+    (dynamics.fixed_point, dict(lam=1.0, noise_var=0.5), dict(lam=1.0, eps=0.5)),
+    (dynamics.gd_modes, dict(epochs=50, lam=[1.0, 0.5], a0=0.1, b0=0.1, lr=0.05),
+     dict(steps=50, lam=[1.0, 0.5], a0=0.1, b0=0.1, eta=0.05)),
+    (dynamics.trajectory, dict(lam=1.0, noise_var=0.2, a0=0.1, b0=0.2, lr=0.01, epochs=100),
+     dict(lam=1.0, eps=0.2, a0=0.1, b0=0.2, eta=0.01, steps=100)),
+    (dynamics.stability_bound, dict(lam=2.0, weight_decay=0.5), dict(lam=2.0, gamma=0.5)),
+]
+
+
+@pytest.mark.parametrize("fn,new,old", CALLS, ids=[c[0].__name__ for c in CALLS])
+def test_old_keywords_warn_and_give_the_same_result(fn, new, old):
+    expected = fn(**new)
+    with pytest.warns(DeprecationWarning, match="is deprecated; use") as caught:
+        got = fn(**old)
+    renamed = {k for k in old if k not in new}
+    assert all(any(f"'{k}' is deprecated; use '{DEPRECATED[k]}'" in str(w.message) for w in caught) for k in renamed)
+    for a, b in zip(np.atleast_1d(expected) if not isinstance(expected, tuple) else expected,
+                    np.atleast_1d(got) if not isinstance(got, tuple) else got):
+        np.testing.assert_array_equal(np.asarray(getattr(a, "u", a)), np.asarray(getattr(b, "u", b)))
+
+
+def test_both_spellings_at_once_is_an_error():
+    with pytest.raises(TypeError, match="deprecated spelling"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        dynamics.fixed_point(1.0, noise_var=0.5, eps=0.5)
+
+
+@pytest.mark.parametrize("old,new", [
+    (lambda: dynamics.deep_fixed_point(1.0, noise_var=0.5, depth=3), lambda: dynamics.fixed_point(1.0, noise_var=0.5, depth=3)),
+    (lambda: dynamics.deep_balanced_strength(5.0, 1.0, noise_var=0.5, u0=1e-3, depth=3),
+     lambda: dynamics.mode_strength(5.0, 1.0, noise_var=0.5, u0=1e-3, depth=3)),
+    (lambda: dynamics.deep_equivalent_weight_decay(1.0, 0.5, depth=3),
+     lambda: dynamics.equivalent_weight_decay(1.0, 0.5, depth=3)),
+])
+def test_the_deep_names_are_deprecated_aliases_of_the_depth_keyword(old, new):
+    with pytest.warns(DeprecationWarning, match="is deprecated; use"):
+        value = old()
+    assert float(value) == float(new())
+
+
+def test_one_name_per_capability_in_the_exports():
+    assert not [n for n in dynamics.__all__ if n.startswith("deep_") and n != "deep_effective_start"]

@@ -109,7 +109,7 @@ def hyperbolic_strength(t, lam, *, noise_var=0.0, a0, b0):
 @implements("R6", 4, call={"t": "t", "lam": "lam", "noise_var": "eps", "a0": "a0", "b0": "b0"},
             given={"b0": "abs(a0) + b0", "c": "b0**2 - a0**2"}, domain={"t": (0, 40), "a0": (-1.5, 1.5), "b0": (0.01, 1.5)},
             rtol=1e-10)
-def mode_strength(t, lam, *, noise_var=0.0, weight_decay=0.0, a0=None, b0=None, u0=None, rtol=1e-11, depth=2, layers=None):
+def mode_strength(t, lam, *, noise_var=0.0, weight_decay=0.0, a0=None, b0=None, u0=None, rtol=None, depth=2, layers=None):
     r"""Mode strength u(t) = a(t) b(t) from any initial (a0, b0), broadcast over all arguments.
 
     Dispatches to the exact solution that applies:
@@ -144,6 +144,9 @@ def mode_strength(t, lam, *, noise_var=0.0, weight_decay=0.0, a0=None, b0=None, 
     """
     from .depth import check_depth, deep_balanced_strength, deep_layers_flow
     if check_depth(depth) > 2:
+        given = [n for n, v in (("a0", a0), ("b0", b0), ("rtol", rtol)) if v is not None]
+        if given:
+            raise InvalidArgumentType(f"depth >= 3 does not take {', '.join(given)}: give u0 (balanced) or layers")
         if layers is not None:
             if u0 is not None or a0 is not None or b0 is not None:
                 raise InvalidArgumentType("give either layers or u0 for depth >= 3, not both")
@@ -161,6 +164,9 @@ def mode_strength(t, lam, *, noise_var=0.0, weight_decay=0.0, a0=None, b0=None, 
             raise InvalidArgument("for depth >= 3 give a balanced start u0 (every layer at u0^(1/L)) or per-layer "
                              "starts layers (L, ...)")
         return deep_balanced_strength(t, lam, noise_var=noise_var, weight_decay=weight_decay, u0=u0, depth=depth)
+    if layers is not None:
+        raise InvalidArgumentType("layers (per-layer starts) needs depth >= 3; at depth 2 give a0 and b0 or u0")
+    rtol = 1e-11 if rtol is None else rtol
     t, lam, noise_var, weight_decay = _nonneg("t", t), _nonneg("lam", lam), _nonneg("noise_var", noise_var), _nonneg("weight_decay", weight_decay)
     if u0 is not None:
         if a0 is not None or b0 is not None:

@@ -42,7 +42,8 @@ def fig1(p: Fig1 = FIG1):
     paths = {}
     for ax, noise_var in zip(axes[:3], p.eps_values):
         theory = mode_strength(t[:, None], p.lam, noise_var=noise_var, a0=a0, b0=b0)
-        _, A, B = gd_modes(p.epochs, p.lam, noise_var=noise_var, a0=a0, b0=b0, lr=p.lr)
+        run = gd_modes(p.epochs, p.lam, noise_var=noise_var, a0=a0, b0=b0, lr=p.lr)
+        A, B = run.a, run.b
         paths[noise_var] = (A, B)
         ustar = float(fixed_point(p.lam, noise_var=noise_var))
         for j in range(p.runs):
@@ -59,7 +60,8 @@ def fig1(p: Fig1 = FIG1):
         numbers["final_u_gd"][key] = (A * B)[-1].tolist()
         numbers["max_abs_gd_minus_theory"][key] = float(np.max(np.abs(A * B - theory)))
         # GD differs from the flow at O(lr * curvature); with lr/10 the gap shrinks ~10x.
-        _, A10, B10 = gd_modes(10 * p.epochs, p.lam, noise_var=noise_var, a0=a0, b0=b0, lr=p.lr / 10, record_every=10)
+        run = gd_modes(10 * p.epochs, p.lam, noise_var=noise_var, a0=a0, b0=b0, lr=p.lr / 10, record_every=10)
+        A10, B10 = run.a, run.b
         numbers.setdefault("max_abs_gd_minus_theory_eta_over_10", {})[key] = float(np.max(np.abs(A10 * B10 - theory)))
     eps_s = p.eps_values[1]
     ax = axes[3]
@@ -142,7 +144,8 @@ def fig3(p: Fig3 = FIG3):
     runs = {}
     for name, etas, e, g in (("dae", eta_d, noise_var, 0.0), ("wdae_paper", eta_w, 0.0, weight_decay),
                              ("wdae_stale", eta_w_stale, 0.0, weight_decay)):
-        _, A, B = gd_modes(p.epochs, lam, noise_var=e, weight_decay=g, a0=a0, b0=a0, lr=etas)  # one lr per curve
+        run = gd_modes(p.epochs, lam, noise_var=e, weight_decay=g, a0=a0, b0=a0, lr=etas)  # one lr per curve
+        A, B = run.a, run.b
         runs[name] = A * B
     k = np.arange(p.epochs + 1)
     diff_paper = runs["dae"] - runs["wdae_paper"]
@@ -192,7 +195,8 @@ def fig4(p: Fig4 = FIG4):
     fig, axes = plt.subplots(1, 3, figsize=(17, 4.5))
     numbers = {}
     for name, noise_var, weight_decay, colour in (("dae", p.noise_var, 0.0, "C0"), ("wdae", 0.0, p.weight_decay, "C3")):
-        _, A, B = gd_modes(p.epochs, p.lam, noise_var=noise_var, weight_decay=weight_decay, a0=a0, b0=b0, lr=p.lr)
+        run = gd_modes(p.epochs, p.lam, noise_var=noise_var, weight_decay=weight_decay, a0=a0, b0=b0, lr=p.lr)
+        A, B = run.a, run.b
         norm = np.hypot(A, B)
         pred = final_weight_norm(p.lam, noise_var=noise_var, weight_decay=weight_decay, a0=a0, b0=b0)
         label = "DAE (noise ε)" if name == "dae" else "WDAE (weight decay γ)"

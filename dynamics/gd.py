@@ -1,6 +1,9 @@
 """Exact discrete-time gradient descent: per mode (R12's map) and on the matrix loss (R1)."""
 from __future__ import annotations
 
+import warnings
+from dataclasses import dataclass
+
 import numpy as np
 
 from ._checks import as_array, as_int, broadcast
@@ -18,6 +21,43 @@ def _record_steps(epochs, record_every):
     return epochs, k
 
 
+@dataclass(frozen=True)
+class ModeRun:
+    """Per-mode gradient-descent records, one type at every depth.
+
+    Attributes
+    ----------
+    epochs : ndarray (K,)
+        Recorded epochs (GD steps); time is t = lr · epoch.
+    layers : ndarray (K, L, M)
+        The weight of every layer of every mode at each recorded epoch (depth 2: a = ``layers[:, 0]``,
+        b = ``layers[:, 1]``).
+    """
+
+    epochs: np.ndarray
+    layers: np.ndarray
+
+    @property
+    def strengths(self) -> np.ndarray:
+        """u = the product of the layers (K, M)."""
+        return np.prod(self.layers, axis=1)
+
+    @property
+    def a(self) -> np.ndarray:
+        """The first layer's weight of every mode (K, M)."""
+        return self.layers[:, 0]
+
+    @property
+    def b(self) -> np.ndarray:
+        """The last layer's weight of every mode (K, M)."""
+        return self.layers[:, -1]
+
+    def __iter__(self):
+        warnings.warn("unpacking the result of gd_modes is deprecated; use .epochs, .layers, .strengths (.a, .b)",
+                      DeprecationWarning, stacklevel=2)
+        return iter((self.epochs, self.a, self.b) if self.layers.shape[1] == 2 else (self.epochs, self.layers))
+
+
 def gd_modes(epochs, lam, *, noise_var=0.0, weight_decay=0.0, a0=None, b0=None, lr, record_every=1, depth=2, layers=None):
     r"""Iterate the exact per-mode GD map, vectorised over modes (R12); lr may differ per mode.
 
@@ -26,19 +66,18 @@ def gd_modes(epochs, lam, *, noise_var=0.0, weight_decay=0.0, a0=None, b0=None, 
     The map is generated from the symbolic layer (:func:`derivations.mode_gd_map_function`).
 
     With ``depth`` L >= 3 give ``layers`` (L, M), the per-layer start of every mode; the map is then
-    D2's (:func:`dynamics.depth.deep_gd_modes`) and the result is (k, W) with W (K, L, M).
+    D2's (:func:`dynamics.depth.deep_gd_modes`).
 
     Returns
     -------
-    k : ndarray (K,)
-        Recorded step indices (0, record_every, ..., steps); time is t = lr * k.
-    a, b : ndarray (K, M)
+    ModeRun
+        ``.epochs`` (K,), ``.layers`` (K, L, M), ``.strengths`` (K, M); the same type at every depth.
 
     Raises
     ------
     DivergenceError
         When a weight leaves the overflow guard (:data:`dynamics.errors.OVERFLOW_GUARD`); it names the mode and the R12 bound
-        and carries the (k, a, b) recorded so far in ``.partial``.
+        and carries the :class:`ModeRun` recorded so far in ``.partial``.
     """
     from lindae.derivations import mode_gd_map_function
     from .closed_form import stability_bound
@@ -51,9 +90,11 @@ def gd_modes(epochs, lam, *, noise_var=0.0, weight_decay=0.0, a0=None, b0=None, 
             raise InvalidArgument(f"layers must have shape (depth, M) = ({depth}, M), got {W.shape}")
         lr = float(as_array("lr", lr, lo=0.0, lo_open=True))
         epochs, _ = _record_steps(epochs, record_every)
-        k, _, kept = deep_gd_modes(epochs, lam, noise_var=noise_var, weight_decay=weight_decay, layers=W, lr=lr, record_every=record_every,
-                                   return_layers=True)
-        return k, kept
+        k, _, kept = deep_gd_modes(epochs, lam, noise_var=noise_var, weight_decay=weight_decay, layers=W, lr=lr,
+                                   record_every=record_every, return_layers=True)
+        return ModeRun(k, kept)
+    if layers is not None:
+        raise InvalidArgumentType("layers (per-layer starts) needs depth >= 3; at depth 2 give a0 and b0")
     if a0 is None or b0 is None:
         raise InvalidArgumentType("gd_modes needs a0 and b0 (or depth >= 3 and layers)")
     lr = as_array("lr", lr, lo=0.0, lo_open=True)
@@ -77,11 +118,11 @@ def gd_modes(epochs, lam, *, noise_var=0.0, weight_decay=0.0, a0=None, b0=None, 
             raise DivergenceError(
                 f"gradient descent diverged at step {n} in mode {bad + 1}: lr = {lr[bad]:g} exceeds the stability "
                 f"bound {bound:.6g} of R12 (lam={lam[bad]:g}, noise_var={noise_var[bad]:g}, weight_decay={weight_decay[bad]:g})",
-                step=n, mode=bad + 1, bound=bound, partial=(k[:row], A[:row], B[:row]))
+                step=n, mode=bad + 1, bound=bound, partial=ModeRun(k[:row], np.stack([A[:row], B[:row]], axis=1)))
         if row < len(k) and n == k[row]:
             A[row], B[row] = a, b
             row += 1
-    return k, A, B
+    return ModeRun(k, np.stack([A, B], axis=1))
 
 
 def gd_matrix(Sigma, W1, W2, *, lr, epochs, noise_var=0.0, weight_decay=0.0, record_every=1):

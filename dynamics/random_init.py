@@ -159,11 +159,11 @@ def random_init_strength(lam, growing, *, noise_var=0.0, weight_decay=0.0, lr=No
         epochs, rec = _record_steps(epochs, record_every)
         if np.any(1 + lr * kap <= 0):
             raise InvalidArgument(f"lr = {lr:g} makes 1 + eta (lam - weight_decay) <= 0 for some mode; no GD growth law")
-        _, A, B = gd_modes(epochs, lam, noise_var=noise_var, weight_decay=weight_decay, a0=np.sqrt(u0), b0=np.sqrt(u0), lr=lr)
+        s_iso = gd_modes(epochs, lam, noise_var=noise_var, weight_decay=weight_decay, a0=np.sqrt(u0), b0=np.sqrt(u0),
+                         lr=lr).strengths
         k = np.arange(epochs + 1, dtype=float)
         log_e = 2 * k[:, None] * np.log1p(lr * kap)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
-            s_iso = A * B
             ratio = np.minimum(np.exp(np.log(s_iso) - log_e - np.log(u0)), 1.0)
             log_c = log_e - np.log(s_iso) + np.log1p(-ratio)
         log_c = np.where(np.isnan(log_c) & (u0 == 0), -np.inf, log_c)     # no growing part: c plays no role

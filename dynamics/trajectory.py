@@ -55,7 +55,7 @@ class Trajectory:
 
 
 def trajectory(lam, *, noise_var=0.0, weight_decay=0.0, a0=None, b0=None, method="closed_form", t=None, lr=None, epochs=None,
-               record_every=1, rtol=1e-10, depth=2, layers=None):
+               record_every=1, rtol=None, depth=2, layers=None):
     r"""Trajectory of modes by closed form (R5/R6), ODE integration (R3) or discrete GD (R12).
 
     Give either ``t`` (closed form and ODE only) or ``lr`` and ``steps``: then every method uses
@@ -67,10 +67,17 @@ def trajectory(lam, *, noise_var=0.0, weight_decay=0.0, a0=None, b0=None, method
         True
 
     With ``depth`` L >= 3 give ``layers`` (L, M), the per-layer start: "closed_form" needs every
-    layer equal (D4's balanced flow), "ode" integrates D2's flow and "gd" iterates D2's map.
+    layer equal (D4's balanced flow), "ode" integrates D2's flow and "gd" iterates D2's map; ``a0``, ``b0``
+    and ``rtol`` do not apply there (a TypeError), nor ``layers`` at depth 2.
     """
     if depth != 2:
+        given = [n for n, v in (("a0", a0), ("b0", b0), ("rtol", rtol)) if v is not None]
+        if given:
+            raise InvalidArgumentType(f"depth >= 3 does not take {', '.join(given)}: give the per-layer start layers")
         return _deep_trajectory(lam, noise_var, weight_decay, method, t, lr, epochs, record_every, depth, layers)
+    if layers is not None:
+        raise InvalidArgumentType("layers (per-layer starts) needs depth >= 3; at depth 2 give a0 and b0")
+    rtol = 1e-10 if rtol is None else rtol
     from .closed_form import mode_strength
     from .gd import gd_modes
     from .ode import integrate_modes
@@ -88,7 +95,9 @@ def trajectory(lam, *, noise_var=0.0, weight_decay=0.0, a0=None, b0=None, method
     if method == "ode":
         A, B = integrate_modes(times, lam, noise_var=noise_var, weight_decay=weight_decay, a0=a0, b0=b0, rtol=rtol)
     else:
-        _, A, B = gd_modes(epochs, lam, noise_var=noise_var, weight_decay=weight_decay, a0=a0, b0=b0, lr=lr, record_every=record_every)
+        run = gd_modes(epochs, lam, noise_var=noise_var, weight_decay=weight_decay, a0=a0, b0=b0, lr=lr,
+                       record_every=record_every)
+        A, B = run.a, run.b
     return Trajectory(times, A * B, A, B, method=method, params=params, citation=CITATIONS[method])
 
 

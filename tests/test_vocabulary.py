@@ -76,9 +76,8 @@ def test_old_keywords_warn_and_give_the_same_result(fn, new, old):
         got = fn(**old)
     renamed = {k for k in old if k not in new}
     assert all(any(f"'{k}' is deprecated; use '{DEPRECATED[k]}'" in str(w.message) for w in caught) for k in renamed)
-    for a, b in zip(np.atleast_1d(expected) if not isinstance(expected, tuple) else expected,
-                    np.atleast_1d(got) if not isinstance(got, tuple) else got):
-        np.testing.assert_array_equal(np.asarray(getattr(a, "u", a)), np.asarray(getattr(b, "u", b)))
+    values = lambda r: np.asarray(getattr(r, "strengths", getattr(r, "u", r)))  # noqa: E731 - ModeRun, Trajectory, array
+    np.testing.assert_array_equal(values(got), values(expected))
 
 
 def test_both_spellings_at_once_is_an_error():
@@ -102,3 +101,40 @@ def test_the_deep_names_are_deprecated_aliases_of_the_depth_keyword(old, new):
 
 def test_one_name_per_capability_in_the_exports():
     assert not [n for n in dynamics.__all__ if n.startswith("deep_") and n != "deep_effective_start"]
+
+
+W3 = np.full((3, 2), 0.1)
+
+
+@pytest.mark.parametrize("call", [
+    lambda: dynamics.mode_strength(1.0, 1.0, u0=1e-3, a0=0.1, depth=3),
+    lambda: dynamics.mode_strength(1.0, 1.0, u0=1e-3, rtol=1e-6, depth=3),
+    lambda: dynamics.mode_strength(1.0, 1.0, a0=0.1, b0=0.1, layers=W3[:2]),
+    lambda: dynamics.gd_modes(10, [1.0, 0.5], a0=0.1, b0=0.1, lr=0.1, layers=W3[:2]),
+    lambda: dynamics.trajectory(1.0, a0=0.1, b0=0.1, lr=0.1, epochs=10, depth=3, layers=W3[:, :1]),
+    lambda: validation.train_linear_ae(np.eye(4), 2, 0.1, 5, depth=3, sv_every=2),
+    lambda: validation.train_linear_ae(np.eye(4), 2, 0.1, 5, layers=W3[:2]),
+], ids=["u0+a0 deep", "rtol deep", "layers shallow", "gd layers shallow", "trajectory a0 deep",
+        "train sv_every deep", "train layers shallow"])
+def test_an_argument_that_does_not_apply_is_a_type_error(call):
+    with pytest.raises(TypeError, match="does not take|needs depth >= 3"):
+        call()
+
+
+def test_gd_modes_returns_one_type_at_every_depth():
+    shallow = dynamics.gd_modes(20, [1.0, 0.5], a0=0.1, b0=0.2, lr=0.05)
+    deep = dynamics.gd_modes(20, [1.0, 0.5], layers=W3, lr=0.05, depth=3)
+    assert type(shallow) is type(deep)
+    assert shallow.layers.shape == (21, 2, 2) and deep.layers.shape == (21, 3, 2)
+    np.testing.assert_array_equal(shallow.strengths, shallow.a * shallow.b)
+    with pytest.warns(DeprecationWarning, match="unpacking the result of gd_modes is deprecated; use"):
+        k, a, b = shallow                                        # the previous release's (k, a, b), for now
+    np.testing.assert_array_equal(a, shallow.a)
+
+
+def test_train_results_share_one_base_type(synthetic_data):
+    from lindae.validation.training.linear import ModeCurves
+    shallow = validation.train_linear_ae(synthetic_data, 3, 0.05, 10)
+    deep = validation.train_linear_ae(synthetic_data, 3, 0.05, 10, depth=3, init_scale=0.1)
+    assert isinstance(shallow, ModeCurves) and isinstance(deep, ModeCurves)
+    assert shallow.strengths.shape == deep.strengths.shape

@@ -74,8 +74,9 @@ def run_theory(result: TrainResult, *, time="discrete", theory=None, warp=None):
         a0 = b0 = np.sqrt(result.effective_u0 if u0 == "effective" else result.orthogonal_u0)
     if time == "continuous":
         return mode_strength(lr * epochs[:, None], lam, noise_var=noise_var, weight_decay=weight_decay, a0=a0, b0=b0)
-    k, A, B = gd_modes(int(epochs[-1]) if len(epochs) else 0, lam, noise_var=noise_var, weight_decay=weight_decay, a0=a0, b0=b0, lr=lr)
-    return (A * B)[epochs]
+    run = gd_modes(int(epochs[-1]) if len(epochs) else 0, lam, noise_var=noise_var, weight_decay=weight_decay, a0=a0,
+                   b0=b0, lr=lr)
+    return run.strengths[epochs]
 
 
 def half_time(epochs, series, target):

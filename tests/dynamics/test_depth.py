@@ -130,7 +130,8 @@ def test_unbalanced_per_layer_starts_match_a_taylor_series_solution_of_d2(L, w0,
 
 def test_depth_keyword_of_gd_modes_and_trajectory_agree_with_each_other():
     W = np.array([[0.1, 0.3], [0.2, 0.05], [0.15, 0.2]])
-    k, layers = dynamics.gd_modes(400, [1.0, 0.6], noise_var=0.2, weight_decay=0.01, layers=W, lr=0.02, depth=3, record_every=50)
+    run = dynamics.gd_modes(400, [1.0, 0.6], noise_var=0.2, weight_decay=0.01, layers=W, lr=0.02, depth=3, record_every=50)
+    k, layers = run.epochs, run.layers
     assert layers.shape == (len(k), 3, 2)
     _, u = depth_module.deep_gd_modes(400, [1.0, 0.6], noise_var=0.2, weight_decay=0.01, layers=W, lr=0.02, record_every=50)
     np.testing.assert_array_equal(np.prod(layers, axis=1), u)

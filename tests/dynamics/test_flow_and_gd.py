@@ -34,7 +34,8 @@ def test_gd_changes_the_balance_only_at_order_eta(weight_decay):
     lam, noise_var, a0, b0, T = 1.0, 0.5, 0.3, 1.1, 4.0
     errs = []
     for lr in (0.02, 0.01, 0.005):
-        k, a, b = dynamics.gd_modes(int(round(T / lr)), lam, noise_var=noise_var, weight_decay=weight_decay, a0=a0, b0=b0, lr=lr)
+        run = dynamics.gd_modes(int(round(T / lr)), lam, noise_var=noise_var, weight_decay=weight_decay, a0=a0, b0=b0, lr=lr)
+        k, a, b = run.epochs, run.a, run.b
         c_exact = (b0 ** 2 - a0 ** 2) * np.exp(-2 * weight_decay * lr * k)
         errs.append(np.max(np.abs(b[:, 0] ** 2 - a[:, 0] ** 2 - c_exact)))
     assert 1.8 < errs[0] / errs[1] < 2.2 and 1.8 < errs[1] / errs[2] < 2.2
@@ -100,8 +101,9 @@ def test_matrix_gd_equals_per_mode_map_under_aligned_initialisation(noise_var, w
     V, R, W1, W2 = _aligned(D, H, rng, ab)
     Sigma = V @ np.diag(lam) @ V.T
     k, W1s, W2s, _ = dynamics.gd_matrix(Sigma, W1, W2, lr=0.05, epochs=300, noise_var=noise_var, weight_decay=weight_decay, record_every=10)
-    _, a, b = dynamics.gd_modes(300, lam[:H], noise_var=noise_var, weight_decay=weight_decay, a0=[x for x, _ in ab], b0=[y for _, y in ab],
+    run = dynamics.gd_modes(300, lam[:H], noise_var=noise_var, weight_decay=weight_decay, a0=[x for x, _ in ab], b0=[y for _, y in ab],
                                 lr=0.05, record_every=10)
+    _, a, b = run.epochs, run.a, run.b
     strengths = np.einsum("di,kde,kef,fi->ki", V, W2s, W1s, V)[:, :H]  # v_i^T W v_i
     np.testing.assert_allclose(strengths, a * b, rtol=0, atol=1e-12)
     off = np.einsum("di,kde,kef,fj->kij", V, W2s, W1s, V)
@@ -128,16 +130,18 @@ def test_divergence_names_the_mode_and_the_bound_and_keeps_the_records():
     err = info.value
     assert err.mode == 2 and err.bound == pytest.approx(bound)         # mode numbers are 1-based: λ = 4 is mode 2
     assert "mode 2" in str(err) and "stability" in str(err)
-    k, a, b = err.partial
+    k, a, b = err.partial.epochs, err.partial.a, err.partial.b
     assert len(k) >= 1 and np.all(np.isfinite(a))
 
 
 def test_gd_below_the_stability_bound_converges():
     lam, weight_decay = 2.0, 0.5
     bound = dynamics.stability_bound(lam, weight_decay=weight_decay, balanced=True)  # 1/kappa
-    _, a, b = dynamics.gd_modes(5000, lam, weight_decay=weight_decay, a0=0.3, b0=0.3, lr=0.95 * bound)
+    run = dynamics.gd_modes(5000, lam, weight_decay=weight_decay, a0=0.3, b0=0.3, lr=0.95 * bound)
+    _, a, b = run.epochs, run.a, run.b
     assert a[-1, 0] * b[-1, 0] == pytest.approx(dynamics.fixed_point(lam, weight_decay=weight_decay), rel=1e-9)
-    _, a, b = dynamics.gd_modes(5000, lam, weight_decay=weight_decay, a0=0.3, b0=0.3, lr=1.05 * bound)
+    run = dynamics.gd_modes(5000, lam, weight_decay=weight_decay, a0=0.3, b0=0.3, lr=1.05 * bound)
+    _, a, b = run.epochs, run.a, run.b
     assert abs(a[-1, 0] * b[-1, 0] - dynamics.fixed_point(lam, weight_decay=weight_decay)) > 1e-3  # oscillates, never settles
 
 

@@ -75,7 +75,8 @@ def test_one_direction_per_mode_is_the_exact_per_mode_map(weight_decay):
     Y[np.arange(4), [4, 0, 2, 1]] = [1e-3, 2e-4, 5e-3, 1e-2]
     k, s = random_init_strength(lam, Y, noise_var=0.3, weight_decay=weight_decay, lr=0.1, epochs=400, record_every=7)
     u0 = np.sum(Y ** 2, axis=1)
-    _, A, B = gd_modes(400, lam, noise_var=0.3, weight_decay=weight_decay, a0=np.sqrt(u0), b0=np.sqrt(u0), lr=0.1, record_every=7)
+    run = gd_modes(400, lam, noise_var=0.3, weight_decay=weight_decay, a0=np.sqrt(u0), b0=np.sqrt(u0), lr=0.1, record_every=7)
+    _, A, B = run.epochs, run.a, run.b
     np.testing.assert_allclose(s, A * B, rtol=1e-10, atol=1e-300)
 
 

@@ -13,9 +13,11 @@ def test_paper_units_give_the_same_curve_against_epochs():
     ours = dict(lam=1.7, noise_var=0.5, weight_decay=0.2, lr=0.01)
     paper = dynamics.to_paper_units(N, **ours)
     assert paper["lam"] == pytest.approx(1.7 * N) and paper["lr"] == pytest.approx(0.01 / N)
-    _, a1, b1 = dynamics.gd_modes(800, ours["lam"], noise_var=ours["noise_var"], weight_decay=ours["weight_decay"], a0=0.01, b0=0.02, lr=ours["lr"])
-    _, a2, b2 = dynamics.gd_modes(800, paper["lam"], noise_var=paper["noise_var"], weight_decay=paper["weight_decay"], a0=0.01, b0=0.02,
+    run = dynamics.gd_modes(800, ours["lam"], noise_var=ours["noise_var"], weight_decay=ours["weight_decay"], a0=0.01, b0=0.02, lr=ours["lr"])
+    _, a1, b1 = run.epochs, run.a, run.b
+    run = dynamics.gd_modes(800, paper["lam"], noise_var=paper["noise_var"], weight_decay=paper["weight_decay"], a0=0.01, b0=0.02,
                                   lr=paper["lr"])
+    _, a2, b2 = run.epochs, run.a, run.b
     np.testing.assert_allclose(a1 * b1, a2 * b2, rtol=1e-10, atol=1e-14)
     back = dynamics.from_paper_units(N, **paper)
     assert back == pytest.approx(ours, rel=1e-15)
@@ -50,7 +52,8 @@ def test_closed_form_helpers_raise_or_return_finite_values(lam, noise_var, weigh
 @given(floats, st.integers(-3, 30), floats)
 def test_gd_rejects_bad_eta_and_steps_or_runs_finite(lr, epochs, a0):
     try:
-        _, a, b = dynamics.gd_modes(epochs, 1.0, a0=a0, b0=0.1, lr=lr)
+        run = dynamics.gd_modes(epochs, 1.0, a0=a0, b0=0.1, lr=lr)
+        _, a, b = run.epochs, run.a, run.b
     except (ValueError, TypeError, dynamics.DivergenceError):
         return
     assert np.all(np.isfinite(a)) and np.all(np.isfinite(b))

@@ -28,36 +28,23 @@ from lindae.dynamics.errors import DivergenceError, diverged
 
 from lindae.validation.data.spectrum import Spectrum, compute_spectrum
 from lindae.dynamics.errors import InvalidArgument
-from lindae.validation.training.linear import mode_indices
+from lindae.validation.training.linear import ModeCurves, mode_indices
 
 
-@dataclass
-class DeepResult:
-    """Recorded curves of a deep linear autoencoder.
+@dataclass(kw_only=True)
+class DeepResult(ModeCurves):
+    """Recorded curves of a deep linear autoencoder; the fields of :class:`ModeCurves` and:
 
     Attributes
     ----------
-    eigenvalues : ndarray (D,)
-    epochs : ndarray (K,)
-    strengths : ndarray (K, D)
-        s_i = v_iᵀ W v_i with W = W_L ⋯ W_1.
-    loss : ndarray (K,)
     init_layers : ndarray (L, D) or None
         Per-mode, per-layer initial values of an aligned run (row l is layer l + 1).
     init_weights : tuple (P, middle, Q) or None
         The initial weights of a random run in the eigenbasis: P = W_1V and Q = W_LᵀV (H x D) and the
         middle layers (L - 2, H, H), from which D9 predicts every mode.
-    config : dict
-    seconds : float
     """
 
-    eigenvalues: np.ndarray
-    epochs: np.ndarray
-    strengths: np.ndarray
-    loss: np.ndarray
-    init_layers: np.ndarray | None
-    config: dict
-    seconds: float
+    init_layers: np.ndarray | None = None
     init_weights: tuple | None = None
 
 
@@ -180,8 +167,9 @@ def train_deep_linear_ae(X, hidden, lr, epochs, *, depth, noise_var=0.0, weight_
         Q = Q - lr * gQ
     config = dict(name=name, hidden=H, lr=lr, epochs=epochs, depth=L, noise_var=noise_var, weight_decay=weight_decay, init=init,
                   init_scale=init_scale, seed=seed, record_every=record_every, D=D)
-    return DeepResult(lam, rec_epochs[:row], S[:row], loss[:row], init_layers, config, time.perf_counter() - start,
-                      init_weights)
+    return DeepResult(eigenvalues=lam, epochs=rec_epochs[:row], strengths=S[:row], loss=loss[:row],
+                      init_layers=init_layers, config=config, seconds=time.perf_counter() - start,
+                      init_weights=init_weights)
 
 
 def _train_sampled(X, lam, V, P, Q, mids, lr, epochs, noise_var, weight_decay, record_every, seed, inits, progress, name,
@@ -226,5 +214,5 @@ def _train_sampled(X, lam, V, P, Q, mids, lr, epochs, noise_var, weight_decay, r
     finally:
         if noise is not None:
             noise.close()
-    return DeepResult(lam, rec_epochs[:row], S[:row], loss[:row], inits[0], config, time.perf_counter() - start,
-                      inits[1])
+    return DeepResult(eigenvalues=lam, epochs=rec_epochs[:row], strengths=S[:row], loss=loss[:row],
+                      init_layers=inits[0], config=config, seconds=time.perf_counter() - start, init_weights=inits[1])

@@ -35,9 +35,9 @@ from lindae.dynamics.errors import InvalidArgument, InvalidArgumentType
 data_loss_and_gradient = sample_loss_and_gradient
 
 
-@dataclass
-class TrainResult:
-    """Recorded learning curves of one linear autoencoder.
+@dataclass(kw_only=True)
+class ModeCurves:
+    """What every linear run records, shallow or deep (the base of :class:`TrainResult` and ``DeepResult``).
 
     Attributes
     ----------
@@ -46,7 +46,30 @@ class TrainResult:
     epochs : ndarray (K,)
         Recorded epochs (GD steps); time t = lr * epoch.
     strengths : ndarray (K, D)
-        s_i = v_iᵀ W v_i per recorded epoch, columns in eigenvalue order.
+        s_i = v_iᵀ W v_i per recorded epoch (W the product of all layers), columns in eigenvalue order: column
+        i - 1 is mode number i.
+    loss : ndarray (K,)
+        The training loss.
+    config : dict
+        The training settings (``depth`` among them).
+    seconds : float
+        Wall time of the training loop.
+    """
+
+    eigenvalues: np.ndarray
+    epochs: np.ndarray
+    strengths: np.ndarray
+    loss: np.ndarray
+    config: dict = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+@dataclass(kw_only=True)
+class TrainResult(ModeCurves):
+    """Recorded learning curves of one (two-layer) linear autoencoder; the fields of :class:`ModeCurves` and:
+
+    Attributes
+    ----------
     effective_u0 : ndarray (D,)
         R14: ‖W1(0) v_i + W2(0)ᵀ v_i‖² / 4 (for aligned runs: a0 b0 of each mode).
     orthogonal_u0 : ndarray (D,)
@@ -58,34 +81,22 @@ class TrainResult:
         The paper's single u0: the mean of the top-H singular values of W(0).
     leakage : ndarray (K,)
         ‖offdiag(VᵀWV)‖_F / ‖VᵀWV‖_F.
-    loss : ndarray (K,)
-        The training loss (marginalised, or the sampled-noise batch loss).
     sv_epochs, singular_values : ndarray (S,), ndarray (S, H)
         Sorted singular values of W (the paper's measurement), at a coarser stride.
     init_a0, init_b0 : ndarray (D,) or None
         Per-mode initial weights of an aligned run.
     init_growing : ndarray (D, H) or None
         Row i is the growing part y_i = (W1(0)v_i + W2(0)ᵀv_i)/2 of mode i (R14), R15's start.
-    config : dict
-        The training settings.
-    seconds : float
-        Wall time of the training loop.
     W1, W2 : ndarray
         Final weights in the data basis.
     """
 
-    eigenvalues: np.ndarray
-    epochs: np.ndarray
-    strengths: np.ndarray
     effective_u0: np.ndarray
     orthogonal_u0: np.ndarray
     shared_u0: float
     leakage: np.ndarray
-    loss: np.ndarray
     sv_epochs: np.ndarray
     singular_values: np.ndarray
-    config: dict = field(default_factory=dict)
-    seconds: float = 0.0
     init_a0: np.ndarray | None = None
     init_b0: np.ndarray | None = None
     init_growing: np.ndarray | None = None
@@ -309,11 +320,14 @@ def train_linear_ae(X, hidden, lr, epochs, *, noise_var=0.0, weight_decay=0.0, i
     depth, layers : int, array (depth, len(modes))
         With depth L >= 3 the network has L weight layers of width H and the run is
         :func:`validation.deep.train_deep_linear_ae` (an aligned start then takes per-layer values
-        ``layers``, or every layer at u0^(1/L)); it returns a :class:`validation.deep.DeepResult`.
+        ``layers``, or every layer at u0^(1/L)); it returns a ``DeepResult``. Arguments that a deep run
+        does not take (``a0``, ``b0``, ``sv_every``, ``batch_size``, ``center``) are a TypeError there, and
+        ``layers`` is one at depth 2.
 
     Returns
     -------
-    TrainResult (DeepResult for depth >= 3)
+    ModeCurves
+        A :class:`TrainResult` at depth 2, a ``DeepResult`` (also a :class:`ModeCurves`) at depth >= 3.
 
     Raises
     ------
@@ -323,8 +337,10 @@ def train_linear_ae(X, hidden, lr, epochs, *, noise_var=0.0, weight_decay=0.0, i
     """
     from lindae.dynamics.depth import check_depth
     if check_depth(depth) > 2:
-        if batch_size is not None or center:
-            raise InvalidArgument("depth >= 3 trains full-batch without centring (no batch_size, no center)")
+        given = [n for n, v in (("a0", a0), ("b0", b0), ("sv_every", sv_every), ("batch_size", batch_size)) if v is not None]
+        if given or center:
+            raise InvalidArgumentType(f"depth >= 3 does not take {', '.join(given + (['center'] if center else []))}: "
+                                      f"it trains full-batch on uncentred data, from u0 or per-layer layers")
         from lindae.validation.training.deep import train_deep_linear_ae
         if init == "aligned" and layers is None:
             if u0 is None:
@@ -335,6 +351,8 @@ def train_linear_ae(X, hidden, lr, epochs, *, noise_var=0.0, weight_decay=0.0, i
                                     init=init, init_scale=init_scale, seed=seed, layers=layers, modes=modes,
                                     record_every=record_every, spectrum=spectrum, progress=progress, name=name,
                                     sampled_noise=sampled_noise)
+    if layers is not None:
+        raise InvalidArgumentType("layers (per-layer starts) needs depth >= 3; at depth 2 give a0 and b0")
     if X is None:     # training from a spectrum alone (lindae spectrum)
         if spectrum is None or sampled_noise or center:
             raise InvalidArgument("X = None needs spectrum= and works only for marginalised (not sampled) noise "

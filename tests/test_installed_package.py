@@ -45,6 +45,7 @@ def installed(tmp_path_factory):
     return wheel, python, venv / "bin" / "lindae"
 
 
+@pytest.mark.slow
 def test_the_wheel_holds_only_the_lindae_package_with_its_data(installed):
     wheel = installed[0]
     names = zipfile.ZipFile(wheel).namelist()
@@ -58,6 +59,7 @@ def test_the_wheel_holds_only_the_lindae_package_with_its_data(installed):
     assert any(n.endswith(".dist-info/licenses/LICENSE") or n.endswith(".dist-info/LICENSE") for n in names)
 
 
+@pytest.mark.slow
 def test_the_installed_package_is_imported_and_no_generic_name_is(installed, tmp_path):
     python = installed[1]
     where = _run([python, "-c", "import lindae, lindae.validation as v; print(lindae.__file__); print(v.__file__)"],
@@ -72,6 +74,7 @@ LINT = ("import sys; from importlinter.cli import lint_imports; "
         "sys.exit(lint_imports(config_filename=sys.argv[1], no_cache=True, no_logo=True))")
 
 
+@pytest.mark.slow
 def test_the_installed_package_keeps_its_layer_contracts(installed, tmp_path):
     """import-linter on the installed wheel (an editable install maps the layers to separate folders, which
     import-linter cannot follow), with the contracts of setup.cfg."""
@@ -81,6 +84,7 @@ def test_the_installed_package_keeps_its_layer_contracts(installed, tmp_path):
     assert proc.stdout.count("KEPT") == 4 and "BROKEN" not in proc.stdout
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("contract", [
     "[importlinter:contract:x]\nname = reversed layers\ntype = layers\nlayers =\n    lindae.derivations\n    lindae.validation\n",
     "[importlinter:contract:x]\nname = no numpy in dynamics\ntype = forbidden\nsource_modules =\n    lindae.dynamics.kernels\n"

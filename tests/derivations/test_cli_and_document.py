@@ -26,6 +26,7 @@ def test_pdflatex_is_installed():
     assert shutil.which("pdflatex"), "pdflatex missing: run the README's test command, which installs it"
 
 
+@pytest.mark.slow
 def test_latex_document_compiles_and_lists_every_result(tmp_path, verifications):
     from lindae.derivations.cli import compile_pdf
     tex = tmp_path / "derivations.tex"
@@ -50,12 +51,14 @@ def test_markdown_has_every_statement(verifications):
     assert md.count("## R") == 15 and "$$" in md
 
 
+@pytest.mark.slow
 def test_cli_check_one_result():
     proc = run("check", "gradient_flow", "R8")
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.count("verified") >= 2 and "2/2 results verified" in proc.stdout
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args,needle", [
     (("latex", "--out", "/nonexistent/dir/x.tex"), "does not exist"),
     (("check", "no_such_result"), "unknown result"),
@@ -72,6 +75,7 @@ def test_cli_bad_input_is_one_line_exit_2(args, needle):
     assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.slow
 def test_cli_help_works():
     for args in ((), ("check",), ("latex",)):
         proc = run(*args, "--help")
@@ -122,6 +126,7 @@ def test_symbol_names_catch_a_name_that_sympy_would_split():
     assert r"\tfrac12\|x - W_2W_1(x+n)\|^2" not in sp.latex(s)     # what the plain printer would do
 
 
+@pytest.mark.slow
 def test_committed_derivation_document_is_what_the_code_generates():
     import pathlib
     from lindae import derivations

@@ -12,6 +12,7 @@ from lindae.derivations.symbols import eta, gam, lam
 NAMES = derivations.names()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", NAMES)
 def test_every_mutant_is_refuted_within_a_minute(name):
     r = derivations.get(name)
@@ -23,6 +24,7 @@ def test_every_mutant_is_refuted_within_a_minute(name):
     assert max(seconds) < 60
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", NAMES)
 def test_every_symbolic_check_reads_the_statement(name):
     """A symbolic check that gives the same residual for every mutant does not test the statement;
@@ -41,6 +43,7 @@ def _differs(check, statement, base):
         return True
 
 
+@pytest.mark.slow
 def test_r12_rejects_the_wrong_jacobian_and_a_wrong_bound():
     r = derivations.get("discrete_map_stability")
     J = r.statement[0].rhs
@@ -60,6 +63,7 @@ def test_r1_weight_decay_term_is_checked():
     assert not r.with_statement(bad).verify().ok
 
 
+@pytest.mark.slow
 def test_a_check_that_cannot_decide_in_its_budget_fails_instead_of_hanging():
     def slow(_stmt):
         time.sleep(5)

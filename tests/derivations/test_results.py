@@ -15,6 +15,7 @@ def test_registry_has_every_result_in_order():
     assert all(derivations.get(num).number == num for num in numbers)     # numbers resolve to themselves
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", NAMES)
 def test_result_verifies(name):
     v = derivations.get(name).verify()
@@ -42,6 +43,7 @@ def test_corrupted_balanced_solution_fails():
     assert any("numeric" in f for f in v.failures)
 
 
+@pytest.mark.slow
 def test_corrupted_factor_in_hyperbolic_solution_fails():
     r = derivations.get("hyperbolic_solution")
     stmt = list(r.statement)

@@ -30,6 +30,7 @@ def balanced_case(draw):
     return draw(times), lam, noise_var, weight_decay, draw(u0s)
 
 
+@pytest.mark.slow
 @given(balanced_case())
 def test_balanced_strength_matches_50_digit_reference(case):
     t, lam, noise_var, weight_decay, u0 = case
@@ -50,6 +51,7 @@ def general_case(draw):
     return draw(st.one_of(st.just(0.0), st.floats(-3, 9).map(lambda e: float(10.0 ** e)))), lam, noise_var, a0, b0
 
 
+@pytest.mark.slow
 @given(general_case())
 def test_general_strength_matches_50_digit_reference(case):
     t, lam, noise_var, a0, b0 = case
@@ -109,6 +111,7 @@ def test_time_to_learn_matches_symbolic_R9_at_50_digits():
             assert dynamics.time_to_learn(lam, noise_var=noise_var, weight_decay=weight_decay, u0=u0, fraction=f) == pytest.approx(float(ref), rel=1e-14)
 
 
+@pytest.mark.slow
 @given(rates, rates, rates)
 def test_fixed_point_matches_symbolic_R7(lam, noise_var, weight_decay):
     ours = dynamics.fixed_point(lam, noise_var=noise_var, weight_decay=weight_decay)
@@ -197,6 +200,7 @@ def test_mode_strength_at_the_edges_of_the_domain_matches_100_digit_mpmath(t, la
     assert abs(ours - ref) <= 1e-10 * abs(ref), (ours, ref)
 
 
+@pytest.mark.slow
 @given(st.floats(-320, 0), st.floats(0, 300), st.floats(0, 4), st.floats(-2, 1))
 def test_extreme_start_ratios_keep_relative_precision(log_b, log_ratio, log_t, log_lam):
     # small starts: b0 = 10^log_b <= 1 (down to subnormal), a0 = b0 / 10^log_ratio, up to 300 orders apart

@@ -67,6 +67,7 @@ def test_blowup_time_of_a_balanced_rank_one_start_is_the_closed_form(L):
         assert abs(abs(d @ c) - 1) < 1e-12
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("L,seed", [(3, 0), (3, 1), (4, 2)])
 def test_blowup_time_against_mpmath_taylor_integration(L, seed):
     """Integrate x' = ∇s at 25 digits to 99.9 % of the blow-up and add the balanced remainder there."""
@@ -93,6 +94,7 @@ def test_blowup_start_inverts_the_balanced_blowup_time():
     np.testing.assert_allclose(blowup_start(tau, depth=4) ** -2 / 2, tau, rtol=1e-13)
 
 
+@pytest.mark.slow
 def test_an_isolated_mode_follows_d4_from_its_effective_start():
     """One mode with one hidden direction per layer of room: the exact per-mode GD of the whole matrix flow
     (H = 3, one nonzero eigenvalue, ε = 0) reaches u*/2 when the balanced map from a_eff does."""

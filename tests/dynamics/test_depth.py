@@ -20,6 +20,7 @@ CASES = [  # (t, lam, noise_var, weight_decay, u0, depth): short and long times,
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", CASES)
 def test_deep_balanced_strength_matches_the_50_digit_reference(case):
     t, lam, noise_var, weight_decay, u0, L = case
@@ -71,10 +72,13 @@ def test_depth_must_be_an_integer_of_at_least_two(bad):
 
 
 def test_per_layer_starts_at_depth_three_are_a_clear_error():
-    with pytest.raises(ValueError, match="balanced start u0"):
+    with pytest.raises(TypeError, match="does not take a0, b0"):
         dynamics.mode_strength(1.0, 1.0, a0=0.1, b0=0.2, depth=3)
+    with pytest.raises(ValueError, match="balanced start u0"):
+        dynamics.mode_strength(1.0, 1.0, depth=3)
 
 
+@pytest.mark.slow
 def test_bifurcation_figure_gd_runs_land_where_the_theory_predicts():
     import matplotlib.pyplot as plt
     from lindae.dynamics.figures_depth import depth2
@@ -117,6 +121,7 @@ def _d2_reference(T, lam, noise_var, weight_decay, w0, L):
         return [float(v) for v in sol(T)]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("L,w0,weight_decay", [(3, [0.05, 0.3, -0.2], 0.0), (4, [0.4, 0.1, 0.3, 0.2], 0.05),
                                         (3, [0.2, 0.2, 0.2], 0.1)])
 def test_unbalanced_per_layer_starts_match_a_taylor_series_solution_of_d2(L, w0, weight_decay):

@@ -11,6 +11,7 @@ from lindae.dynamics import figures
 from lindae.dynamics.problems import FIG3
 
 
+@pytest.mark.slow
 def test_figure3_paper_rate_difference_vanishes_and_stale_rate_gives_the_published_gap():
     _, nums = figures.fig3()  # full settings: 20 000 epochs
     assert nums["max_abs_dae_minus_wdae_paper_rate"] < 1e-12
@@ -20,6 +21,7 @@ def test_figure3_paper_rate_difference_vanishes_and_stale_rate_gives_the_publish
     np.testing.assert_allclose(nums["eta_wdae_stale"], 0.005 * (1 + noise_var) / (2 * (1 + 2 * noise_var)), rtol=1e-14)
 
 
+@pytest.mark.slow
 def test_figure1_theory_matches_gd_to_order_eta():
     _, nums = figures.fig1()
     assert nums["u_star"] == pytest.approx({"0": 1.0, "1": 0.5, "5": 1 / 6})
@@ -41,6 +43,7 @@ def test_figure4_final_norms_follow_R13():
     assert np.std(nums["dae"]["final_norm"]) > 5 * np.std(nums["wdae"]["predicted_final_norm_R13"]) + 0.05
 
 
+@pytest.mark.slow
 def test_write_figures_quick_writes_pngs_and_json_and_skips_on_rerun(tmp_path):
     logs = []
     figures.write_figures(tmp_path, quick=True, log=logs.append)
@@ -57,6 +60,7 @@ def run(*args):
     return subprocess.run([sys.executable, "-m", "lindae", *args], capture_output=True, text=True, timeout=300)
 
 
+@pytest.mark.slow
 def test_cli_strength_prints_the_closed_form():
     proc = run("strength", "--lam", "1", "--noise-var", "0.5", "--a0", "0.1", "--b0", "0.2", "--epochs", "100",
                "--record-every", "50")
@@ -65,6 +69,7 @@ def test_cli_strength_prints_the_closed_form():
     assert last == pytest.approx(float(dynamics.mode_strength(1.0, 1.0, noise_var=0.5, a0=0.1, b0=0.2)), rel=1e-14)
 
 
+@pytest.mark.slow
 def test_cli_old_option_names_still_work_with_a_warning():
     new = run("strength", "--lam", "1", "--noise-var", "0.5", "--a0", "0.1", "--b0", "0.2", "--epochs", "100")
     old = run("strength", "--lam", "1", "--eps", "0.5", "--a0", "0.1", "--b0", "0.2", "--steps", "100")
@@ -72,6 +77,7 @@ def test_cli_old_option_names_still_work_with_a_warning():
     assert "--eps is deprecated; use --noise-var" in old.stderr and "--steps is deprecated; use --epochs" in old.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args,needle", [
     (("strength", "--lam", "-1", "--a0", "0.1", "--b0", "0.1"), "lam must be >= 0"),
     (("strength", "--lam", "x", "--a0", "0.1", "--b0", "0.1"), "invalid float"),

@@ -25,6 +25,7 @@ def test_paper_units_give_the_same_curve_against_epochs():
         dynamics.to_paper_units(N, sigma=1.0)
 
 
+@pytest.mark.slow
 @given(floats, floats, floats, floats, floats, floats)
 def test_mode_strength_never_returns_nan_for_any_floats(t, lam, noise_var, weight_decay, a0, b0):
     try:
@@ -35,6 +36,7 @@ def test_mode_strength_never_returns_nan_for_any_floats(t, lam, noise_var, weigh
     assert np.isfinite(u)
 
 
+@pytest.mark.slow
 @given(floats, floats, floats, floats, st.floats(0, 1))
 def test_closed_form_helpers_raise_or_return_finite_values(lam, noise_var, weight_decay, u0, f):
     for call in (lambda: dynamics.balanced_strength(1.0, lam, noise_var=noise_var, weight_decay=weight_decay, u0=u0),

@@ -56,6 +56,7 @@ json_values = st.recursive(st.none() | st.booleans() | st.integers() | st.floats
                            max_leaves=12)
 
 
+@pytest.mark.slow
 @settings(max_examples=300)
 @given(st.dictionaries(st.sampled_from(["title", "figure", "data", "train", "report", "models", "x"]), json_values,
                        max_size=6))
@@ -66,6 +67,7 @@ def test_fuzzed_configs_raise_only_config_errors(raw):
         pass
 
 
+@pytest.mark.slow
 @settings(max_examples=200)
 @given(st.dictionaries(st.sampled_from(["hidden", "lr", "epochs", "seed", "init", "noise_var", "weight_decay",
                                         "record_every", "init_scale", "name"]),
@@ -94,6 +96,7 @@ def strip_timings(path):
     return res
 
 
+@pytest.mark.slow
 def test_run_writes_results_figure_manifest_and_skips_finished_models(tmp_path, array_file):
     out = tmp_path / "out"
     logs = []
@@ -117,6 +120,7 @@ def test_run_writes_results_figure_manifest_and_skips_finished_models(tmp_path, 
     assert sum("skipped" in m for m in logs) == 2
 
 
+@pytest.mark.slow
 def test_same_config_and_seed_give_bitwise_identical_results(tmp_path, array_file):
     run_config(small_config(array_file), tmp_path / "a", log=lambda m: None)
     run_config(small_config(array_file), tmp_path / "b", log=lambda m: None)
@@ -125,6 +129,7 @@ def test_same_config_and_seed_give_bitwise_identical_results(tmp_path, array_fil
     assert a == json.dumps(strip_timings(tmp_path / "b" / "results.json"), sort_keys=True)
 
 
+@pytest.mark.slow
 def test_divergent_model_is_reported_and_the_others_still_run(tmp_path, array_file):
     from lindae.validation import RunFailed
     cfg = small_config(array_file)
@@ -141,6 +146,7 @@ def cli(*args, **kw):
     return subprocess.run([sys.executable, "-m", "lindae", *args], capture_output=True, text=True, cwd=ROOT, **kw)
 
 
+@pytest.mark.slow
 def test_sigterm_leaves_no_partial_files_and_a_rerun_resumes(tmp_path, array_file):
     cfg = tmp_path / "c.toml"
     cfg.write_text(f'figure = "fig5"\n[data]\ndataset = "array"\npath = "{array_file}"\n'
@@ -165,6 +171,7 @@ def test_sigterm_leaves_no_partial_files_and_a_rerun_resumes(tmp_path, array_fil
     assert rerun.returncode == 0 and "model fast: finished earlier, skipped" in rerun.stdout
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args,needle", [
     (("run", "/nonexistent.toml", "--out", "/tmp/o"), "config file not found"),
     (("run", os.path.join(ROOT, "configs", "fig5_cifar10.toml"), "--out", "/tmp/o"), "data_batch_1"),
@@ -179,6 +186,7 @@ def test_cli_errors_are_one_line_exit_2(args, needle):
     assert len(proc.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.slow
 def test_cli_rejects_bad_toml_and_non_array_data(tmp_path):
     bad = tmp_path / "bad.toml"
     bad.write_text("[train\nlr = ")
@@ -192,12 +200,14 @@ def test_cli_rejects_bad_toml_and_non_array_data(tmp_path):
     assert proc.returncode == 2 and "not a .npy/.npz" in proc.stderr
 
 
+@pytest.mark.slow
 def test_cli_help_everywhere():
     for args in ((), ("run",), ("fetch",), ("reproduce",)):
         proc = cli(*args, "--help", timeout=60)
         assert proc.returncode == 0 and "usage" in proc.stdout
 
 
+@pytest.mark.slow
 def test_a_deep_config_runs_against_d2_and_d9(tmp_path, array_file):
     cfg = small_config(array_file)
     cfg.update(figure="depth")
@@ -222,6 +232,7 @@ def test_a_deep_config_runs_against_d2_and_d9(tmp_path, array_file):
         run_config(bad, tmp_path / "bad", log=lambda m: None)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind,key,value", [("relu", "noise_var", 4.0), ("relu", "init", "aligned"),
                                             ("relu", "sampled_noise", True), ("linear", "noise_std", 2.0),
                                             ("linear", "dtype", "float64"), ("linear", "n_modes", 3)])
@@ -239,6 +250,7 @@ def test_a_key_of_another_kind_fails_at_load_time_naming_key_file_and_kind(tmp_p
     assert not (tmp_path / "out" / "models").exists()       # nothing trained, nothing written
 
 
+@pytest.mark.slow
 def test_a_misspelt_key_fails_naming_the_key_and_the_file(tmp_path):
     path = tmp_path / "c.toml"
     path.write_text('[data]\ndataset = "array"\npath = "x.npy"\n\n[[models]]\nname = "m"\nnoise_variance = 0.5\n')

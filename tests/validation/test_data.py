@@ -46,6 +46,7 @@ def make_mnist_dir(directory, n=20, compress=False):
         write_idx(os.path.join(directory, f"{prefix}-labels-idx1-ubyte{ext}"), rng.integers(0, 10, (n,)), compress)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("compress", [False, True])
 def test_load_mnist_from_a_user_directory(tmp_path, compress):
     make_mnist_dir(tmp_path / "m", compress=compress)

@@ -11,6 +11,7 @@ import pytest
 from lindae.validation.data import datasets as data
 
 
+@pytest.mark.slow
 @pytest.mark.network
 def test_fetch_real_mnist_verifies_checksums_and_caches(tmp_path):
     logs = []

@@ -44,6 +44,7 @@ def _numpy_moments(X, center=False):
     return X.T @ X / len(X)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("center", [False, True])
 def test_streamed_second_moment_matches_numpy_on_a_file_larger_than_a_chunk(data_file, center):
     X = np.load(data_file)
@@ -91,6 +92,7 @@ def test_streaming_rejects_bad_input(tmp_path):
         streaming_moments(tmp_path / "nan.npy", chunk_rows=3)
 
 
+@pytest.mark.slow
 def test_spectrum_cli_writes_an_npz_that_configs_can_train_from(data_file, tmp_path):
     out = tmp_path / "S.npz"
     proc = _cli("spectrum", data_file, "--out", out, "--chunk-rows", 1500)
@@ -116,6 +118,7 @@ def test_spectrum_cli_writes_an_npz_that_configs_can_train_from(data_file, tmp_p
     assert load_spectrum_file(out).n_samples == 6000
 
 
+@pytest.mark.slow
 def test_spectrum_file_with_a_model_that_needs_the_data_is_a_clear_error(tmp_path, data_file):
     out = tmp_path / "S.npz"
     assert _cli("spectrum", data_file, "--out", out).returncode == 0
@@ -127,6 +130,7 @@ def test_spectrum_file_with_a_model_that_needs_the_data_is_a_clear_error(tmp_pat
         run_config(cfg, tmp_path / "r", log=lambda m: None)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args,needle", [
     (("spectrum", "x.npy", "--out", "S.npz", "--chunk-rows", "0"), "--chunk-rows"),
     (("spectrum", "x.npy", "--out", "S.txt"), ".npz"),
@@ -180,6 +184,7 @@ def test_sweep_config_is_validated():
     assert len(load_sweep(os.path.join(ROOT, "configs", "sweep_mnist.toml"))["cells"]) == 50
 
 
+@pytest.mark.slow
 def test_sweep_is_identical_serial_in_process_cluster_and_real_workers(tmp_path, data_file):
     from distributed import Client, LocalCluster
     cfg = _sweep_config(tmp_path / "sweep.toml", data_file)
@@ -218,6 +223,7 @@ def test_sweep_is_identical_serial_in_process_cluster_and_real_workers(tmp_path,
     assert (tmp_path / "dist" / "sweep.png").stat().st_size > 10_000
 
 
+@pytest.mark.slow
 def test_killed_sweep_leaves_complete_files_and_a_rerun_runs_only_missing_cells(tmp_path, data_file):
     cfg = _sweep_config(tmp_path / "sweep.toml", data_file)
     out = tmp_path / "out"

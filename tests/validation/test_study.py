@@ -54,6 +54,7 @@ def test_spectra_and_config_errors():
                                 "hidden": 5, "lr": 0.1, "epochs": 10, "models": [{"name": "AE"}]}]})
 
 
+@pytest.mark.slow
 def test_study_command_writes_and_resumes(tmp_path):
     cfg = tmp_path / "s.toml"
     cfg.write_text('seeds = [0]\ninit_scales = [1e-4]\n[[cases]]\nname = "geo"\n'

@@ -45,6 +45,7 @@ def test_random_initialisation_agrees_with_orthogonalised_R14(synthetic_data):
     assert res.leakage[0] > 0.5 and res.leakage[-1] < 0.05  # random start mixes modes; learning decouples them
 
 
+@pytest.mark.slow
 def test_sampled_noise_approximates_the_marginalised_penalty(synthetic_data):
     X = np.repeat(synthetic_data, 10, axis=0)
     common = dict(noise_var=0.4, init_scale=1e-2, seed=0, record_every=50)

@@ -39,7 +39,7 @@ def main(argv=None):
     p.add_argument("--repeat", type=int, default=7, help="timing repetitions; the best is reported (default 7)")
     args = p.parse_args(argv)
     rng = np.random.default_rng(0)
-    lam = np.sort(rng.weight_decay(0.5, 2.0, 784))[::-1] + 1e-3   # a decaying, MNIST-like spectrum
+    lam = np.sort(rng.gamma(0.5, 2.0, 784))[::-1] + 1e-3   # a decaying, MNIST-like spectrum
     t = np.linspace(0, 50.0, 5001)[:, None]                 # 5000 epochs at lr = 0.01
     noise_var, weight_decay, u0 = 0.5, 0.0, 1e-8
     n = t.size * lam.size

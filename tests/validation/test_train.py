@@ -41,7 +41,8 @@ def test_aligned_training_agrees_with_the_discrete_theory_to_1e_9(synthetic_data
 def test_random_initialisation_agrees_with_orthogonalised_R14(synthetic_data):
     res = train_linear_ae(synthetic_data, 6, 0.05, 3000, init_scale=1e-4, seed=1, record_every=5)
     ag, _ = agreement(res, [1, 2, 3, 4, 5, 6], theory="orthogonal")
-    assert max(v["max_abs"] for v in ag.values()) < 0.02
+    # issue 10's acceptance bound for a theory of every mode <= H from init 1e-4: worst |s - theory| <= 0.05
+    assert max(v["max_abs"] for v in ag.values()) <= 0.05
     assert res.leakage[0] > 0.5 and res.leakage[-1] < 0.05  # random start mixes modes; learning decouples them
 
 
@@ -51,7 +52,8 @@ def test_sampled_noise_approximates_the_marginalised_penalty(synthetic_data):
     common = dict(noise_var=0.4, init_scale=1e-2, seed=0, record_every=50)
     marg = train_linear_ae(X, 4, 0.05, 400, **common)
     samp = train_linear_ae(X, 4, 0.05, 400, sampled_noise=True, **common)
-    assert np.max(np.abs(marg.strengths[-1] - samp.strengths[-1])) < 0.03
+    # 2 standard errors of the sampled cross term (X + noise)ᵀX/N - Σ along mode 1: sqrt(λ₁σ²/N) = sqrt(3.1·0.4/4000) = 0.0176
+    assert np.max(np.abs(marg.strengths[-1] - samp.strengths[-1])) < 0.035
     mini = train_linear_ae(X, 4, 0.01, 40, sampled_noise=True, batch_size=400, **common)
     assert np.all(np.isfinite(mini.strengths))
 
@@ -139,11 +141,12 @@ def test_noise_buffer_is_gaussian_and_independent_of_the_thread_count(monkeypatc
     X = np.zeros((4000, 50))
     with noise.NoiseBuffer(4000, 50, 2.0, seed=7) as nb:
         a = nb.add_to(X).copy()
+    # n = 200 000 draws of N(0, 4): 0.01 is 2.2 standard errors of the mean (2/√n) and 3.2 of the std (2/√(2n))
     assert abs(a.mean()) < 0.01 and abs(a.std() - 2.0) < 0.01
     monkeypatch.setattr(noise.os, "cpu_count", lambda: 1)
     with noise.NoiseBuffer(4000, 50, 2.0, seed=7) as nb:
         b = nb.add_to(X).copy()
         c = nb.add_to(X[:100] + 1.0).copy()           # a smaller batch reuses the buffer
     np.testing.assert_array_equal(a, b)
-    assert c.shape == (100, 50) and abs(c.mean() - 1.0) < 0.2
+    assert c.shape == (100, 50) and abs(c.mean() - 1.0) < 0.2    # 5000 draws: 0.2 is 7 standard errors (2/√5000)
 

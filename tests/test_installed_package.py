@@ -56,6 +56,12 @@ def test_the_wheel_holds_only_the_lindae_package_with_its_data(installed):
                     "lindae/validation/reference/authors_fig6_mnist.json", "lindae/configs/fig5_mnist.toml"):
         assert shipped in names, shipped
     assert not any("toplevel" in n for n in names)
+    import configparser
+    cfg = configparser.ConfigParser()
+    cfg.read(ROOT / "setup.cfg")
+    packages = cfg["options"]["packages"].split()
+    for package in packages:            # every package is a regular one (a file git ignores would make it a namespace)
+        assert package.replace(".", "/") + "/__init__.py" in names, package
     assert any(n.endswith(".dist-info/licenses/LICENSE") or n.endswith(".dist-info/LICENSE") for n in names)
 
 

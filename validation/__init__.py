@@ -16,9 +16,9 @@ from lindae.validation.experiments.config import ConfigError, load_config, parse
 from lindae.validation.experiments.runner import RunFailed, run_config
 from lindae.validation.experiments.sweep import load_sweep, parse_sweep, run_sweep
 from lindae.validation.theory import agreement, paper_agreement, run_theory
-from lindae.validation.training import (DeepResult, ReluResult, TrainResult, data_loss_and_gradient,
-                                       relu_loss_and_gradient, train_deep_linear_ae, train_linear_ae,
-                                       train_linear_ae_naive, train_relu_ae)
+from lindae.validation.training import (Architecture, DeepResult, ModeCurves, Objective, ReluResult, Report, Schedule,
+                                       Start, TrainResult, data_loss_and_gradient, relu_loss_and_gradient, train,
+                                       train_deep_linear_ae, train_linear_ae, train_linear_ae_naive, train_relu_ae)
 
 __all__ = ["ConfigError", "load_config", "parse_config", "DataError", "DataNotFound", "cache_dir", "check_data", "fetch_mnist",
            "load_array", "load_cifar10", "load_idx_dir", "load_mnist", "read_idx", "ReluResult",
@@ -26,4 +26,4 @@ __all__ = ["ConfigError", "load_config", "parse_config", "DataError", "DataNotFo
            "compute_spectrum", "second_moment", "agreement", "paper_agreement", "run_theory", "TrainResult",
            "data_loss_and_gradient", "train_linear_ae", "train_linear_ae_naive", "Moments", "load_spectrum_file",
            "streaming_moments", "write_spectrum_file", "load_sweep", "parse_sweep", "run_sweep", "DeepResult",
-           "train_deep_linear_ae"]
+           "train_deep_linear_ae", "train", "Architecture", "Start", "Objective", "Schedule", "Report", "ModeCurves"]

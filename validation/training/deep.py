@@ -28,7 +28,8 @@ from lindae.dynamics.errors import DivergenceError, diverged
 
 from lindae.validation.data.spectrum import Spectrum, compute_spectrum
 from lindae.dynamics.errors import InvalidArgument
-from lindae.validation.training.linear import ModeCurves, mode_indices
+from lindae.validation.training.linear import ModeCurves, Report, mode_indices
+from lindae.validation.training.parts import Objective, Schedule
 
 
 @dataclass(kw_only=True)
@@ -123,11 +124,12 @@ def train_deep_linear_ae(X, hidden, lr, epochs, *, depth, noise_var=0.0, weight_
     if sampled_noise:
         if X is None:
             raise InvalidArgument("sampled_noise needs the data X")
-        return _train_sampled(np.asarray(X, dtype=np.float64), lam, V, P, Q, mids, lr, epochs, noise_var, weight_decay,
-                              record_every, seed, (init_layers, init_weights), progress, name,
-                              dict(name=name, hidden=H, lr=lr, epochs=epochs, depth=L, noise_var=noise_var,
-                                   weight_decay=weight_decay, init=init, init_scale=init_scale, seed=seed,
-                                   record_every=record_every, D=D, sampled_noise=True))
+        config = dict(name=name, hidden=H, lr=lr, epochs=epochs, depth=L, noise_var=noise_var,
+                      weight_decay=weight_decay, init=init, init_scale=init_scale, seed=seed,
+                      record_every=record_every, D=D, sampled_noise=True)
+        return _train_sampled(np.asarray(X, dtype=np.float64), spec, (P, mids, Q),
+                              Objective(noise_var, weight_decay, True), Schedule(lr, epochs, record_every), seed,
+                              (init_layers, init_weights), config, Report(progress, name))
     rec_epochs = np.arange(0, epochs + 1, record_every)
     if rec_epochs[-1] != epochs:
         rec_epochs = np.append(rec_epochs, epochs)
@@ -146,8 +148,13 @@ def train_deep_linear_ae(X, hidden, lr, epochs, *, depth, noise_var=0.0, weight_
             S[row] = s
             row += 1
             if diverged(float(np.trace(M)), float(np.trace(NR))):
-                raise DivergenceError(f"deep training diverged at epoch {k} (lr = {lr:g})", step=k,
-                                      partial=None)
+                partial = DeepResult(eigenvalues=lam, epochs=rec_epochs[:row - 1], strengths=S[:row - 1],
+                                     loss=loss[:row - 1], init_layers=init_layers, init_weights=init_weights,
+                                     seconds=time.perf_counter() - start,
+                                     config=dict(name=name, hidden=H, lr=lr, epochs=epochs, depth=L,
+                                                 noise_var=noise_var, weight_decay=weight_decay, init=init,
+                                                 init_scale=init_scale, seed=seed, record_every=record_every, D=D))
+                raise DivergenceError(f"deep training diverged at epoch {k} (lr = {lr:g})", step=k, partial=partial)
             if progress is not None and k and k % max(1, epochs // 10) == 0:
                 progress(f"  {name}: epoch {k}/{epochs}  loss {loss[row - 1]:.6g}")
         if k == epochs:
@@ -172,10 +179,13 @@ def train_deep_linear_ae(X, hidden, lr, epochs, *, depth, noise_var=0.0, weight_
                       init_weights=init_weights)
 
 
-def _train_sampled(X, lam, V, P, Q, mids, lr, epochs, noise_var, weight_decay, record_every, seed, inits, progress, name,
-                   config):
-    """Full-batch GD with fresh input noise on the raw data, by backpropagation through the L layers."""
+def _train_sampled(X, spec, weights, objective, schedule, seed, inits, config, report):
+    """Full-batch GD with fresh input noise on the raw data, by backpropagation through the L layers, from the
+    eigenbasis weights ``weights`` = (P, middle layers, Q)."""
     from lindae.validation.training.noise import NoiseBuffer
+    lam, V, (P, mids, Q) = spec.eigenvalues, spec.eigenvectors, weights
+    lr, epochs, record_every = schedule.lr, schedule.epochs, schedule.record_every
+    noise_var, weight_decay, progress, name = objective.noise_var, objective.weight_decay, report.progress, report.name
     N, D = X.shape
     Ws = [P @ V.T] + [m.copy() for m in mids] + [V @ Q.T]          # W_1 (H x D), middle (H x H), W_L (D x H)
     rec_epochs = np.arange(0, epochs + 1, record_every)
@@ -197,7 +207,10 @@ def _train_sampled(X, lam, V, P, Q, mids, lr, epochs, noise_var, weight_decay, r
                 loss[row] = 0.5 * float(np.sum(E * E)) / N + 0.5 * weight_decay * sum(float(np.sum(W * W)) for W in Ws)
                 row += 1
                 if diverged(float(np.sum(Ws[0] ** 2)), float(np.sum(Ws[-1] ** 2))):
-                    raise DivergenceError(f"deep training diverged at epoch {k} (lr = {lr:g})", step=k, partial=None)
+                    partial = DeepResult(eigenvalues=lam, epochs=rec_epochs[:row - 1], strengths=S[:row - 1],
+                                         loss=loss[:row - 1], init_layers=inits[0], config=config,
+                                         seconds=time.perf_counter() - start, init_weights=inits[1])
+                    raise DivergenceError(f"deep training diverged at epoch {k} (lr = {lr:g})", step=k, partial=partial)
                 if progress is not None and k and k % max(1, epochs // 10) == 0:
                     progress(f"  {name}: epoch {k}/{epochs}  loss {loss[row - 1]:.6g} (sampled noise)")
             if k == epochs:

@@ -29,6 +29,7 @@ from lindae.validation.data.datasets import check_data
 from lindae.validation.training.eigenbasis import EigenbasisStep, low_rank_singular_values
 from lindae.validation.training.noise import NoiseBuffer
 from lindae.validation.data.spectrum import Spectrum, compute_spectrum
+from lindae.validation.training.parts import Architecture, Objective, Schedule, Start
 from lindae.dynamics.errors import InvalidArgument, InvalidArgumentType
 
 #: The one R1 gradient on samples (public name kept for the validation API).
@@ -213,17 +214,25 @@ class Recorder:
                            seconds=time.perf_counter() - self.start, W1=W1, W2=W2, **self.base)
 
 
-def _progress(progress, name, k, epochs, rec):
-    if progress is not None and epochs and (k % max(1, epochs // 10) == 0) and k:
-        el = time.perf_counter() - rec.start
-        progress(f"  {name}: epoch {k}/{epochs}  loss {rec.last_loss():.6g}  ({k / el:.0f} epochs/s)")
+@dataclass(frozen=True)
+class Report:
+    """Where a run's progress lines go (``progress``, a callable or None) and the run's name in them."""
+    progress: object = None
+    name: str = "model"
+
+    def epoch(self, k, epochs, rec):
+        """One line every tenth of the run: epoch, loss and speed."""
+        if self.progress is not None and epochs and (k % max(1, epochs // 10) == 0) and k:
+            el = time.perf_counter() - rec.start
+            self.progress(f"  {self.name}: epoch {k}/{epochs}  loss {rec.last_loss():.6g}  ({k / el:.0f} epochs/s)")
 
 
-def _run_eigenbasis(step: EigenbasisStep, rec: Recorder, epochs, lam, V, progress, name):
+def _run_eigenbasis(step: EigenbasisStep, rec: Recorder, spec: Spectrum, schedule: Schedule, report: Report):
     """Marginalised GD in the eigenbasis: O(H²D) per epoch (products reused for every record)."""
+    epochs, lam = schedule.epochs, spec.eigenvalues
     for k in range(epochs + 1):
         if step.diverged():
-            _diverged(k, lam, step.strengths(), step.lr, step.noise_var, step.weight_decay, rec.result())
+            _diverged(k, lam, step.strengths(), Objective(step.noise_var, step.weight_decay), step.lr, rec.result())
         series, sv = rec.due(k)
         if series:
             rec.add(*step.record())
@@ -233,23 +242,26 @@ def _run_eigenbasis(step: EigenbasisStep, rec: Recorder, epochs, lam, V, progres
         if k == epochs:
             break
         step.step()
-        _progress(progress, name, k + 1, epochs, rec)
-    return rec.result(*step.weights(V))
+        report.epoch(k + 1, epochs, rec)
+    return rec.result(*step.weights(spec.eigenvectors))
 
 
-def _run_sampled(X, W1, W2, rec: Recorder, epochs, lr, noise_var, weight_decay, V, lam, batch_size, rng, progress, name):
+def _run_sampled(X, W1, W2, rec: Recorder, spec: Spectrum, objective: Objective, schedule: Schedule, rng,
+                 report: Report):
     """Sampled-noise GD on the raw data, O(N D H) per epoch; fresh noise into a preallocated buffer."""
-    N = X.shape[0]
-    noise = NoiseBuffer(batch_size or N, X.shape[1], np.sqrt(noise_var), rng.integers(2 ** 63)) if noise_var > 0 else None
+    N, noise_var = X.shape[0], objective.noise_var
+    noise = (NoiseBuffer(objective.batch_size or N, X.shape[1], np.sqrt(noise_var), rng.integers(2 ** 63))
+             if noise_var > 0 else None)
     try:
-        return _sampled_loop(X, W1, W2, rec, epochs, lr, noise_var, weight_decay, V, lam, batch_size, rng, noise, progress, name)
+        return _sampled_loop(X, W1, W2, rec, spec, objective, schedule, rng, noise, report)
     finally:
         if noise is not None:
             noise.close()
 
 
-def _sampled_loop(X, W1, W2, rec, epochs, lr, noise_var, weight_decay, V, lam, batch_size, rng, noise, progress, name):
-    N = X.shape[0]
+def _sampled_loop(X, W1, W2, rec, spec, objective, schedule, rng, noise, report):
+    N, V, lam, lr, epochs = X.shape[0], spec.eigenvectors, spec.eigenvalues, schedule.lr, schedule.epochs
+    noise_var, weight_decay, batch_size = objective.noise_var, objective.weight_decay, objective.batch_size
     for k in range(epochs + 1):
         series, sv = rec.due(k)
         if series or sv:   # the eigenbasis view, O(D^2 H): only when something is recorded
@@ -270,8 +282,8 @@ def _sampled_loop(X, W1, W2, rec, epochs, lr, noise_var, weight_decay, V, lam, b
             W1 -= lr * g1
             W2 -= lr * g2
         if diverged(np.sum(W1 * W1), np.sum(W2 * W2)):
-            _diverged(k + 1, lam, np.einsum("hd,hd->d", W1 @ V, W2.T @ V), lr, noise_var, weight_decay, rec.result())
-        _progress(progress, name, k + 1, epochs, rec)
+            _diverged(k + 1, lam, np.einsum("hd,hd->d", W1 @ V, W2.T @ V), objective, lr, rec.result())
+        report.epoch(k + 1, epochs, rec)
     return rec.result(W1, W2)
 
 
@@ -335,6 +347,35 @@ def train_linear_ae(X, hidden, lr, epochs, *, noise_var=0.0, weight_decay=0.0, i
         When a weight norm leaves the overflow guard (lr above R12's bound): names the mode, the
         bound, and keeps the records so far in ``.partial``.
     """
+    return train(X, Architecture(hidden, depth),
+                 Start(init, init_scale, seed, modes, u0, a0, b0, layers),
+                 Objective(noise_var, weight_decay, sampled_noise, batch_size),
+                 Schedule(lr, epochs, record_every, sv_every),
+                 spectrum=spectrum, center=center, report=Report(progress, name))
+
+
+def train(X, architecture: Architecture, start: Start, objective: Objective, schedule: Schedule, *,
+          spectrum: Spectrum | None = None, center=False, report: Report | None = None) -> ModeCurves:
+    """Train a linear autoencoder composed of an :class:`Architecture`, a :class:`Start`, an :class:`Objective`
+    and a :class:`Schedule` (see ``train_linear_ae`` for every field's meaning); ``report`` says where progress
+    lines go. Returns a :class:`TrainResult` (depth 2) or a ``DeepResult`` (depth >= 3), both :class:`ModeCurves`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.random.default_rng(0).standard_normal((200, 6)) * np.linspace(2, .2, 6)
+    >>> r = train(X, Architecture(3), Start(seed=1), Objective(noise_var=0.2), Schedule(lr=0.05, epochs=50))
+    >>> r.strengths.shape
+    (51, 6)
+    """
+    report = report or Report()
+    progress, name = report.progress, report.name
+    hidden, depth = architecture.hidden, architecture.depth
+    init, init_scale, seed, modes, u0, a0, b0, layers = (start.init, start.init_scale, start.seed, start.modes,
+                                                         start.u0, start.a0, start.b0, start.layers)
+    noise_var, weight_decay, sampled_noise, batch_size = (objective.noise_var, objective.weight_decay,
+                                                          objective.sampled_noise, objective.batch_size)
+    lr, epochs, record_every, sv_every = schedule.lr, schedule.epochs, schedule.record_every, schedule.sv_every
     from lindae.dynamics.depth import check_depth
     if check_depth(depth) > 2:
         given = [n for n, v in (("a0", a0), ("b0", b0), ("sv_every", sv_every), ("batch_size", batch_size)) if v is not None]
@@ -388,18 +429,20 @@ def train_linear_ae(X, hidden, lr, epochs, *, noise_var=0.0, weight_decay=0.0, i
                 shared_u0=float(np.mean(low_rank_singular_values(P, Q))), config=config, init_a0=ia, init_b0=ib,
                 init_growing=((P + Q) / 2.0).T.copy())
     rec = Recorder(epochs, record_every, sv_every, D, H, base)
+    objective = Objective(noise_var, weight_decay, sampled_noise, batch_size)
+    schedule = Schedule(lr, epochs, record_every, sv_every)
     if sampled_noise:
         rng = np.random.default_rng(None if seed is None else seed + 1)
-        return _run_sampled(X, P @ V.T, V @ Q.T, rec, epochs, lr, noise_var, weight_decay, V, lam, batch_size, rng, progress, name)
+        return _run_sampled(X, P @ V.T, V @ Q.T, rec, spec, objective, schedule, rng, report)
     step = EigenbasisStep(P, Q, lam, noise_var, weight_decay, lr)
-    return _run_eigenbasis(step, rec, epochs, lam, V, progress, name)
+    return _run_eigenbasis(step, rec, spec, schedule, report)
 
 
-def _diverged(k, lam, s, lr, noise_var, weight_decay, partial):
+def _diverged(k, lam, s, objective, lr, partial):
     with np.errstate(invalid="ignore"):
         bad = np.where(np.isfinite(s), np.abs(s), np.inf)
     mode = int(np.argmax(bad))
-    bound = float(stability_bound(lam[mode], noise_var=noise_var, weight_decay=weight_decay))
+    bound = float(stability_bound(lam[mode], noise_var=objective.noise_var, weight_decay=objective.weight_decay))
     raise DivergenceError(
         f"training diverged at epoch {k}: mode {mode + 1} (lambda = {lam[mode]:.4g}) blew up; lr = {lr:g} exceeds "
         f"its stability bound {bound:.4g} (R12: lr < 1/max(lambda - weight_decay, weight_decay) at the balanced minimum)",

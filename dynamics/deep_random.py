@@ -174,7 +174,7 @@ def deep_effective_start(lam, first, middle, last, *, n_modes=None, method="join
     -------
     ndarray (L, D)
         a_eff of every mode in every layer (balanced), for :func:`dynamics.gd_modes` (``depth=L``) or, as
-        u0 = a_eff^L, :func:`dynamics.deep_balanced_strength`. A mode with no hidden direction left, or
+        u0 = a_eff^L, :func:`dynamics.mode_strength` (``depth=L``). A mode with no hidden direction left, or
         with a nonpositive eigenvalue, gets 0.
     """
     P, Q = np.asarray(first, dtype=np.float64), np.asarray(last, dtype=np.float64)

@@ -2,10 +2,10 @@ r"""The marginalised matrix loss (R1) and its gradient: the one implementation e
 
 Matrix gradient descent (:func:`dynamics.gd_matrix`), the matrix gradient flow
 (:func:`dynamics.integrate_matrix_flow`), the naive training reference and sampled-noise training
-(:mod:`validation.train`) all call :func:`sample_loss_and_gradient`. A second-moment matrix Σ enters
+(:mod:`lindae.validation.training.linear`) all call :func:`sample_loss_and_gradient`. A second-moment matrix Σ enters
 through a square root :math:`S` with :math:`S^\top S/n = \Sigma` (:func:`second_moment_root`): the
 loss of the rows of S is then exactly R1 for Σ. (The O(H²D) eigenbasis step of
-:mod:`validation.eigenbasis` is the same gradient written for diagonal Σ, and is tested against
+:mod:`lindae.validation.training.eigenbasis` is the same gradient written for diagonal Σ, and is tested against
 this one.)
 """
 from __future__ import annotations

@@ -18,7 +18,7 @@ VARIANTS = ("coupled", "effective", "orthogonal", "shared")
 def run_theory(result: TrainResult, *, time="discrete", theory=None, warp=None):
     """Predicted strengths (K, D) at ``result.epochs`` for every mode.
 
-    For a deep run (``depth`` >= 3, a :class:`validation.deep.DeepResult`): the exact per-mode map of D2
+    For a deep run (``depth`` >= 3, a :class:`lindae.validation.training.deep.DeepResult`): the exact per-mode map of D2
     (discrete) or the balanced flow of D4 (continuous, balanced starts only), from the aligned start's
     layers, or for a random start from D9's effective balanced starts (``theory`` and ``warp`` do not apply,
     and giving them is a TypeError).

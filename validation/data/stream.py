@@ -149,7 +149,7 @@ class Moments:
     bytes_read: int
 
     def spectrum(self, center):
-        """Its eigen-decomposition as a :class:`validation.spectrum.Spectrum` (descending)."""
+        """Its eigen-decomposition as a :class:`lindae.validation.data.spectrum.Spectrum` (descending)."""
         from lindae.validation.data.spectrum import Spectrum
         lam, V = np.linalg.eigh(self.second_moment)
         order = np.argsort(lam)[::-1]
@@ -294,7 +294,7 @@ def write_spectrum_file(path, moments: Moments, center: bool, source_desc: str, 
 
 
 def load_spectrum_file(path):
-    """The :class:`validation.spectrum.Spectrum` stored in an S.npz written by :func:`write_spectrum_file`."""
+    """The :class:`lindae.validation.data.spectrum.Spectrum` stored in an S.npz written by :func:`write_spectrum_file`."""
     from lindae.validation.data.spectrum import Spectrum
     if not os.path.exists(path):
         raise DataNotFound(f"spectrum file not found: {path}")

@@ -5,7 +5,7 @@ Three algorithms, one result type, built from three small parts (initialisation
 
 * :func:`train_linear_ae` (default): the marginalised loss (R1) in the eigenbasis of Σ. With
   P = W1 V and Q = W2ᵀ V, Σ is diagonal and one exact GD step costs O(H²D), independent of N
-  (:class:`validation.eigenbasis.EigenbasisStep`).
+  (:class:`lindae.validation.training.eigenbasis.EigenbasisStep`).
 * ``sampled_noise=True``: fresh Gaussian input noise every epoch (optionally minibatched) on
   the raw data, O(N·D·H) per epoch, to test the marginalised approximation.
 * :func:`train_linear_ae_naive`: the original algorithm, full-batch GD on the N x D data with the
@@ -301,7 +301,7 @@ def train_linear_ae(X, hidden, lr, epochs, *, noise_var=0.0, weight_decay=0.0, i
 
     Minimises the marginalised loss (R1)
     :math:`\tfrac12\operatorname{tr}[(I-W)\Sigma(I-W)^\top] + \tfrac{\sigma^2}{2}\|W\|_F^2 + \tfrac{\gamma}{2}(\|W_1\|_F^2 + \|W_2\|_F^2)`
-    in the eigenbasis (:mod:`validation.eigenbasis`), O(H²D) per epoch.
+    in the eigenbasis (:mod:`lindae.validation.training.eigenbasis`), O(H²D) per epoch.
 
     Parameters
     ----------
@@ -331,7 +331,7 @@ def train_linear_ae(X, hidden, lr, epochs, *, noise_var=0.0, weight_decay=0.0, i
         Called with one-line progress messages.
     depth, layers : int, array (depth, len(modes))
         With depth L >= 3 the network has L weight layers of width H and the run is
-        :func:`validation.deep.train_deep_linear_ae` (an aligned start then takes per-layer values
+        :func:`lindae.validation.training.deep.train_deep_linear_ae` (an aligned start then takes per-layer values
         ``layers``, or every layer at u0^(1/L)); it returns a ``DeepResult``. Arguments that a deep run
         does not take (``a0``, ``b0``, ``sv_every``, ``batch_size``, ``center``) are a TypeError there, and
         ``layers`` is one at depth 2.

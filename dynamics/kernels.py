@@ -111,7 +111,9 @@ def hyperbolic(t, lam, noise_var, a0, b0):
     xs = np.where(moving, xi, 1.0)
     alpha = a0 / b0
     log_sigma = np.log(b0)
-    one_m, one_p = 1.0 - alpha, 1.0 + alpha
+    # 1 ± α from the sum and difference of the weights, not from the rounded ratio: a0 = -b0(1 - 6e-16) has
+    # b0 + a0 exact (Sterbenz) while 1 + a0/b0 keeps one significant digit
+    one_m, one_p = (b0 - a0) / b0, (b0 + a0) / b0
     c = (b0 - a0) * (b0 + a0)                              # may underflow: used only where it matters
     log_c = 2.0 * log_sigma + np.log(one_m * one_p)
     h = 2.0 * lam / xs
@@ -130,7 +132,7 @@ def hyperbolic(t, lam, noise_var, a0, b0):
     if np.any(small):
         m = small
         w = 1.0 / (1.0 + rho[m])
-        log_Z0 = 2.0 * log_sigma[m] + 2.0 * np.log1p(alpha[m]) + np.log1p(rho[m])
+        log_Z0 = 2.0 * log_sigma[m] + 2.0 * np.log(one_p[m]) + np.log1p(rho[m])
         with np.errstate(divide="ignore"):
             X = np.log(Pp[m] - P0[m]) - log_Z0 - rt[m]
         nP = Pp[m] * w + Pp[m] * (1.0 - w) * omE[m] + w * Pm_abs[m] * E[m]

@@ -3,7 +3,7 @@ import mpmath
 import numpy as np
 import pytest
 import sympy as sp
-from hypothesis import assume, given, strategies as st
+from hypothesis import assume, example, given, strategies as st
 
 from lindae import derivations
 from lindae import dynamics
@@ -53,6 +53,7 @@ def general_case(draw):
 
 @pytest.mark.slow
 @given(general_case())
+@example((5.623413251903491, 5.623413251903491, 0.0, -2.9999999999999982, 3.0))  # 1 + a0/b0 lost digits: 12 % off
 def test_general_strength_matches_50_digit_reference(case):
     t, lam, noise_var, a0, b0 = case
     assume(abs(a0) != abs(b0))

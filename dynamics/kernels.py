@@ -132,14 +132,15 @@ def hyperbolic(t, lam, noise_var, a0, b0):
     if np.any(small):
         m = small
         w = 1.0 / (1.0 + rho[m])
+        omw = rho[m] / (1.0 + rho[m])                      # 1 - w without cancelling when rho is small
         log_Z0 = 2.0 * log_sigma[m] + 2.0 * np.log(one_p[m]) + np.log1p(rho[m])
         with np.errstate(divide="ignore"):
             X = np.log(Pp[m] - P0[m]) - log_Z0 - rt[m]
-        nP = Pp[m] * w + Pp[m] * (1.0 - w) * omE[m] + w * Pm_abs[m] * E[m]
+        nP = Pp[m] * w + Pp[m] * omw * omE[m] + w * Pm_abs[m] * E[m]
         scale = one_p[m] * (1.0 + rho[m])
         d0 = 2.0 * alpha[m] / scale                        # D0 / Z0
         c_over = one_m[m] / scale                          # c / Z0
-        Dm_over = (1.0 - w) + c_over                       # |D-| / Z0
+        Dm_over = omw + c_over                             # |D-| / Z0
         Dm_abs = Pm_abs[m] + c[m]
         # All terms >= 0 when D0 >= 0; for D0 < 0 (u crosses zero) the form exact as E -> 0, using
         # d0 + |D-|/Z0 = 1: then only the crossing itself cancels, as it must.

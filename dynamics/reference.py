@@ -62,7 +62,8 @@ def hyperbolic_strength_mp(t, lam, noise_var, a0, b0):
     Falls back to R5 (weight_decay = 0) when c = 0.
     """
     t, lam, noise_var, a0, b0 = (_mp(x) for x in (t, lam, noise_var, a0, b0))
-    c = b0 ** 2 - a0 ** 2
+    with mpmath.workdps(DPS + 40):        # exact: the squares of float64 numbers need 32 digits
+        c = b0 ** 2 - a0 ** 2
     if c == 0:
         if a0 * b0 >= 0:
             return balanced_strength_mp(t, lam, noise_var, 0, a0 * b0) if a0 * b0 > 0 else mpmath.mpf(0)

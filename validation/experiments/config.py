@@ -18,8 +18,6 @@ key anywhere) fails at load time, in one line that names the key, the file and t
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 import math
 import warnings
 from dataclasses import dataclass, field
@@ -133,12 +131,6 @@ class RunConfig:
         return {"title": self.title, "figure": self.figure, "data": dataclasses.asdict(self.data),
                 "train": dict(self.train), "report": {"modes": list(self.report_modes)},
                 "models": [m.to_dict() for m in self.models]}
-
-    def to_raw(self) -> dict:
-        """A TOML-like table that parses back into this config (every model written out in full)."""
-        raw = self.to_dict()
-        raw.pop("train")
-        return raw
 
 
 def _type_name(tp) -> str:
@@ -287,6 +279,6 @@ def load_config(path) -> RunConfig:
 
 def model_hash(data: DataConfig, model: ModelConfig, *, ignore=()) -> str:
     """A stable hash of what determines a model's result (its data and every training setting but ``ignore``)."""
-    m = {k: v for k, v in model.to_dict().items() if k not in ignore}
-    blob = json.dumps({"data": dataclasses.asdict(data), "model": m}, sort_keys=True)
-    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+    from lindae.validation.experiments.store import content_key
+    return content_key({"data": dataclasses.asdict(data),
+                        "model": {k: v for k, v in model.to_dict().items() if k not in ignore}})

@@ -8,10 +8,13 @@ R15 predicts :math:`s_i(t) = W_{ii}(t)` with :math:`W = XM^{-1}X^\top`, :math:`X
 
 where :math:`h_i` is the leverage of row i of the stacked matrix :math:`[\tilde Y; I]`. The rows
 span e^{±1000} and more, so everything is computed from :math:`\log c_i` and :math:`\log E_i`:
-rows are scaled by :math:`e^{(\log c_i - m)/2}` (m the largest, capped at :data:`LOG_CAP`), sorted by
-size and factorised by Householder QR, which is accurate row by row for such graded matrices. A
-saturated mode (:math:`c_i\|y_i\|^2 > 1`) uses :math:`(E_i/c_i)h_i`; any other uses
-:math:`E_i\|Q_I^\top y_i\|^2`, with :math:`Q_I` the identity block of Q, since :math:`M^{-1} = Q_IQ_I^\top`.
+rows are scaled by :math:`e^{(\log c_i - m)/2}` (m the largest, capped at :data:`LOG_CAP`). At the first
+time the rows are sorted by size and factorised by Householder QR, which is accurate row by row for
+such graded matrices; every later time is reached from the previous one by a Cholesky QR of the
+*relative* row scaling, which is well conditioned (:class:`_Factor`), at the cost of a few H x D
+products instead of a (D + H) x H QR. Both give :math:`z_i = y_i^\top R^{-1}` (scaled), and
+:math:`y_i^\top M^{-1}y_i = e^{-m}g^2\|z_i\|^2`; a saturated mode (:math:`c_i\|y_i\|^2 > 1`) is written as
+:math:`(E_i/c_i)h_i` with :math:`h_i = e^{l_i - m}\|z_i\|^2`.
 
 Discrete time (``lr``): each mode's :math:`E_i = (1 + \eta\kappa_i)^{2k}` is its linear growth under
 GD, and :math:`c_i = E_i/s_i^\mathrm{GD} - 1/u_{0i}` is chosen so that a mode alone follows R12's
@@ -29,7 +32,9 @@ point of mode H; τ advances by explicit Euler on a grid of step ``warp_dt`` (ad
 from __future__ import annotations
 
 import numpy as np
-from scipy.linalg import solve_triangular
+from scipy.linalg import eigh, qr
+from scipy.linalg.blas import dsyrk, dtrmm, dtrsm
+from scipy.linalg.lapack import dpotrf, dtrcon, dtrtri
 
 from ._checks import as_array, as_int
 from .statements import implements
@@ -62,43 +67,146 @@ def log_saturation_weight(t, lam, *, noise_var=0.0, weight_decay=0.0):
     return np.where(kap == 0, zero, pos)
 
 
-def _strengths(logE, logc, Y, u0):
+class _Factor:
+    r"""Row-wise accurate :math:`Z = Y_n R^{-1}` and :math:`T = e^{-m/2}R^{-1}` for the graded matrix
+    :math:`A = [\operatorname{diag}(e^{(l_i - m)/2})\,Y_n;\ e^{-m/2}I] = QR`, from one time to the next.
+
+    The first time (and any step across which the row scales change by more than :data:`MAX_SPREAD` in
+    all, or a row appears or vanishes) is a Householder QR of the rows sorted by size, accurate row by
+    row for graded matrices. Every other step is a Cholesky QR *relative to the previous factor*: the
+    new :math:`A' = SA` differs by a row scaling S, so :math:`B = A'R^{-1} = SQ` has condition number at
+    most :math:`\max S/\min S`; with :math:`B^\top B = U^\top U` (Cholesky, accurate because B is well
+    conditioned) the new factor is :math:`R' = UR`, and :math:`Z' = ZU^{-1}` transforms each row by the
+    same well-conditioned triangle, so every row keeps its relative accuracy. Large scale changes are
+    split into substeps of spread :data:`STEP_SPREAD` (any path of row scalings gives the same R').
+    One step costs a D x H scaling, a rank-k update, an H x H Cholesky and a triangular product,
+    against a QR of a (D + H) x H matrix. Rows of Z are stored as :math:`e^{w_i}\hat z_i` with
+    :math:`\max_h|\hat z_{ih}| = 1`, since :math:`\|z_i\|` ranges up to :math:`e^{m/2}`.
+    """
+
+    def __init__(self, Yn):
+        self.Yn = np.ascontiguousarray(Yn, dtype=float)
+        self.lc = None
+
+    def at(self, lc):
+        """Move the factor to the log squared row scales ``lc`` (−inf for a zero row); return self."""
+        m = float(np.max(lc))
+        if self.lc is None:
+            self._full(lc, m)
+            return self
+        live, was = np.isfinite(lc), np.isfinite(self.lc)
+        both = live & was
+        d = np.append(0.5 * ((lc[both] - m) - (self.lc[both] - self.m)), -0.5 * (m - self.m))
+        spread = float(np.max(d) - np.min(d))
+        if spread > MAX_SPREAD:
+            self._full(lc, m)
+            return self
+        n = max(1, int(np.ceil(spread / STEP_SPREAD)))
+        lc0, m0 = self.lc, self.m
+        with np.errstate(invalid="ignore"):
+            path = np.where(both, lc - lc0, 0.0)
+        for j in range(1, n + 1):
+            f = j / n
+            # rows that appear take their new (small) scale at once, rows that vanish leave at once
+            lj = lc if j == n else np.where(both, lc0 + f * path, np.where(live, lc, -np.inf))
+            if not self._step(lj, m if j == n else m0 + f * (m - m0)):
+                self._full(lc, m)
+                return self
+        return self
+
+    def _set(self, lc, m, Z, T, w=None):
+        """Store Z = e^w Z (w per row) and T; rows are renormalised (their log maxima moved into w) at the
+        first time and whenever a row's norm has drifted beyond e^±RENORM."""
+        self.Z, self.T, self.lc, self.m = Z, T, lc, m
+        with np.errstate(divide="ignore"):
+            self._lq = np.log(np.einsum("ij,ij->i", Z, Z))
+        if w is not None and np.all(np.abs(np.where(np.isfinite(self._lq), self._lq, 0.0)) < RENORM):
+            self.w = w
+            return
+        base = 0.0 if w is None else w
+        ok = np.isfinite(self._lq)
+        half = np.where(ok, 0.5 * self._lq, 0.0)
+        Z /= np.exp(half)[:, None]
+        self.w = base + np.where(ok, half, -np.inf)
+        self._lq = np.where(ok, 0.0, -np.inf)
+
+    def _full(self, lc, m):
+        D, H = self.Yn.shape
+        with np.errstate(under="ignore"):
+            scale = np.exp(0.5 * (lc - m))
+            reg = np.exp(-0.5 * m)
+        A = np.vstack([scale[:, None] * self.Yn, reg * np.eye(H)])
+        size = scale * np.sqrt(np.einsum("ij,ij->i", self.Yn, self.Yn))
+        order = np.argsort(-np.concatenate([size, np.full(H, reg)]), kind="stable")
+        Qs, R = qr(A[order], mode="economic", check_finite=False)
+        Q = np.empty_like(Qs)
+        Q[order] = Qs
+        # Yn R^-1 by a triangular solve is accurate row by row where the row's scale is below the
+        # regulariser (c_i u_i < 1); above it the solve cancels, and Q_i / scale_i is accurate instead
+        Z = dtrsm(1.0, R, np.array(self.Yn, order="F"), side=1, lower=0)
+        big = size > reg
+        Z[big] = Q[:D][big] / scale[big, None]
+        self._set(lc, m, np.ascontiguousarray(Z), np.asfortranarray(Q[D:]))
+
+    def _step(self, lc, m):
+        """One relative Cholesky QR step; False (and nothing changed) if B is not well conditioned."""
+        with np.errstate(under="ignore", over="ignore"):
+            f = np.exp(0.5 * (lc - m) + self.w)
+        B = self.Z * np.where(np.isfinite(f), f, 0.0)[:, None]
+        G = dsyrk(1.0, B.T, trans=0)                                                 # Bᵀ B, upper
+        Tb = self.T * np.exp(-0.5 * (m - self.m))
+        G = dsyrk(1.0, Tb, trans=1, beta=1.0, c=G, overwrite_c=1)
+        U, info = dpotrf(G, lower=0, clean=1, overwrite_a=1)
+        if info != 0 or dtrcon(U, norm="1", uplo="U")[0] < MIN_RCOND:
+            return False
+        Ui, _ = dtrtri(U, lower=0)
+        Z = dtrmm(1.0, Ui, self.Z.T, side=0, lower=0, trans_a=1).T                   # rows z_i U^-1
+        T = dtrmm(1.0, Ui, Tb, side=1, lower=0, overwrite_b=1)
+        self._set(lc, m, np.ascontiguousarray(Z), np.asfortranarray(T), self.w)
+        return True
+
+    def log_q(self):
+        r""":math:`\log\|z_i\|^2` for every row (−inf for a zero row)."""
+        return 2 * self.w + self._lq
+
+    def sigma(self):
+        r"""Saturation of the least saturated hidden direction, :math:`1 - \lambda_{\max}(T^\top T)`
+        (one eigenvalue, by LAPACK's ``syevx``)."""
+        H = self.T.shape[1]
+        top = eigh(dsyrk(1.0, self.T, trans=1), lower=False, eigvals_only=True, subset_by_index=[H - 1, H - 1],
+                   driver="evx", check_finite=False)
+        return min(max(1.0 - float(top[0]), 0.0), 1.0)
+
+
+#: Largest total change of the (log) row scales that one relative step may take before a full QR.
+MAX_SPREAD = 60.0
+#: Largest change of the (log) row scales within one relative substep (condition number e^STEP_SPREAD).
+STEP_SPREAD = 3.0
+#: Rows of Z are renormalised when their log squared norm leaves (−RENORM, RENORM).
+RENORM = 100.0
+#: A relative step whose triangle has a smaller reciprocal condition number is redone as a full QR.
+MIN_RCOND = 1e-2
+
+
+def _strengths(logE, logc, factor, u0, g):
     """s_i at one time from log E_i, log c_i (possibly warped) and log c_i (unwarped); see the module docstring."""
     logc_w, logc_t = logc
-    D, H = Y.shape
     live = np.isfinite(logc_w)
     if not np.any(live):
-        return np.exp(logE) * u0, 0.0
-    # Y = g * Yn with g the largest row norm, so that c_i enters only through log c_i + 2 log g
-    g = float(np.sqrt(np.max(u0)))
-    Yn = Y / g
+        return np.exp(logE) * u0
     lc = np.minimum(np.where(live, logc_w + 2 * np.log(g), -np.inf), LOG_CAP)
-    m = float(np.max(lc))
-    with np.errstate(under="ignore"):
-        scale = np.exp(0.5 * (lc - m))
-        reg = np.exp(-0.5 * m)
-    A = np.vstack([scale[:, None] * Yn, reg * np.eye(H)])
-    order = np.argsort(-np.concatenate([scale * np.sqrt(u0) / g, np.full(H, reg)]), kind="stable")
-    Qs, R = np.linalg.qr(A[order])
-    Q = np.empty_like(Qs)
-    Q[order] = Qs
-    lev, QI = np.sum(Q[:D] ** 2, axis=1), Q[D:]
-    # unsaturated rows: y_i^T M^-1 y_i = e^{-m} g^2 |R^-T yn_i|^2 (A^T A = e^{-m} M), by a triangular solve,
-    # which keeps the relative accuracy that Q's tiny identity block loses when c_i spans many decades
-    Z = solve_triangular(R, Yn.T, trans="T", check_finite=False)
-    zmax = np.max(np.abs(Z), axis=0)
+    factor.at(lc)
+    m, log_q = factor.m, factor.log_q()
     with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
-        log_q = 2 * np.log(zmax) + np.log(np.sum((Z / np.where(zmax > 0, zmax, 1.0)) ** 2, axis=0))
         direct = np.exp(logE - m + 2 * np.log(g) + log_q)
-        saturated = np.exp(logE - logc_t) * lev
+        saturated = np.exp(logE - logc_t + (lc - m) + log_q)      # (E_i / c_i) times row i's leverage
         s = np.where(logc_t + np.log(u0) > 0, saturated, direct)
     s = np.where(u0 == 0, 0.0, s)           # a mode with no growing part stays at zero (exactly)
     if not np.all(np.isfinite(s)):
         bad = int(np.flatnonzero(~np.isfinite(s))[0])
         raise FloatingPointError(f"R15 could not be evaluated for mode {bad + 1} (log c = {logc_t[bad]:.6g}, "
                                  f"u0 = {u0[bad]:.3g}); this is a bug, please report it")
-    sigma = 1.0 - float(np.linalg.eigvalsh(QI.T @ QI)[-1])
-    return s, min(max(sigma, 0.0), 1.0)
+    return s
 
 
 def _check_start(lam, growing):
@@ -193,6 +301,8 @@ def random_init_strength(lam, growing, *, noise_var=0.0, weight_decay=0.0, lr=No
     out = np.empty((len(rec), lam.size))
     where = {float(x): j for j, x in enumerate(rec)}
     tau, prev, sigma = 0.0, 0.0, 0.0
+    g = float(np.sqrt(np.max(u0))) if np.max(u0) > 0 else 1.0      # Y = g Yn: c_i enters through log c_i + 2 log g
+    factor = _Factor(Y / g)
     for x in grid:
         tau += (x - prev) * (1 - 0.5 * sigma * u_h)
         prev = x
@@ -206,7 +316,9 @@ def random_init_strength(lam, growing, *, noise_var=0.0, weight_decay=0.0, lr=No
                     warped = warped + (log_c_x[ref] - warped[ref])
             else:
                 warped = log_c_x
-            s, sigma = _strengths(log_e_x, (warped, log_c_x), Y, u0)
+            s = _strengths(log_e_x, (warped, log_c_x), factor, u0, g)
+            if u_h > 0:
+                sigma = factor.sigma() if factor.lc is not None else 0.0
         if float(x) in where:
             out[where[float(x)]] = s
     return rec, out

@@ -41,6 +41,24 @@ def test_closed_form_matches_mpmath(seed, log_scale, t, noise_var, weight_decay)
     np.testing.assert_allclose(s[0], ref, rtol=1e-9, atol=1e-300)
 
 
+@settings(max_examples=12, deadline=None)
+@given(seed=st.integers(0, 10_000), log_scale=st.floats(-120, -1), t_end=st.floats(1.0, 250.0),
+       n_times=st.integers(2, 9), noise_var=st.sampled_from([0.0, 0.5]), weight_decay=st.sampled_from([0.0, 0.3]))
+@example(seed=7, log_scale=-4.0, t_end=200.0, n_times=3, noise_var=0.0, weight_decay=0.0)   # substeps and a full QR
+def test_relative_updates_between_times_match_mpmath(seed, log_scale, t_end, n_times, noise_var, weight_decay):
+    """Times after the first are reached by relative Cholesky steps (substeps where the scales change a lot,
+    a fresh QR where they change too much); every time must still equal the 50-digit formula."""
+    rng = np.random.default_rng(seed)
+    D, H = 6, 3
+    lam = np.sort(rng.uniform(0.05, 2.0, D))[::-1]
+    lam[np.isclose(lam, weight_decay)] += 0.01
+    Y = 10.0 ** log_scale * rng.standard_normal((D, H))
+    times = np.sort(rng.uniform(0.01, t_end, n_times))
+    _, s = random_init_strength(lam, Y, noise_var=noise_var, weight_decay=weight_decay, t=times, warp=False)
+    for k, t in enumerate(times):
+        np.testing.assert_allclose(s[k], riccati_mp(lam, Y, noise_var, weight_decay, t), rtol=1e-9, atol=1e-300)
+
+
 def test_closed_form_solves_the_surrogate_flow():
     """Second method: integrate Ẏ = KY − YYᵀΞY (R15's surrogate) and compare diag(YYᵀ)."""
     rng = np.random.default_rng(3)

@@ -6,6 +6,18 @@ W <- W - lr (grad + wd W), and fresh Gaussian input noise of standard deviation 
 every epoch. The measured quantity is
 :math:`m_i = v_i^\top(\tfrac1N\sum_n f(x_n)x_n^\top)v_i/\lambda_i`, which equals the mode strength
 for a linear map.
+
+Training uses :class:`ReluStep`, which needs only the clean data in its large products: with
+:math:`E = \mathrm{relu}(Z)W_2^\top - X` the gradients are
+:math:`E^\top H_z = W_2(H_z^\top H_z) - X^\top H_z` and :math:`EW_2 = H_z(W_2^\top W_2) - XW_2`, so an
+epoch is two n x D x 2H products, :math:`X[W_1^\top\ W_2]` and :math:`X^\top[H_z\ dZ]`, plus H x H work, and
+no n x D intermediate. Sampled noise :math:`\tilde X = X + \sigma N` enters the epoch only through
+:math:`NW_1^\top` (forward) and :math:`dZ^\top N` (backward). With :math:`\Phi` (H x D) an orthonormal
+basis of the rows of :math:`W_1` (:math:`W_1^\top = \Phi^\top R`), :math:`G = N\Phi^\top` is n x H standard
+normal, :math:`NW_1^\top = GR`, and the rest of N, :math:`N(I - \Phi^\top\Phi)`, is independent of G, hence
+of dZ; given dZ, :math:`dZ^\top N(I - \Phi^\top\Phi)` is distributed as :math:`CK(I - \Phi^\top\Phi)` with
+K an H x D standard normal matrix and :math:`CC^\top = dZ^\top dZ`. The gradients therefore have exactly
+the distribution they have under explicit noise, from n·H + H·D normal draws instead of n·D.
 """
 from __future__ import annotations
 
@@ -17,7 +29,6 @@ import numpy as np
 from lindae.dynamics._checks import as_array, as_int
 from lindae.dynamics.errors import DivergenceError, diverged
 
-from lindae.validation.training.noise import NoiseBuffer
 from lindae.validation.data.spectrum import Spectrum, compute_spectrum
 from lindae.validation.training.linear import check_problem, schedule
 from lindae.dynamics.errors import InvalidArgument
@@ -60,6 +71,116 @@ def relu_loss_and_gradient(W1, W2, X_in, X_target, *, with_loss=True, work=None)
     return loss, g1, g2
 
 
+def _row_basis(W1):
+    """(Φ, R) with W1ᵀ = ΦᵀR, Φ (H x D) orthonormal rows: by Cholesky of W1W1ᵀ (float64) when that is
+    well conditioned, by QR otherwise (e.g. dead hidden units)."""
+    W = W1.astype(np.float64)
+    try:
+        R = np.linalg.cholesky(W @ W.T).T
+        if np.min(np.abs(np.diag(R))) > 1e-4 * np.max(np.abs(np.diag(R))):
+            Phi = np.linalg.solve(R.T, W)
+            return Phi.astype(W1.dtype), R.astype(W1.dtype)
+    except np.linalg.LinAlgError:
+        pass
+    Phi_t, R = np.linalg.qr(W.T)
+    return np.ascontiguousarray(Phi_t.T).astype(W1.dtype), R.astype(W1.dtype)
+
+
+def _gram_root(S):
+    """C with C Cᵀ = S for a symmetric positive semidefinite S: Cholesky (float64), or from the
+    eigendecomposition where S is singular (dead hidden units give zero rows)."""
+    S = S.astype(np.float64)
+    try:
+        return np.linalg.cholesky(S)
+    except np.linalg.LinAlgError:
+        w, V = np.linalg.eigh(S)
+        return V * np.sqrt(np.clip(w, 0.0, None))
+
+
+class ReluStep:
+    """One full-batch GD epoch of the ReLU autoencoder from the clean data alone (see the module docstring).
+
+    Parameters
+    ----------
+    X : ndarray (n, D)
+        Clean data, in the training dtype.
+    noise_std : float
+        Standard deviation σ of the sampled input noise (0 for none).
+    seed : int
+        Seed of the noise generator (SFC64).
+    """
+
+    def __init__(self, X, noise_std=0.0, seed=0):
+        self.X = np.ascontiguousarray(X)
+        self.dt = self.X.dtype
+        self.noise_std = float(noise_std)
+        self.rngs = [np.random.Generator(np.random.SFC64(s)) for s in np.random.SeedSequence(seed).spawn(2)]
+        self.scale = 2.0 / self.X.size
+        self._pool = None
+        self._buffers = {}
+
+    def _buffer(self, name, shape):
+        b = self._buffers.get(name)
+        if b is None or b.shape != shape:
+            b = self._buffers[name] = np.empty(shape, dtype=self.dt)
+        return b
+
+    def _normals(self, shape, wait=True):
+        """Standard normals in the training dtype, the two halves of the rows drawn by two generators on two
+        threads (NumPy's generators release the GIL); the draws depend only on the seed. With
+        ``wait=False``, a function that waits for the draws and returns them."""
+        out = np.empty(shape, dtype=self.dt)
+        half = shape[0] // 2
+        if self._pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+            self._pool = ThreadPoolExecutor(2)
+        jobs = [self._pool.submit(g.standard_normal, out=part, dtype=self.dt)
+                for g, part in ((self.rngs[0], out[:half]), (self.rngs[1], out[half:]))]
+
+        def result():
+            for j in jobs:
+                j.result()
+            return out
+        return result() if wait else result
+
+    def close(self):
+        if self._pool is not None:
+            self._pool.shutdown(wait=False)
+
+    def gradients(self, W1, W2):
+        """(dL/dW1, dL/dW2) of the loss of :func:`relu_loss_and_gradient` at fresh noise."""
+        X, dt, h = self.X, self.dt, W1.shape[0]
+        if self.noise_std:     # the draws run on their own threads while the products below use BLAS's
+            G = self._normals((X.shape[0], h), wait=False)
+            K = self._normals((h, X.shape[1]), wait=False)
+        WW = self._buffer("WW", (X.shape[1], 2 * h))
+        WW[:, :h] = W1.T
+        WW[:, h:] = W2
+        XW = np.matmul(X, WW, out=self._buffer("XW", (X.shape[0], 2 * h)))    # X W1ᵀ and X W2 in one product
+        Z, XW2 = XW[:, :h], XW[:, h:]
+        if self.noise_std:
+            Phi, R = _row_basis(W1)                            # W1ᵀ = Φᵀ R
+            G, K = G(), K()
+            Z += G @ (self.noise_std * R)
+        HD = self._buffer("HD", (X.shape[0], 2 * h))
+        Hz = np.maximum(Z, 0, out=HD[:, :h])
+        dZ = HD[:, h:]
+        np.matmul(Hz, W2.T @ W2, out=dZ)
+        dZ -= XW2
+        dZ *= Z > 0
+        XtHd = X.T @ HD                                       # D x 2H: Xᵀ relu(Z) and Xᵀ dZ in one product
+        g2 = W2 @ (Hz.T @ Hz)
+        g2 -= XtHd[:, :h]
+        g1 = XtHd[:, h:].T.copy()
+        if self.noise_std:
+            C = _gram_root(dZ.T @ dZ).astype(dt)                          # C Cᵀ = dZᵀ dZ
+            K -= (K @ Phi.T) @ Phi                                          # K (I − ΦᵀΦ)
+            g1 += self.noise_std * ((dZ.T @ G) @ Phi + C @ K)
+        g1 *= self.scale
+        g2 *= self.scale
+        return g1, g2
+
+
 def relu_forward(W1, W2, X):
     return np.maximum(X @ W1.T, 0) @ W2.T
 
@@ -75,10 +196,16 @@ class ReluResult:
     seconds: float = 0.0
 
 
-def mode_response(W1, W2, X, Vk, lamk):
-    """m_i = v_iᵀ (f(X)ᵀ X / N) v_i / lambda_i for the columns v_i of Vk."""
+def mode_response(W1, W2, X, Vk, lamk, *, with_loss=False, XV=None):
+    """m_i = v_iᵀ (f(X)ᵀ X / N) v_i / lambda_i for the columns v_i of Vk; with ``with_loss`` also the clean
+    loss of :func:`relu_loss_and_gradient`, from the same forward pass. ``XV`` is X Vk if already known."""
     F = relu_forward(W1, W2, X)
-    return np.sum((F @ Vk) * (X @ Vk), axis=0, dtype=np.float64) / (X.shape[0] * lamk)
+    XV = X @ Vk if XV is None else XV
+    m = np.sum((F @ Vk) * XV, axis=0, dtype=np.float64) / (X.shape[0] * lamk)
+    if not with_loss:
+        return m
+    F -= X
+    return m, float(np.einsum("ij,ij->", F, F, dtype=np.float64)) / F.size
 
 
 @accepts_deprecated_names
@@ -95,7 +222,7 @@ def train_relu_ae(X, hidden, lr, epochs, *, noise_std=0.0, weight_decay=0.0, ini
     init_scale : weights ~ N(0, init_scale²) (the paper: variance 1e-6, so 1e-3)
     dtype : "float32" (default, 2x faster) or "float64"
 
-    The noise is drawn by :class:`validation.noise.NoiseBuffer` from ``seed + 1``; the weights from ``seed``.
+    The noise is drawn by :class:`ReluStep` (exactly in distribution, from n·H + H·D normals) from ``seed + 1``; the weights from ``seed``.
     """
     X, N, D, H, lr, epochs = check_problem(X, hidden, lr, epochs)
     noise_std = float(as_array("noise_std", noise_std, lo=0.0))
@@ -117,29 +244,26 @@ def train_relu_ae(X, hidden, lr, epochs, *, noise_std=0.0, weight_decay=0.0, ini
     start = time.perf_counter()
     config = dict(name=name, hidden=H, lr=lr, epochs=epochs, noise_std=noise_std, weight_decay=weight_decay,
                   init_scale=init_scale, seed=seed, dtype=dtype, record_every=record_every, N=N, D=D)
-    noise = NoiseBuffer(N, D, noise_std, seed + 1, Xd.dtype) if noise_std > 0 else None
+    stepper = ReluStep(Xd, noise_std, seed + 1)
     shrink = Xd.dtype.type(1.0 - lr * weight_decay)
     try:
-        _relu_loop(W1, W2, Xd, noise, shrink, lr, epochs, rec, M, losses, Vk, lamk, config, progress, name, start)
+        _relu_loop(W1, W2, Xd, stepper, shrink, lr, epochs, rec, M, losses, Vk, lamk, config, progress, name, start)
     finally:
-        if noise is not None:
-            noise.close()
+        stepper.close()
     return ReluResult(rec, M, losses, lamk, config, time.perf_counter() - start)
 
 
-def _relu_loop(W1, W2, Xd, noise, shrink, lr, epochs, rec, M, losses, Vk, lamk, config, progress, name, start):
+def _relu_loop(W1, W2, Xd, stepper, shrink, lr, epochs, rec, M, losses, Vk, lamk, config, progress, name, start):
     row = 0
-    work = {}
+    XV = Xd @ Vk
     report_every = max(1, epochs // 10)
     for k in range(epochs + 1):
         if row < len(rec) and rec[row] == k:
-            M[row] = mode_response(W1, W2, Xd, Vk, lamk)
-            losses[row] = relu_loss_and_gradient(W1, W2, Xd, Xd, work=work)[0]
+            M[row], losses[row] = mode_response(W1, W2, Xd, Vk, lamk, with_loss=True, XV=XV)
             row += 1
         if k == epochs:
             break
-        noisy = noise.add_to(Xd) if noise is not None else Xd
-        _, g1, g2 = relu_loss_and_gradient(W1, W2, noisy, Xd, with_loss=False, work=work)
+        g1, g2 = stepper.gradients(W1, W2)
         W1 *= shrink                    # W <- W - lr (grad + wd W)
         W1 -= lr * g1
         W2 *= shrink

@@ -130,6 +130,51 @@ def test_same_config_and_seed_give_bitwise_identical_results(tmp_path, array_fil
 
 
 @pytest.mark.slow
+def test_models_trained_on_dask_workers_equal_the_serial_run(tmp_path, array_file):
+    """The concurrent path (each model on a single-threaded worker process) changes nothing beyond rounding,
+    keeps the config's model order and hands its trainings to ``shared``."""
+    from distributed import Client, LocalCluster
+    from lindae.validation.experiments.model_training import SharedTrainings
+    serial = run_config(small_config(array_file), tmp_path / "a", log=lambda m: None)
+    shared, logs = SharedTrainings(), []
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+            Client(cluster, set_as_default=False) as client:
+        par = run_config(small_config(array_file), tmp_path / "b", log=logs.append, client=client, shared=shared)
+    assert any("concurrently on 2 Dask workers" in m for m in logs)
+    assert list(par["models"]) == list(serial["models"]) == ["AE", "DAE", "WDAE"]
+    for name in serial["models"]:
+        for k, series in serial["models"][name]["series"].items():
+            np.testing.assert_allclose(par["models"][name]["series"][k]["actual"], series["actual"], rtol=1e-9, atol=1e-14)
+            np.testing.assert_allclose(par["models"][name]["series"][k]["theory"], series["theory"], rtol=1e-9, atol=1e-14)
+    assert len(shared._runs) == 3
+
+
+def test_shared_trainings_serve_a_coarser_grid_exactly_and_nothing_else(tmp_path, synthetic_data):
+    """A training kept by SharedTrainings serves the same model on a coarser grid with exactly the rows a fresh
+    run records, and never a model whose trajectory differs or whose grid it did not record."""
+    import dataclasses
+    from lindae.validation import compute_spectrum
+    from lindae.validation.experiments.config import LinearModel
+    from lindae.validation.experiments.model_training import SharedTrainings, train_model
+    spec = compute_spectrum(synthetic_data)
+    fine = LinearModel(name="a", hidden=4, lr=0.05, epochs=60, seed=0, record_every=2, sv_every=10, init="random",
+                       init_scale=1e-3, noise_var=0.3)
+    shared = SharedTrainings()
+    train_model(fine, None, spec, shared=shared)
+    coarse = dataclasses.replace(fine, name="b", record_every=6, sv_every=30)
+    got, fresh = shared.get(coarse, spec), train_model(coarse, None, spec)
+    np.testing.assert_array_equal(got.epochs, fresh.epochs)
+    np.testing.assert_array_equal(got.strengths, fresh.strengths)
+    np.testing.assert_array_equal(got.sv_epochs, fresh.sv_epochs)
+    np.testing.assert_array_equal(got.singular_values, fresh.singular_values)
+    assert got.config["record_every"] == 6 and got.config["name"] == "b"
+    for other in (dataclasses.replace(fine, seed=1), dataclasses.replace(fine, noise_var=0.2),
+                  dataclasses.replace(fine, record_every=3), dataclasses.replace(fine, epochs=61)):
+        assert shared.get(other, spec) is None
+    assert shared.served == 1
+
+
+@pytest.mark.slow
 def test_divergent_model_is_reported_and_the_others_still_run(tmp_path, array_file):
     from lindae.validation import RunFailed
     cfg = small_config(array_file)

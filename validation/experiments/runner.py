@@ -158,7 +158,55 @@ def summarise_relu(res, status="finished"):
     return out
 
 
-def run_config(config, out_dir, *, force=False, cifar10_dir=None, log=print, models=None):
+def needs_data(model) -> bool:
+    """True for a model whose training reads the data X (ReLU, sampled noise), not only its spectrum."""
+    return not isinstance(model, LinearModel) or model.sampled_noise
+
+
+def train_and_summarise(model, X, spec, modes, *, log=None, shared=None, keep=False):
+    """Train ``model`` and summarise it (a diverged run gives its partial summary with ``status`` "diverged"
+    and ``error``). Returns (summary, the training result if ``keep`` else None)."""
+    try:
+        res = train_model(model, X, spec, log=log, shared=shared)
+    except DivergenceError as exc:
+        part = exc.partial
+        summary = {"status": "diverged"} if part is None else summarise(model, part, modes, "diverged")
+        summary["error"] = str(exc)
+        return summary, None
+    return summarise(model, res, modes), (res if keep else None)
+
+
+def _remote_training(model, spec, modes, keep):
+    """One model on a Dask worker, BLAS pinned to one thread so that the workers share the cores."""
+    from threadpoolctl import threadpool_limits
+    t = time.perf_counter()
+    with threadpool_limits(limits=1):
+        summary, res = train_and_summarise(model, None, spec, modes, keep=keep)
+    return summary, res, time.perf_counter() - t
+
+
+def _train_on_workers(client, jobs, spec, modes, shared, finish, log):
+    """Train ``jobs`` [(model, key)] concurrently on ``client``'s workers; ``finish`` each as it completes and
+    keep the eligible trainings in ``shared``."""
+    from distributed import as_completed
+    log(f"training {len(jobs)} models concurrently on {len(client.scheduler_info()['workers'])} Dask workers: "
+        + ", ".join(m.name for m, _ in jobs))
+    spec_future = client.scatter(spec, broadcast=True)
+    futures = {client.submit(_remote_training, m, spec_future, modes, shared is not None and shared.eligible(m),
+                             pure=False): (m, h) for m, h in jobs}
+    try:
+        for fut in as_completed(list(futures), loop=client.loop):
+            m, h = futures[fut]
+            summary, res, seconds = fut.result()
+            if res is not None:
+                shared.put(m, spec, res)
+            finish(m, h, summary, seconds)
+    finally:
+        for fut in futures:
+            fut.cancel()
+
+
+def run_config(config, out_dir, *, force=False, cifar10_dir=None, log=print, models=None, shared=None, client=None):
     """Run every model of ``config`` (a path, a dict or a RunConfig), writing into ``out_dir``; return results.
 
     Raises
@@ -169,6 +217,11 @@ def run_config(config, out_dir, *, force=False, cifar10_dir=None, log=print, mod
         When a model diverged: its partial series are saved, the other models still run.
     KeyboardInterrupt
         On SIGINT or SIGTERM; files already written are complete, and a rerun resumes.
+
+    ``shared`` (a :class:`~lindae.validation.experiments.model_training.SharedTrainings`) keeps the finished
+    trainings for later parts of the same job, and serves any it already holds. With ``client`` (a
+    ``distributed.Client``), the models that need only the spectrum train concurrently on its workers
+    (one BLAS thread each); the results are the same as serial ones up to rounding.
     """
     cfg = load_config(config) if isinstance(config, (str, os.PathLike)) else parse_config(config)
     if models is not None:
@@ -178,10 +231,10 @@ def run_config(config, out_dir, *, force=False, cifar10_dir=None, log=print, mod
                                   f"{', '.join(m.name for m in cfg.models)}")
         cfg = dataclasses.replace(cfg, models=tuple(m for m in cfg.models if m.name in models))
     with interrupt_on_sigterm():
-        return _run(cfg, out_dir, force, cifar10_dir, log)
+        return _run(cfg, out_dir, force, cifar10_dir, log, shared, client)
 
 
-def _run(cfg: RunConfig, out_dir, force, cifar10_dir, log):
+def _run(cfg: RunConfig, out_dir, force, cifar10_dir, log, shared=None, client=None):
     start = time.perf_counter()
     title = cfg.title or cfg.figure
     log(f"{title}: {cfg.data.dataset} data, {len(cfg.models)} model(s) -> {out_dir}")
@@ -190,27 +243,36 @@ def _run(cfg: RunConfig, out_dir, force, cifar10_dir, log):
     store = ResultStore(os.path.join(out_dir, "models"))
     summaries, failures = {}, []
     modes = list(cfg.report_modes)
+    todo = []
     for m in cfg.models:
         h = model_hash(cfg.data, m)
         old = None if force else store.load(m.name, key=h, finished=True)
         if old is not None:
             log(f"model {m.name}: finished earlier, skipped (use --force to rerun)")
             summaries[m.name] = old
-            continue
-        log(f"model {m.name}: training ({m.kind}, H = {m.hidden}, lr = {m.lr:g}, {m.epochs} epochs)")
-        t = time.perf_counter()
-        try:
-            summary = summarise(m, train_model(m, X, spec, log=log), modes)
-        except DivergenceError as exc:
-            log(f"model {m.name}: DIVERGED - {exc}")
-            part = exc.partial
-            summary = {"status": "diverged"} if part is None else summarise(m, part, modes, "diverged")
-            summary["error"] = str(exc)
-            failures.append(f"{m.name}: {exc}")
-        summary.update(key=h, config=m.to_dict(), wall_seconds=round(time.perf_counter() - t, 3))
+        else:
+            todo.append((m, h))
+
+    def finish(m, h, summary, seconds):
+        if summary["status"] == "diverged":
+            log(f"model {m.name}: DIVERGED - {summary['error']}")
+            failures.append(f"{m.name}: {summary['error']}")
+        summary.update(key=h, config=m.to_dict(), wall_seconds=round(seconds, 3))
         store.save(m.name, summary)
         summaries[m.name] = summary
         log(f"model {m.name}: done in {summary['wall_seconds']:.1f} s")
+
+    remote = [(m, h) for m, h in todo if client is not None and len(todo) > 1 and not needs_data(m)
+              and not (shared is not None and shared.has(m, spec))]
+    if remote:
+        _train_on_workers(client, remote, spec, modes, shared, finish, log)
+    for m, h in todo:
+        if (m, h) in remote:
+            continue
+        log(f"model {m.name}: training ({m.kind}, H = {m.hidden}, lr = {m.lr:g}, {m.epochs} epochs)")
+        t = time.perf_counter()
+        finish(m, h, train_and_summarise(m, X, spec, modes, log=log, shared=shared)[0], time.perf_counter() - t)
+    summaries = {m.name: summaries[m.name] for m in cfg.models}      # config order, whoever finished first
     results = {"title": title, "config": cfg.to_dict(), "n_samples": int(spec.n_samples),
                "dimension": int(len(spec.eigenvalues)), "eigenvalues": _round(spec.eigenvalues),
                "models": {k: {kk: vv for kk, vv in v.items() if kk not in ("seconds", "wall_seconds")}

@@ -133,6 +133,29 @@ def quick_study(study: dict) -> dict:
                        for c in study["cases"] if c["data"] is None])
 
 
+def report_study(study: dict, mnist_seeds: int = 1, mnist_scales=(1e-4,)) -> dict:
+    """The full report's study: every synthetic cell, and the MNIST cells at the first ``mnist_seeds`` seeds
+    and the init scales ``mnist_scales`` only (by default seed 0 at the paper's scale: exactly the report's
+    own Figure 5 models, so those cells cost no training). ``lindae study`` runs every cell; the title
+    says what was left out."""
+    cases, dropped = [], []
+    for c in study["cases"]:
+        if c["data"] is None:
+            cases.append(c)
+            continue
+        seeds, scales = c["seeds"][:mnist_seeds], [x for x in c["init_scales"] if x in mnist_scales]
+        if seeds != c["seeds"] or scales != c["init_scales"]:
+            gone = [f"seed {s} at {x:g}" for x in c["init_scales"] for s in c["seeds"] if s not in seeds or x not in scales]
+            dropped.append(f"{c['name']}: {', '.join(gone)}")
+        if scales:
+            cases.append(dict(c, seeds=seeds, init_scales=scales))
+    if not dropped:
+        return study
+    return dict(study, cases=cases, title=study["title"] + " (report: MNIST cells at seed " + ", ".join(
+        map(str, range(mnist_seeds))) + " and init scale " + ", ".join(f"{x:g}" for x in mnist_scales)
+        + " only, the report's Figure 5 models; lindae study also runs " + "; ".join(dropped) + ")")
+
+
 def half_times(epochs, S, lam, noise_var, weight_decay, modes):
     """{mode (1-based): epoch at which s_i first reaches u*_i/2}, for the modes that do."""
     from lindae.dynamics import fixed_point
@@ -171,11 +194,12 @@ def cell_model(case, model, seed, scale) -> LinearModel:
                        noise_var=model["noise_var"], init="random", init_scale=scale, sv_every=case["epochs"] or 1)
 
 
-def run_cell(case, model, seed, scale, spec, keep_curves=False):
-    """Train one cell and compare every variant with it (see the module docstring)."""
+def run_cell(case, model, seed, scale, spec, keep_curves=False, shared=None):
+    """Train one cell (or take its training from ``shared``) and compare every variant with it (see the
+    module docstring)."""
     t0 = time.perf_counter()
     H = case["hidden"]
-    res = train_model(cell_model(case, model, seed, scale), None, spec)
+    res = train_model(cell_model(case, model, seed, scale), None, spec, shared=shared)
     S = res.strengths
     errors, theories = {}, {}
     for v in VARIANTS:
@@ -206,14 +230,17 @@ def run_cell(case, model, seed, scale, spec, keep_curves=False):
 
 def _case_spectrum(case, log):
     if case["data"] == "mnist":
-        from lindae.validation.data.datasets import load_mnist
+        from lindae.validation.data.datasets import cache_dir, load_mnist
         from lindae.validation.data.spectrum import cached_spectrum
-        return cached_spectrum(load_mnist(case["n_samples"], log=log), log=log)
+        # the same on-disk cache as `run`, so that the report's Figure 5 trainings serve the MNIST cells
+        return cached_spectrum(load_mnist(case["n_samples"], log=log), cache=os.path.join(cache_dir(), "spectra"), log=log)
     return compute_spectrum(exact_data(spectrum_values(case["spectrum"])))
 
 
-def run_study(study: dict, out_dir, *, force=False, log=print) -> dict:
-    """Run (or resume) every cell of ``study`` and write the files of the module docstring."""
+def run_study(study: dict, out_dir, *, force=False, log=print, shared=None) -> dict:
+    """Run (or resume) every cell of ``study`` and write the files of the module docstring. ``shared``
+    (a :class:`~lindae.validation.experiments.model_training.SharedTrainings`) serves cells whose training
+    an earlier part of the same job already ran (the report's Figure 5 models are its MNIST cells)."""
     start = time.perf_counter()
     store = ResultStore(os.path.join(out_dir, "cells"))
     cells = []
@@ -235,7 +262,7 @@ def run_study(study: dict, out_dir, *, force=False, log=print) -> dict:
                         if spec is None:
                             spec = _case_spectrum(case, log)
                         first = seed == case["seeds"][0] and scale == min(case["init_scales"])
-                        cell = run_cell(case, model, seed, scale, spec, keep_curves=first)
+                        cell = run_cell(case, model, seed, scale, spec, keep_curves=first, shared=shared)
                         store.save(key, cell)
                         cells.append(cell)
                         e = cell["errors"]["coupled"]

@@ -72,7 +72,7 @@ def _shrink(cfg_path, quick, data_override=None) -> RunConfig:
 
 def reproduce(out_dir, *, quick=False, force=False, cifar10_dir=None, data=None, log=print):
     """Run everything into ``out_dir``; return the path of index.html."""
-    from lindae.derivations.cli import compile_pdf, write_document
+    from lindae.derivations.cli import compile_pdf
     from lindae.dynamics.figures import write_figures
     from lindae.validation.experiments.runner import RunFailed, run_config
     start = time.perf_counter()
@@ -82,58 +82,96 @@ def reproduce(out_dir, *, quick=False, force=False, cifar10_dir=None, data=None,
     os.makedirs(out_dir, exist_ok=True)
     timings, notes = {}, []
 
-    log("[1/4] derivations: R1-R15 and D1-D9, machine-checked")
-    t = time.perf_counter()
+    client = _local_client(log)
+    log("[1/5] derivations: R1-R15 and D1-D9, machine-checked" + (" (on a Dask worker, beside the rest)" if client else ""))
     tex = os.path.join(out_dir, "derivations.tex")
     pdf_ok = shutil.which("pdflatex") is not None
+    derivation = None
     if force or not os.path.exists(tex) or (pdf_ok and not os.path.exists(tex[:-4] + ".pdf")):
-        _, verifications = write_document(tex, "tex", pdf=False)
-        atomic_write_text(os.path.join(out_dir, "derivations.json"), json.dumps(
-            [{"number": v.number, "name": v.name, "ok": v.ok, "seconds": round(v.seconds, 3)} for v in verifications],
-            indent=1))
-        if pdf_ok:
-            compile_pdf(tex)
-        else:
+        derivation = client.submit(_derive, tex, pure=False) if client else _derive(tex)
+        if not pdf_ok:
             notes.append("pdflatex was not found, so the derivations are given as LaTeX source only "
                          "(install Debian's texlive-latex-base and texlive-latex-recommended for the PDF).")
     else:
         log("  derivations: exist, skipped")
-    timings["derivations"] = time.perf_counter() - t
+        timings["derivations"] = 0.0
 
-    log("[2/4] Figures 1-4 (closed forms, ODE, exact GD)")
+    log("[2/5] Figures 1-4 (closed forms, ODE, exact GD)")
     t = time.perf_counter()
     dyn_dir = os.path.join(out_dir, "dynamics")
     write_figures(dyn_dir, quick=quick, force=force, log=log)
     timings["figures_1_4"] = time.perf_counter() - t
 
-    log("[3/4] Figures 5 and 6 and the depth-3 run (training on " + ("the given array" if data else "MNIST") + ")")
+    log("[3/5] Figures 5 and 6 and the depth-3 run (training on " + ("the given array" if data else "MNIST") + ")")
+    from lindae.validation.experiments.model_training import SharedTrainings
+    shared = SharedTrainings()       # Figure 5's trainings are also the study's MNIST cells at seed 0
     runs = [("fig5", "fig5_mnist"), ("fig6", "fig6_mnist"), ("depth", "depth_mnist")]
     if cifar10_dir:
         runs.append(("fig5", "fig5_cifar10"))
     failures = []
-    for fig, name in runs:
-        t = time.perf_counter()
-        raw = _shrink(config_path(name), quick, data if name != "fig5_cifar10" else None)
-        try:
-            run_config(raw, os.path.join(out_dir, name), force=force, cifar10_dir=cifar10_dir, log=log)
-        except RunFailed as exc:
-            failures.append(f"{name}: {exc}")
-        timings[name] = time.perf_counter() - t
+    try:
+        for fig, name in runs:
+            t = time.perf_counter()
+            raw = _shrink(config_path(name), quick, data if name != "fig5_cifar10" else None)
+            try:
+                run_config(raw, os.path.join(out_dir, name), force=force, cifar10_dir=cifar10_dir, log=log,
+                           shared=shared, client=client)
+            except RunFailed as exc:
+                failures.append(f"{name}: {exc}")
+            timings[name] = time.perf_counter() - t
+        if derivation is not None:
+            rows, timings["derivations"] = derivation.result() if client else derivation
+            atomic_write_text(os.path.join(out_dir, "derivations.json"), json.dumps(rows, indent=1))
+            log(f"  derivations: {sum(r['ok'] for r in rows)} of {len(rows)} results verified "
+                f"({timings['derivations']:.1f} s)")
+            if pdf_ok:
+                compile_pdf(tex)
+    finally:
+        if client is not None:
+            client.close()
+            client.cluster.close()
     if quick or not data:       # the quick study is synthetic only; the full one needs MNIST
         log("[4/5] random-initialisation study (R15 against every mode)")
         t = time.perf_counter()
-        from lindae.validation.experiments.study import load_study, quick_study, run_study
+        from lindae.validation.experiments.study import load_study, quick_study, report_study, run_study
         study = load_study(config_path("random_init_study"))
-        run_study(quick_study(study) if quick else study, os.path.join(out_dir, "random_init_study"), force=force,
-                  log=log)
+        run_study(quick_study(study) if quick else report_study(study), os.path.join(out_dir, "random_init_study"),
+                  force=force, log=log, shared=shared)
         timings["random_init_study"] = time.perf_counter() - t
     timings["total"] = time.perf_counter() - start
     log("[5/5] report")
     index = write_report(out_dir, timings, notes + failures, quick)
+    atomic_write_text(os.path.join(out_dir, "timings.json"), json.dumps(
+        {"seconds": {k: round(v, 3) for k, v in timings.items()}, "quick": quick, "trainings_shared": shared.served},
+        indent=1))
+    log("time of each part (s): " + ", ".join(f"{k} {v:.1f}" for k, v in timings.items()))
     log(f"wrote {index} ({timings['total']:.0f} s in all)")
     if failures:
         raise RunFailed("; ".join(failures))
     return index
+
+
+def _derive(tex):
+    """Write and machine-check the derivations document (a Dask task); (verification rows, seconds)."""
+    from lindae.derivations.cli import write_document
+    t = time.perf_counter()
+    _, verifications = write_document(tex, "tex", pdf=False)
+    return ([{"number": v.number, "name": v.name, "ok": v.ok, "seconds": round(v.seconds, 3)} for v in verifications],
+            time.perf_counter() - t)
+
+
+def _local_client(log):
+    """A Dask client on a local cluster of one single-threaded worker process per core (None on one core):
+    the models of a config that need only the spectrum train side by side on it."""
+    cores = os.cpu_count() or 1
+    if cores < 2:
+        return None
+    import logging
+    from distributed import Client, LocalCluster
+    cluster = LocalCluster(n_workers=cores, threads_per_worker=1, processes=True, dashboard_address=None,
+                           silence_logs=logging.ERROR)
+    log(f"  Dask: a local cluster of {cores} single-threaded workers")
+    return Client(cluster, set_as_default=False)
 
 
 def _table(headers, rows, caption):
@@ -307,7 +345,10 @@ def _study_section(out_dir, quick):
              f"column counts the seeds for which the measured and predicted learning order of modes H − {study['window']} "
              f"… H + {study['window']} agree; where they do not, it gives the largest gap between the measured half "
              "times of a swapped pair.</p>"]
+    if "(report:" in study["title"]:
+        parts.append(f"<p class=\"note\">{html.escape(study['title'][study['title'].index('(report:') + 1:-1])}.</p>")
     tag = "QUICK RUN: " if quick or "QUICK" in study["title"] else ""
+    reduced = (" " + study["title"][study["title"].index("(report:"):]) if "(report:" in study["title"] else ""
     parts.append(_figure("random_init_study/study.png",
                          (tag + "Random-initialisation study.",
                           "Left: measured strengths (solid) against R15 (dashed) for every mode ≤ H. Right: the worst "
@@ -326,7 +367,7 @@ def _study_section(out_dir, quick):
     parts.append(_table(["case", "model", "init scale", "seeds"] + [f"{v}: worst |s − theory|" for v in VARIANTS]
                         + ["order near H"], rows,
                         table_caption("Worst |sᵢ − theoryᵢ| over every mode i ≤ H and every seed, with the mode and seed "
-                                      "that attain it, for each theory variant.", bool(tag))))
+                                      "that attain it, for each theory variant." + reduced, bool(tag))))
     if misses:
         parts.append("<p>Where R15 misses the bound of " + f"{BOUND}:</p><ul>"
                      + "".join(f"<li>{html.escape(m)}</li>" for m in misses) + "</ul>")

@@ -176,36 +176,6 @@ def train_and_summarise(model, X, spec, modes, *, log=None, shared=None, keep=Fa
     return summarise(model, res, modes), (res if keep else None)
 
 
-def _remote_training(model, spec, modes, keep):
-    """One model on a Dask worker, BLAS pinned to one thread so that the workers share the cores."""
-    from threadpoolctl import threadpool_limits
-    t = time.perf_counter()
-    with threadpool_limits(limits=1):
-        summary, res = train_and_summarise(model, None, spec, modes, keep=keep)
-    return summary, res, time.perf_counter() - t
-
-
-def _train_on_workers(client, jobs, spec, modes, shared, finish, log):
-    """Train ``jobs`` [(model, key)] concurrently on ``client``'s workers; ``finish`` each as it completes and
-    keep the eligible trainings in ``shared``."""
-    from distributed import as_completed
-    log(f"training {len(jobs)} models concurrently on {len(client.scheduler_info()['workers'])} Dask workers: "
-        + ", ".join(m.name for m, _ in jobs))
-    spec_future = client.scatter(spec, broadcast=True)
-    futures = {client.submit(_remote_training, m, spec_future, modes, shared is not None and shared.eligible(m),
-                             pure=False): (m, h) for m, h in jobs}
-    try:
-        for fut in as_completed(list(futures), loop=client.loop):
-            m, h = futures[fut]
-            summary, res, seconds = fut.result()
-            if res is not None:
-                shared.put(m, spec, res)
-            finish(m, h, summary, seconds)
-    finally:
-        for fut in futures:
-            fut.cancel()
-
-
 def run_config(config, out_dir, *, force=False, cifar10_dir=None, log=print, models=None, shared=None, client=None):
     """Run every model of ``config`` (a path, a dict or a RunConfig), writing into ``out_dir``; return results.
 
@@ -265,7 +235,8 @@ def _run(cfg: RunConfig, out_dir, force, cifar10_dir, log, shared=None, client=N
     remote = [(m, h) for m, h in todo if client is not None and len(todo) > 1 and not needs_data(m)
               and not (shared is not None and shared.has(m, spec))]
     if remote:
-        _train_on_workers(client, remote, spec, modes, shared, finish, log)
+        from lindae.validation.experiments.cluster import train_on_workers
+        train_on_workers(client, remote, spec, modes, shared, finish, log)
     for m, h in todo:
         if (m, h) in remote:
             continue

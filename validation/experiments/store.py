@@ -18,6 +18,18 @@ import threading
 from lindae.derivations.files import atomic_write_json
 
 
+@contextlib.contextmanager
+def one_blas_thread():
+    """BLAS pinned to one thread in the block (a worker sharing the cores with others). threadpoolctl limits
+    only the libraries loaded when the block starts, so SciPy's bundled OpenBLAS (NumPy brings its own) is
+    loaded first; without that, a worker that first touches scipy.linalg inside the block runs it on every
+    core, and two such workers on two cores spend half their time waiting for each other's threads."""
+    import scipy.linalg.blas  # noqa: F401  (loads SciPy's OpenBLAS)
+    from threadpoolctl import threadpool_limits
+    with threadpool_limits(limits=1):
+        yield
+
+
 def content_key(*parts) -> str:
     """A stable 16-hex-digit key of JSON-ready ``parts`` (key-sorted, so dict order does not matter)."""
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]

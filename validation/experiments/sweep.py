@@ -94,7 +94,7 @@ def run_cell(model: LinearModel, spec, modes):
     Returns a JSON-ready dict: status ("finished", "diverged" or "failed"), message, the worst
     |measured - theory| over ``modes``, epochs to u*/2 per mode, final loss, seconds.
     """
-    from threadpoolctl import threadpool_limits
+    from lindae.validation.experiments.store import one_blas_thread
     from lindae.dynamics import DivergenceError
     from lindae.validation.experiments.model_training import train_model
     from lindae.validation.theory import agreement
@@ -102,7 +102,7 @@ def run_cell(model: LinearModel, spec, modes):
     modes = [k for k in modes if k <= model.hidden]
     out = {"status": "finished", "message": "", "worst_theory_error": None, "loss_final": None,
            "t_half": {str(k): None for k in modes}}
-    with threadpool_limits(limits=1):
+    with one_blas_thread():
         try:
             res = train_model(dataclasses.replace(model, sv_every=model.epochs + 1), None, spec)
             ag, _ = agreement(res, modes, time="discrete", theory="orthogonal")
@@ -163,11 +163,12 @@ def run_sweep(sweep, out_dir, *, scheduler="serial", workers=2, force=False, cli
 
 
 def _run_distributed(todo, spec, modes, store, scheduler, workers, client):
-    from distributed import Client, LocalCluster, as_completed
+    from distributed import Client, as_completed
+    from lindae.validation.experiments.cluster import local_cluster
     cluster = own = None
     if client is None:
         if scheduler == "local":
-            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
+            cluster = local_cluster(workers)
             own = Client(cluster, set_as_default=False)
         else:
             own = Client(scheduler, set_as_default=False)

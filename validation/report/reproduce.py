@@ -166,12 +166,10 @@ def _local_client(log):
     cores = os.cpu_count() or 1
     if cores < 2:
         return None
-    import logging
-    from distributed import Client, LocalCluster
-    cluster = LocalCluster(n_workers=cores, threads_per_worker=1, processes=True, dashboard_address=None,
-                           silence_logs=logging.ERROR)
+    from lindae.validation.experiments.cluster import local_client
+    client = local_client(cores)
     log(f"  Dask: a local cluster of {cores} single-threaded workers")
-    return Client(cluster, set_as_default=False)
+    return client
 
 
 def _table(headers, rows, caption):

@@ -1,7 +1,11 @@
 """Write docs/claims.json: every number the README and docs/errata.md quote, measured by a command.
 
-    lindae run configs/fig5_mnist.toml --out out/fig5     # the paper's Figure 5 (~1.5 min)
-    python bench/claims.py --fig5 out/fig5 --out docs/claims.json       # benchmarks, Figure 3, and the above
+    lindae reproduce --out report/                        # the main job (its Figure 5 run and its timings)
+    python bench/claims.py --reproduce report/ --out docs/claims.json   # benchmarks, Figure 3, and the above
+
+``--fig5 DIR`` takes Figure 5 from a ``lindae run configs/fig5_mnist.toml --out DIR`` instead, and
+``--draws DIR`` adds R15 on new draws (``lindae study configs/random_init_draws.toml --out DIR``), and
+``--only-runs`` replaces only the numbers of the given runs in the existing file (no benchmarks).
 
 The documents mark each quoted number as <!-- claim:KEY:FORMAT -->VALUE<!-- /claim -->; this script
 fills every VALUE from the file it writes, and tests/test_claims.py checks every VALUE against
@@ -19,7 +23,7 @@ from lindae.derivations.files import atomic_write_json, atomic_write_text
 
 #: <!-- claim:KEY:FORMAT -->VALUE<!-- /claim -->, KEY a dotted path into claims.json.
 CLAIM = re.compile(r"<!-- claim:([\w.]+):([^ ]*) -->(.*?)<!-- /claim -->")
-DOCUMENTS = ("README.md", "docs/errata.md")
+DOCUMENTS = ("README.md", "docs/errata.md", "docs/theory.md")
 
 
 def lookup(claims, key):
@@ -47,24 +51,59 @@ def fig5_numbers(run_dir):
             "run_seconds": man["timings"]["total_seconds"], "commit": man["environment"].get("git_commit")}
 
 
+def reproduce_numbers(report_dir):
+    """The main job's own timings (report/timings.json, written by ``lindae reproduce``)."""
+    with open(os.path.join(report_dir, "timings.json")) as fh:
+        t = json.load(fh)
+    if t.get("quick"):
+        raise SystemExit(f"{report_dir} is a --quick run; the README quotes the full one")
+    return {"total_seconds": t["seconds"]["total"], "parts": t["seconds"], "trainings_shared": t["trainings_shared"]}
+
+
+def draws_numbers(study_dir, bound=0.05):
+    """R15 on new draws (``lindae study configs/random_init_draws.toml``): per case and model, the number of
+    cells, how many exceed the bound, and the worst error."""
+    with open(os.path.join(study_dir, "study.json")) as fh:
+        cells = json.load(fh)["cells"]
+    out = {"cells": len(cells), "misses": sum(c["errors"]["coupled"]["worst"] > bound for c in cells),
+           "worst": max(c["errors"]["coupled"]["worst"] for c in cells)}
+    for c in cells:
+        key = f"{c['case'].split()[0].replace('-', '_')}_{c['model']}"
+        row = out.setdefault(key, {"cells": 0, "misses": 0, "worst": 0.0})
+        row["cells"] += 1
+        row["misses"] += c["errors"]["coupled"]["worst"] > bound
+        row["worst"] = max(row["worst"], c["errors"]["coupled"]["worst"])
+    return out
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--fig5", required=True, metavar="DIR", help="output folder of the Figure 5 run (see above)")
+    p.add_argument("--reproduce", metavar="DIR", help="output folder of `lindae reproduce` (its timings and Figure 5)")
+    p.add_argument("--fig5", metavar="DIR", help="output folder of a Figure 5 run (default: DIR/fig5_mnist of --reproduce)")
+    p.add_argument("--draws", metavar="DIR", help="output folder of `lindae study configs/random_init_draws.toml`")
     p.add_argument("--out", default="docs/claims.json", help="where to write (default docs/claims.json)")
-    p.add_argument("--only-fig5", action="store_true",
-                   help="replace only the fig5 numbers of the existing --out file (no benchmarks)")
+    p.add_argument("--only-runs", "--only-fig5", action="store_true",
+                   help="replace only the numbers of the given runs in the existing --out file (no benchmarks)")
     a = p.parse_args(argv)
-    if a.only_fig5:
+    fig5 = a.fig5 or (os.path.join(a.reproduce, "fig5_mnist") if a.reproduce else None)
+    if fig5 is None:
+        p.error("give --reproduce DIR or --fig5 DIR")
+    runs = {"fig5": fig5_numbers(fig5)}
+    if a.reproduce:
+        runs["reproduce"] = reproduce_numbers(a.reproduce)
+    if a.draws:
+        runs["draws"] = draws_numbers(a.draws)
+    if a.only_runs:
         with open(a.out) as fh:
             claims = json.load(fh)
-        claims["fig5"] = fig5_numbers(a.fig5)
+        claims.update(runs)
         return _write(a.out, claims)
     import closed_form
     import train_speed
     from lindae.dynamics.figures import write_figures
     with tempfile.TemporaryDirectory() as tmp:
         figs = write_figures(tmp, which=["fig3"], log=lambda m: None)
-    claims = {"fig5": fig5_numbers(a.fig5),
+    claims = {**runs,
               "fig3": {"max_gap_paper_rate": figs["fig3"]["max_abs_dae_minus_wdae_paper_rate"],
                        "max_gap_stale_rate": figs["fig3"]["max_abs_dae_minus_wdae_stale_rate"]},
               "train_speed": train_speed.main([]), "closed_form": closed_form.main([])}

@@ -6,18 +6,44 @@ import platform
 import subprocess
 
 
-def git_commit() -> str:
-    """The commit of the lindae checkout (with '+dirty' if it has changes), or 'unknown'."""
-    here = os.path.dirname(os.path.abspath(__file__))
+def _commit_of(folder):
+    """'SHA' or 'SHA+dirty' of the git checkout holding ``folder``, or None."""
     try:
-        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=10)
+        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=folder, capture_output=True, text=True, timeout=10)
         if sha.returncode != 0:
-            return "unknown"
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=here,
+            return None
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=folder,
                                capture_output=True, text=True, timeout=10).stdout.strip()
         return sha.stdout.strip() + ("+dirty" if dirty else "")
     except (OSError, subprocess.SubprocessError):
-        return "unknown"
+        return None
+
+
+def _is_lindae_checkout(folder):
+    try:
+        top = subprocess.run(["git", "rev-parse", "--show-toplevel"], cwd=folder, capture_output=True, text=True,
+                             timeout=10).stdout.strip()
+        with open(os.path.join(top, "setup.cfg"), encoding="utf-8") as fh:
+            return top and "name = lindae" in fh.read()
+    except (OSError, subprocess.SubprocessError):
+        return False
+
+
+def git_commit() -> str:
+    """The commit of the lindae checkout (with '+dirty' if it has changes), or 'unknown'.
+
+    An installed (non-editable) copy is in no checkout; it is then the commit of the lindae checkout in the
+    working directory, marked "(working directory)", since README command 1 installs from there.
+    """
+    here = _commit_of(os.path.dirname(os.path.abspath(__file__)))
+    if here is not None:
+        return here
+    cwd = os.getcwd()
+    if _is_lindae_checkout(cwd):
+        sha = _commit_of(cwd)
+        if sha is not None:
+            return sha + " (working directory)"
+    return "unknown"
 
 
 def environment() -> dict:

@@ -302,3 +302,18 @@ def test_a_misspelt_key_fails_naming_the_key_and_the_file(tmp_path):
     proc = cli("run", str(path), "--out", str(tmp_path / "out"))
     assert proc.returncode == 2 and "unknown key 'noise_variance'" in proc.stderr and str(path) in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_an_installed_copy_records_the_commit_of_the_checkout_it_runs_in(tmp_path, monkeypatch):
+    """A non-editable install lives in no checkout; its manifests name the working directory's lindae commit,
+    marked as such, and 'unknown' anywhere else."""
+    from lindae.validation import provenance
+    real = provenance._commit_of
+    here = os.path.dirname(os.path.abspath(provenance.__file__))
+    monkeypatch.setattr(provenance, "_commit_of", lambda folder: None if folder == here else real(folder))
+    monkeypatch.chdir(ROOT)
+    sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    assert provenance.git_commit().split("+")[0].split(" ")[0] == sha
+    assert provenance.git_commit().endswith("(working directory)")
+    monkeypatch.chdir(tmp_path)
+    assert provenance.git_commit() == "unknown"

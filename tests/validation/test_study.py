@@ -81,3 +81,37 @@ def test_discordant_pairs_and_their_gap():
     assert learning_order(predicted) == [1, 3, 2]
     assert discordant(actual, predicted, [1, 2, 3, 4]) == [[2, 3, 10.0]]
     assert discordant(actual, actual, [1, 2, 3, 4]) == []
+
+
+def test_bases_and_the_reports_reduced_study():
+    """`bases` builds a synthetic case in several random eigenbases (not allowed for MNIST), and the full
+    report's study keeps every synthetic cell and MNIST only at seed 0 and the paper's scale, saying so."""
+    from lindae.configs import config_path
+    from lindae.validation.experiments.study import load_study, report_study, run_study
+    draws = load_study(config_path("random_init_draws"))
+    assert [len(c["bases"]) * len(c["seeds"]) * len(c["models"]) for c in draws["cases"]] == [60, 60, 60]
+    case = {"name": "x", "spectrum": {"kind": "geometric", "D": 4, "top": 2.0, "bottom": 1.0}, "hidden": 2, "lr": 0.1,
+            "epochs": 10, "models": [{"name": "AE"}]}
+    for bad in ([], [-1], "3"):
+        with pytest.raises(ConfigError, match="bases"):
+            parse_study({"cases": [dict(case, bases=bad)]})
+    with pytest.raises(ConfigError, match="synthetic"):
+        parse_study({"cases": [{"name": "m", "data": "mnist", "hidden": 2, "lr": 0.1, "epochs": 10,
+                                "models": [{"name": "AE"}], "bases": [1]}]})
+    full = load_study(config_path("random_init_study"))
+    rep = report_study(full)
+    mnist = [c for c in rep["cases"] if c["data"] == "mnist"]
+    assert [(c["seeds"], c["init_scales"]) for c in mnist] == [([0], [1e-4])]
+    assert [c for c in rep["cases"] if c["data"] is None] == [c for c in full["cases"] if c["data"] is None]
+    assert "seed 1 at 0.0001" in rep["title"] and "large start: seed 0 at 0.01" in rep["title"]
+
+
+def test_a_basis_changes_the_data_and_is_recorded(tmp_path):
+    from lindae.validation.experiments.study import run_study
+    study = parse_study({"seeds": [0], "init_scales": [1e-4], "cases": [
+        {"name": "geo", "spectrum": {"kind": "geometric", "D": 6, "top": 3.0, "bottom": 0.5}, "hidden": 2, "lr": 0.1,
+         "epochs": 100, "models": [{"name": "AE"}], "bases": [1, 2]}]})
+    out = run_study(study, tmp_path / "s", log=lambda m: None)
+    a, b = out["cells"]
+    assert (a["basis"], b["basis"]) == (1, 2)
+    assert a["errors"]["coupled"]["worst"] != b["errors"]["coupled"]["worst"]

@@ -4,7 +4,8 @@ r"""The random-initialisation study: R15 and the per-mode variants against train
 
 A study config lists ``[[cases]]`` (MNIST, or a synthetic spectrum given by ``spectrum = {kind = ...}``
 and built into data whose second-moment matrix has exactly that spectrum) with their models, and
-top-level ``seeds`` and ``init_scales`` (a case may override them). Every (case, model, seed, init scale) cell trains a linear
+top-level ``seeds`` and ``init_scales`` (a case may override them); a synthetic case may list ``bases``, seeds of
+the random eigenbasis its data is built in (default one). Every (case, basis, model, seed, init scale) cell trains a linear
 autoencoder from small random weights in the eigenbasis and records, for each theory variant of
 :func:`validation.theory.run_theory`, the worst |s_i − theory_i| over every mode i ≤ H and the mode
 that attains it, and the actual and predicted learning order (modes sorted by the epoch at which
@@ -40,7 +41,9 @@ from lindae.validation.theory import VARIANTS, half_time, run_theory
 SPECTRA = {"power": ("D", "scale", "exponent"), "geometric": ("D", "top", "bottom"),
            "pairs": ("D", "top", "bottom", "gap")}
 CASE_KEYS = {"name", "data", "n_samples", "spectrum", "hidden", "lr", "epochs", "record_every", "models", "seeds",
-             "init_scales"}
+             "init_scales", "bases"}
+#: The random eigenbasis of a synthetic case's data unless ``bases`` lists others.
+DEFAULT_BASIS = 12345
 MODEL_KEYS = {"name", "noise_var", "weight_decay"}
 #: A cell "meets" the acceptance bound when R15's worst error is at most this.
 BOUND = 0.05
@@ -110,7 +113,12 @@ def parse_study(raw: dict) -> dict:
             if set(m) - MODEL_KEYS or "name" not in m:
                 raise ConfigError(f"{where}: a model has keys name, noise_var, weight_decay; got {sorted(m)}")
         c_seeds, c_scales = _grid_lists(f"{where}: ", c.get("seeds", seeds), c.get("init_scales", scales))
-        out.append(dict(name=c["name"], seeds=c_seeds, init_scales=c_scales, data=c.get("data"), n_samples=int(c.get("n_samples", 50000)),
+        bases = c.get("bases", [DEFAULT_BASIS])
+        if "bases" in c and "data" in c:
+            raise ConfigError(f"{where}: 'bases' (seeds of the data's random eigenbasis) applies to synthetic spectra only")
+        if not (isinstance(bases, list) and bases and all(isinstance(b, int) and b >= 0 for b in bases)):
+            raise ConfigError(f"{where}: 'bases' must be a non-empty list of integers >= 0, got {bases!r}")
+        out.append(dict(name=c["name"], seeds=c_seeds, init_scales=c_scales, bases=list(bases), data=c.get("data"), n_samples=int(c.get("n_samples", 50000)),
                         spectrum=c.get("spectrum"), hidden=int(c["hidden"]), lr=float(c["lr"]),
                         epochs=int(c["epochs"]), record_every=int(c.get("record_every", 5)),
                         models=[dict(name=m["name"], noise_var=float(m.get("noise_var", 0.0)),
@@ -194,7 +202,7 @@ def cell_model(case, model, seed, scale) -> LinearModel:
                        noise_var=model["noise_var"], init="random", init_scale=scale, sv_every=case["epochs"] or 1)
 
 
-def run_cell(case, model, seed, scale, spec, keep_curves=False, shared=None):
+def run_cell(case, model, seed, scale, spec, keep_curves=False, shared=None, basis=None):
     """Train one cell (or take its training from ``shared``) and compare every variant with it (see the
     module docstring)."""
     t0 = time.perf_counter()
@@ -216,7 +224,7 @@ def run_cell(case, model, seed, scale, spec, keep_curves=False, shared=None):
     actual, predicted = learning_order(t_act), learning_order(t_pred)
     in_window = {i + 1 for i in window}
     pairs = discordant(t_act, t_pred, sorted(in_window))
-    out = dict(case=case["name"], model=model["name"], seed=seed, init_scale=scale, hidden=H, D=int(len(lam)),
+    out = dict(case=case["name"], model=model["name"], seed=seed, init_scale=scale, hidden=H, D=int(len(lam)), basis=basis,
                errors=errors, order_actual=actual, order_predicted=predicted,
                order_window_ok=[m for m in actual if m in in_window] == [m for m in predicted if m in in_window],
                order_discordant=pairs,
@@ -228,13 +236,13 @@ def run_cell(case, model, seed, scale, spec, keep_curves=False, shared=None):
     return out
 
 
-def _case_spectrum(case, log):
+def _case_spectrum(case, log, basis=DEFAULT_BASIS):
     if case["data"] == "mnist":
         from lindae.validation.data.datasets import cache_dir, load_mnist
         from lindae.validation.data.spectrum import cached_spectrum
         # the same on-disk cache as `run`, so that the report's Figure 5 trainings serve the MNIST cells
         return cached_spectrum(load_mnist(case["n_samples"], log=log), cache=os.path.join(cache_dir(), "spectra"), log=log)
-    return compute_spectrum(exact_data(spectrum_values(case["spectrum"])))
+    return compute_spectrum(exact_data(spectrum_values(case["spectrum"]), seed=basis))
 
 
 def run_study(study: dict, out_dir, *, force=False, log=print, shared=None) -> dict:
@@ -244,31 +252,39 @@ def run_study(study: dict, out_dir, *, force=False, log=print, shared=None) -> d
     start = time.perf_counter()
     store = ResultStore(os.path.join(out_dir, "cells"))
     cells = []
-    total = sum(len(c["models"]) * len(c["seeds"]) * len(c["init_scales"]) for c in study["cases"])
+    total = sum(len(c["models"]) * len(c["seeds"]) * len(c["init_scales"]) * len(c.get("bases", [0]))
+                for c in study["cases"])
     done = 0
     with interrupt_on_sigterm():
         for case in study["cases"]:
-            spec = None
-            for model in case["models"]:
-                for scale in case["init_scales"]:
-                    for seed in case["seeds"]:
-                        done += 1
-                        key = content_key({k: v for k, v in case.items() if k not in ("models", "seeds", "init_scales")},
-                                          model, seed, scale)
-                        cell = None if force else store.load(key)
-                        if cell is not None:
+            synthetic = case["data"] is None
+            for basis in case.get("bases", [DEFAULT_BASIS]) if synthetic else [None]:
+                spec = None
+                for model in case["models"]:
+                    for scale in case["init_scales"]:
+                        for seed in case["seeds"]:
+                            done += 1
+                            fixed = {k: v for k, v in case.items() if k not in ("models", "seeds", "init_scales", "bases")}
+                            # the default basis keeps the keys cells had before bases existed
+                            key = content_key(fixed, model, seed, scale) if basis in (None, DEFAULT_BASIS) else \
+                                content_key(fixed, model, seed, scale, basis)
+                            cell = None if force else store.load(key)
+                            if cell is not None:
+                                cells.append(cell)
+                                continue
+                            if spec is None:
+                                spec = _case_spectrum(case, log, basis) if synthetic else _case_spectrum(case, log)
+                            first = (seed == case["seeds"][0] and scale == min(case["init_scales"])
+                                     and basis in (None, case.get("bases", [DEFAULT_BASIS])[0]))
+                            cell = run_cell(case, model, seed, scale, spec, keep_curves=first, shared=shared,
+                                            basis=basis)
+                            store.save(key, cell)
                             cells.append(cell)
-                            continue
-                        if spec is None:
-                            spec = _case_spectrum(case, log)
-                        first = seed == case["seeds"][0] and scale == min(case["init_scales"])
-                        cell = run_cell(case, model, seed, scale, spec, keep_curves=first, shared=shared)
-                        store.save(key, cell)
-                        cells.append(cell)
-                        e = cell["errors"]["coupled"]
-                        log(f"[{done}/{total}] {case['name']} {model['name']} seed {seed} scale {scale:g}: "
-                            f"R15 worst {e['worst']:.3g} (mode {e['mode']}), effective "
-                            f"{cell['errors']['effective']['worst']:.3g}; {cell['seconds']:.1f} s")
+                            e = cell["errors"]["coupled"]
+                            log(f"[{done}/{total}] {case['name']} {model['name']} "
+                                + ("" if basis is None else f"basis {basis} ") + f"seed {seed} scale {scale:g}: "
+                                f"R15 worst {e['worst']:.3g} (mode {e['mode']}), effective "
+                                f"{cell['errors']['effective']['worst']:.3g}; {cell['seconds']:.1f} s")
     out = dict(title=study["title"], bound=BOUND, window=WINDOW, cells=cells)
     atomic_write_json(os.path.join(out_dir, "study.json"), out)
     atomic_write_bytes(os.path.join(out_dir, "table.csv"), table_csv(cells).encode())

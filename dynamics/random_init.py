@@ -124,11 +124,12 @@ class _Factor:
             self.w = w
             return
         base = 0.0 if w is None else w
-        ok = np.isfinite(self._lq)
-        half = np.where(ok, 0.5 * self._lq, 0.0)
-        Z /= np.exp(half)[:, None]
-        self.w = base + np.where(ok, half, -np.inf)
-        self._lq = np.where(ok, 0.0, -np.inf)
+        zmax = np.max(np.abs(Z), axis=1)            # by the largest entry first: a row's squares may underflow
+        ok = zmax > 0
+        Z /= np.where(ok, zmax, 1.0)[:, None]
+        with np.errstate(divide="ignore"):
+            self._lq = np.where(ok, np.log(np.einsum("ij,ij->i", Z, Z)), -np.inf)
+            self.w = base + np.where(ok, np.log(np.where(ok, zmax, 1.0)), -np.inf)
 
     def _full(self, lc, m):
         D, H = self.Yn.shape
@@ -188,24 +189,24 @@ RENORM = 100.0
 MIN_RCOND = 1e-2
 
 
-def _strengths(logE, logc, factor, u0, g):
+def _strengths(logE, logc, factor, log_u0, g):
     """s_i at one time from log E_i, log c_i (possibly warped) and log c_i (unwarped); see the module docstring."""
     logc_w, logc_t = logc
     live = np.isfinite(logc_w)
     if not np.any(live):
-        return np.exp(logE) * u0
+        return np.exp(logE + log_u0)
     lc = np.minimum(np.where(live, logc_w + 2 * np.log(g), -np.inf), LOG_CAP)
     factor.at(lc)
     m, log_q = factor.m, factor.log_q()
     with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
         direct = np.exp(logE - m + 2 * np.log(g) + log_q)
         saturated = np.exp(logE - logc_t + (lc - m) + log_q)      # (E_i / c_i) times row i's leverage
-        s = np.where(logc_t + np.log(u0) > 0, saturated, direct)
-    s = np.where(u0 == 0, 0.0, s)           # a mode with no growing part stays at zero (exactly)
+        s = np.where(logc_t + log_u0 > 0, saturated, direct)
+    s = np.where(np.isneginf(log_u0), 0.0, s)       # a mode with no growing part stays at zero (exactly)
     if not np.all(np.isfinite(s)):
         bad = int(np.flatnonzero(~np.isfinite(s))[0])
         raise FloatingPointError(f"R15 could not be evaluated for mode {bad + 1} (log c = {logc_t[bad]:.6g}, "
-                                 f"u0 = {u0[bad]:.3g}); this is a bug, please report it")
+                                 f"log u0 = {log_u0[bad]:.6g}); this is a bug, please report it")
     return s
 
 
@@ -254,7 +255,11 @@ def random_init_strength(lam, growing, *, noise_var=0.0, weight_decay=0.0, lr=No
     weight_decay = float(as_array("weight_decay", weight_decay, lo=0.0))
     warp_dt = float(as_array("warp_dt", warp_dt, lo=0.0, lo_open=True))
     kap, xi = lam - weight_decay, lam + noise_var
-    u0 = np.sum(Y * Y, axis=1)
+    # u0_i = |y_i|^2 in log form: starts of 1e-170 and below have u0 beneath the float64 range, their s_i not
+    amax = float(np.max(np.abs(Y))) if Y.size else 0.0
+    with np.errstate(divide="ignore", under="ignore"):
+        log_u0 = (2 * np.log(amax) + np.log(np.sum((Y / amax) ** 2, axis=1))) if amax > 0 else np.full(lam.size, -np.inf)
+        u0 = np.exp(log_u0)
     H = Y.shape[1]
     order = np.argsort(-lam, kind="stable")
     # the warp acts only at the capacity limit: with D <= H every mode ends in a direction of its own
@@ -267,14 +272,14 @@ def random_init_strength(lam, growing, *, noise_var=0.0, weight_decay=0.0, lr=No
         epochs, rec = _record_steps(epochs, record_every)
         if np.any(1 + lr * kap <= 0):
             raise InvalidArgument(f"lr = {lr:g} makes 1 + eta (lam - weight_decay) <= 0 for some mode; no GD growth law")
-        s_iso = gd_modes(epochs, lam, noise_var=noise_var, weight_decay=weight_decay, a0=np.sqrt(u0), b0=np.sqrt(u0),
+        s_iso = gd_modes(epochs, lam, noise_var=noise_var, weight_decay=weight_decay, a0=np.exp(0.5 * log_u0), b0=np.exp(0.5 * log_u0),
                          lr=lr).strengths
         k = np.arange(epochs + 1, dtype=float)
         log_e = 2 * k[:, None] * np.log1p(lr * kap)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
-            ratio = np.minimum(np.exp(np.log(s_iso) - log_e - np.log(u0)), 1.0)
+            ratio = np.minimum(np.exp(np.log(s_iso) - log_e - log_u0), 1.0)
             log_c = log_e - np.log(s_iso) + np.log1p(-ratio)
-        log_c = np.where(np.isnan(log_c) & (u0 == 0), -np.inf, log_c)     # no growing part: c plays no role
+        log_c = np.where(np.isnan(log_c) & np.isneginf(log_u0), -np.inf, log_c)     # no growing part: c plays no role
 
         def log_c_at(x):                     # linear interpolation in the step index
             j = min(int(np.floor(x)), epochs)
@@ -301,7 +306,8 @@ def random_init_strength(lam, growing, *, noise_var=0.0, weight_decay=0.0, lr=No
     out = np.empty((len(rec), lam.size))
     where = {float(x): j for j, x in enumerate(rec)}
     tau, prev, sigma = 0.0, 0.0, 0.0
-    g = float(np.sqrt(np.max(u0))) if np.max(u0) > 0 else 1.0      # Y = g Yn: c_i enters through log c_i + 2 log g
+    # Y = g Yn with g the largest row norm (representable even where u0 is not): c_i enters through log c_i + 2 log g
+    g = float(np.exp(0.5 * np.max(log_u0))) if np.isfinite(np.max(log_u0)) else 1.0
     factor = _Factor(Y / g)
     for x in grid:
         tau += (x - prev) * (1 - 0.5 * sigma * u_h)
@@ -316,7 +322,7 @@ def random_init_strength(lam, growing, *, noise_var=0.0, weight_decay=0.0, lr=No
                     warped = warped + (log_c_x[ref] - warped[ref])
             else:
                 warped = log_c_x
-            s = _strengths(log_e_x, (warped, log_c_x), factor, u0, g)
+            s = _strengths(log_e_x, (warped, log_c_x), factor, log_u0, g)
             if u_h > 0:
                 sigma = factor.sigma() if factor.lc is not None else 0.0
         if float(x) in where:

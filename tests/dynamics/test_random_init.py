@@ -42,9 +42,13 @@ def test_closed_form_matches_mpmath(seed, log_scale, t, noise_var, weight_decay)
 
 
 @settings(max_examples=12, deadline=None)
-@given(seed=st.integers(0, 10_000), log_scale=st.floats(-120, -1), t_end=st.floats(1.0, 250.0),
+@given(seed=st.integers(0, 10_000), log_scale=st.floats(-250, -1), t_end=st.floats(1.0, 250.0),
        n_times=st.integers(2, 9), noise_var=st.sampled_from([0.0, 0.5]), weight_decay=st.sampled_from([0.0, 0.3]))
 @example(seed=7, log_scale=-4.0, t_end=200.0, n_times=3, noise_var=0.0, weight_decay=0.0)   # substeps and a full QR
+# starts whose u0 = |y|^2 is below the float64 range (it was summed in float, so s was 0), and whose rows of
+# Yn R^-1 underflowed when squared at the first QR (every later time was 0): found by a 300-draw fuzz
+@example(seed=3, log_scale=-214.0, t_end=150.0, n_times=5, noise_var=0.0, weight_decay=0.0)
+@example(seed=5, log_scale=-169.0, t_end=60.0, n_times=8, noise_var=0.5, weight_decay=0.3)
 def test_relative_updates_between_times_match_mpmath(seed, log_scale, t_end, n_times, noise_var, weight_decay):
     """Times after the first are reached by relative Cholesky steps (substeps where the scales change a lot,
     a fresh QR where they change too much); every time must still equal the 50-digit formula."""

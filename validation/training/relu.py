@@ -148,37 +148,49 @@ class ReluStep:
             self._pool.shutdown(wait=False)
 
     def gradients(self, W1, W2):
-        """(dL/dW1, dL/dW2) of the loss of :func:`relu_loss_and_gradient` at fresh noise."""
-        X, dt, h = self.X, self.dt, W1.shape[0]
+        """(dL/dW1, dL/dW2) of the loss of :func:`relu_loss_and_gradient` at fresh noise.
+
+        Works in the transposed layout (H x n blocks), so that every elementwise pass runs over contiguous
+        memory and both large products take X as it is stored: ``[W1; W2ᵀ] Xᵀ`` and ``[Hzᵀ; dZᵀ] X``.
+        """
+        X, h = self.X, W1.shape[0]
+        n, d = X.shape
         if self.noise_std:     # the draws run on their own threads while the products below use BLAS's
-            G = self._normals((X.shape[0], h), wait=False)
-            K = self._normals((h, X.shape[1]), wait=False)
-        WW = self._buffer("WW", (X.shape[1], 2 * h))
-        WW[:, :h] = W1.T
-        WW[:, h:] = W2
-        XW = np.matmul(X, WW, out=self._buffer("XW", (X.shape[0], 2 * h)))    # X W1ᵀ and X W2 in one product
-        Z, XW2 = XW[:, :h], XW[:, h:]
+            G = self._normals((h, n), wait=False)              # Gᵀ, n x H standard normal
+            K = self._normals((h, d), wait=False)
+        WW = self._buffer("WW", (2 * h, d))
+        WW[:h] = W1
+        WW[h:] = W2.T
+        ZZ = np.matmul(WW, X.T, out=self._buffer("ZZ", (2 * h, n)))       # (X W1ᵀ)ᵀ and (X W2)ᵀ in one product
+        Z, XW2 = ZZ[:h], ZZ[h:]
         if self.noise_std:
             Phi, R = _row_basis(W1)                            # W1ᵀ = Φᵀ R
             G, K = G(), K()
-            Z += G @ (self.noise_std * R)
-        HD = self._buffer("HD", (X.shape[0], 2 * h))
-        Hz = np.maximum(Z, 0, out=HD[:, :h])
-        dZ = HD[:, h:]
-        np.matmul(Hz, W2.T @ W2, out=dZ)
+            Z += (self.noise_std * R.T) @ G                    # (σ G R)ᵀ
+        HD = self._buffer("HD", (2 * h, n))
+        Hz = np.maximum(Z, 0, out=HD[:h])
+        dZ = HD[h:]
+        np.matmul(W2.T @ W2, Hz, out=dZ)                       # (relu(Z) W2ᵀW2)ᵀ
         dZ -= XW2
-        dZ *= Z > 0
-        XtHd = X.T @ HD                                       # D x 2H: Xᵀ relu(Z) and Xᵀ dZ in one product
-        g2 = W2 @ (Hz.T @ Hz)
-        g2 -= XtHd[:, :h]
-        g1 = XtHd[:, h:].T.copy()
+        mask = np.greater(Z, 0, out=self._mask(Z.shape))
+        dZ *= mask
+        GX = HD @ X                                            # relu(Z)ᵀX and dZᵀX in one product
+        g2 = W2 @ (Hz @ Hz.T)
+        g2 -= GX[:h].T
+        g1 = GX[h:]
         if self.noise_std:
-            C = _gram_root(dZ.T @ dZ).astype(dt)                          # C Cᵀ = dZᵀ dZ
+            C = _gram_root(dZ @ dZ.T).astype(self.dt)                     # C Cᵀ = dZᵀ dZ
             K -= (K @ Phi.T) @ Phi                                          # K (I − ΦᵀΦ)
-            g1 += self.noise_std * ((dZ.T @ G) @ Phi + C @ K)
+            g1 += self.noise_std * ((dZ @ G.T) @ Phi + C @ K)
         g1 *= self.scale
         g2 *= self.scale
         return g1, g2
+
+    def _mask(self, shape):
+        b = self._buffers.get("mask")
+        if b is None or b.shape != shape:
+            b = self._buffers["mask"] = np.empty(shape, dtype=bool)
+        return b
 
 
 def relu_forward(W1, W2, X):

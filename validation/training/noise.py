@@ -1,7 +1,8 @@
 """Fresh Gaussian input noise every epoch, drawn into one preallocated buffer on both cores.
 
-Sampled-noise training (the linear DAE with ``sampled_noise=True`` and the ReLU autoencoder of
-Figure 6) draws N x D normal numbers per epoch, which on MNIST costs more than the epoch's
+Sampled-noise training of linear autoencoders (``sampled_noise=True``, shallow and deep) draws N x D
+normal numbers per epoch (the ReLU autoencoder of Figure 6 needs only n·H + H·D of them, see
+:class:`lindae.validation.training.relu.ReluStep`), which on MNIST costs more than the epoch's
 matrix products when done on one core. :class:`NoiseBuffer` splits the rows into a fixed number
 of blocks, each with its own SFC64 generator (measured ~1.8x faster than PCG64 for normals here)
 spawned from one seed (:class:`numpy.random.SeedSequence`),

@@ -317,3 +317,16 @@ def test_an_installed_copy_records_the_commit_of_the_checkout_it_runs_in(tmp_pat
     assert provenance.git_commit().endswith("(working directory)")
     monkeypatch.chdir(tmp_path)
     assert provenance.git_commit() == "unknown"
+
+
+def test_reproduce_runs_serially_when_no_local_cluster_starts(monkeypatch):
+    from lindae.validation.experiments import cluster
+    from lindae.validation.report import reproduce
+
+    def refuse(workers=None):
+        raise OSError("no free port")
+    monkeypatch.setattr(cluster, "local_client", refuse)
+    monkeypatch.setattr(reproduce.os, "cpu_count", lambda: 2)
+    logs = []
+    assert reproduce._local_client(logs.append) is None
+    assert "every part runs in this process" in logs[0] and "no free port" in logs[0]

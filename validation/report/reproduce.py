@@ -166,8 +166,12 @@ def _local_client(log):
     cores = os.cpu_count() or 1
     if cores < 2:
         return None
-    from lindae.validation.experiments.cluster import local_client
-    client = local_client(cores)
+    from lindae.validation.experiments import cluster
+    try:
+        client = cluster.local_client(cores)
+    except Exception as exc:    # noqa: BLE001 - no cluster (no free ports, no process spawning) means a serial run
+        log(f"  Dask: no local cluster ({type(exc).__name__}: {exc}); every part runs in this process")
+        return None
     log(f"  Dask: a local cluster of {cores} single-threaded workers")
     return client
 

@@ -14,7 +14,7 @@ from .deep_random import blowup_start, blowup_time, deep_effective_start
 from .errors import OVERFLOW_GUARD, DivergenceError, InvalidArgument, InvalidArgumentType, SolverFailed
 from .matrix import loss_and_gradient, sample_loss_and_gradient, second_moment_root
 from .trajectory import METHODS, Trajectory, trajectory
-from .units import from_paper_units, to_paper_units
+from .units import LOSSES, LossConvention, from_paper_units, to_paper_units
 from .vocabulary import VOCABULARY, accepts_deprecated_names, deprecated_alias
 
 # The public functions, under the one vocabulary (docs/conventions.md); the previous release's keyword spellings
@@ -60,6 +60,6 @@ __all__ = ["balanced_strength", "equivalent_weight_decay", "final_weight_norm", 
            "hyperbolic_strength", "mode_strength", "paper_learning_rate", "stability_bound", "time_to_learn",
            "basin_boundary", "critical_weight_decay", "gd_matrix", "gd_modes", "integrate_matrix_flow",
            "integrate_modes", "random_init_strength", "saturation_weight", "trajectory", "METHODS", "Trajectory",
-           "loss_and_gradient", "sample_loss_and_gradient", "second_moment_root", "from_paper_units",
+           "loss_and_gradient", "sample_loss_and_gradient", "second_moment_root", "from_paper_units", "LossConvention", "LOSSES",
            "to_paper_units", "blowup_start", "blowup_time", "deep_effective_start", "OVERFLOW_GUARD",
            "DivergenceError", "InvalidArgument", "InvalidArgumentType", "SolverFailed", "VOCABULARY"]

@@ -32,12 +32,25 @@ def as_array(name: str, value, *, lo=None, hi=None, lo_open=False, hi_open=False
     if lo is not None:
         bad = arr <= lo if lo_open else arr < lo
         if np.any(bad):
-            raise InvalidArgument(f"{name} must be {'>' if lo_open else '>='} {lo}, got {arr[bad].ravel()[0].item()!r}")
+            raise InvalidArgument(f"{name} must be {'>' if lo_open else '>='} {lo}, got {_worst(arr, bad, np.argmin)}")
     if hi is not None:
         bad = arr >= hi if hi_open else arr > hi
         if np.any(bad):
-            raise InvalidArgument(f"{name} must be {'<' if hi_open else '<='} {hi}, got {arr[bad].ravel()[0].item()!r}")
+            raise InvalidArgument(f"{name} must be {'<' if hi_open else '<='} {hi}, got {_worst(arr, bad, np.argmax)}")
     return arr
+
+
+def _worst(arr, bad, pick):
+    """The most offending value (the smallest below a lower bound, the largest above an upper one), with its
+    position when ``arr`` is an array and how many values are out of range."""
+    if arr.ndim == 0:
+        return repr(arr.item())
+    flat = np.flatnonzero(bad.ravel())
+    j = flat[pick(arr.ravel()[flat])]
+    where = np.unravel_index(j, arr.shape)
+    index = where[0] if arr.ndim == 1 else tuple(int(i) for i in where)
+    more = f" (worst of {len(flat)})" if len(flat) > 1 else ""
+    return f"{arr.ravel()[j].item()!r} at index {index}{more}"
 
 
 def as_int(name: str, value, *, lo=None) -> int:

@@ -19,7 +19,8 @@ OTHER = {"t", "X", "X_in", "X_target", "Sigma", "W1", "W2", "first", "middle", "
          "sampled_noise", "batch_size", "spectrum", "name", "with_loss", "work", "record", "dtype", "raw", "source",
          "sweep", "scheduler", "workers", "client", "chunk_rows", "split_every", "moments", "source_desc",
          "architecture", "start", "objective", "schedule", "report",   # the typed parts of a training run
-         "shared"}   # trainings one job shares between its parts
+         "shared",   # trainings one job shares between its parts
+         "weights", "loss", "decoupled", "strengths", "at_epochs", "snapshots", "eigenvectors"}   # models from elsewhere
 NAMES = {n.strip() for term in VOCABULARY for n in term.name.split(",")}
 
 

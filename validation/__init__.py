@@ -9,13 +9,14 @@ Example::
     >>> r.strengths.shape
     (101, 10)
 """
-from lindae.validation.data import (DataError, DataNotFound, Moments, Spectrum, cache_dir, cached_spectrum, check_data,
+from lindae.validation.data import (DataError, DataNotFound, Moments, Spectrum, as_spectrum, cache_dir, cached_spectrum, check_data,
                                    compute_spectrum, fetch_mnist, load_array, load_cifar10, load_idx_dir, load_mnist,
                                    load_spectrum_file, read_idx, second_moment, streaming_moments, write_spectrum_file)
 from lindae.validation.experiments.config import ConfigError, load_config, parse_config
 from lindae.validation.experiments.runner import RunFailed, run_config
 from lindae.validation.experiments.sweep import load_sweep, parse_sweep, run_sweep
 from lindae.validation.theory import agreement, paper_agreement, run_theory
+from lindae.validation.external import Prediction, predict, strengths_from_weights
 from lindae.validation.training import (Architecture, DeepResult, ModeCurves, Objective, ReluResult, Report, Schedule,
                                        Start, TrainResult, data_loss_and_gradient, relu_loss_and_gradient, train,
                                        train_deep_linear_ae, train_linear_ae, train_linear_ae_naive, train_relu_ae)
@@ -26,4 +27,5 @@ __all__ = ["ConfigError", "load_config", "parse_config", "DataError", "DataNotFo
            "compute_spectrum", "second_moment", "agreement", "paper_agreement", "run_theory", "TrainResult",
            "data_loss_and_gradient", "train_linear_ae", "train_linear_ae_naive", "Moments", "load_spectrum_file",
            "streaming_moments", "write_spectrum_file", "load_sweep", "parse_sweep", "run_sweep", "DeepResult",
-           "train_deep_linear_ae", "train", "Architecture", "Start", "Objective", "Schedule", "Report", "ModeCurves"]
+           "train_deep_linear_ae", "train", "Architecture", "Start", "Objective", "Schedule", "Report", "ModeCurves",
+           "Prediction", "predict", "strengths_from_weights", "as_spectrum"]

@@ -6,6 +6,7 @@ import numpy as np
 from lindae.dynamics import fixed_point, gd_modes, mode_strength, random_init_strength
 
 from lindae.validation.training.linear import TrainResult
+from lindae.dynamics._checks import as_array
 from lindae.dynamics.errors import InvalidArgument, InvalidArgumentType
 from lindae.dynamics.vocabulary import accepts_deprecated_names
 
@@ -39,12 +40,26 @@ def run_theory(result: TrainResult, *, time="discrete", theory=None, warp=None):
         R15's competition time warp (default True; only for "coupled").
     """
     cfg = result.config
-    lam, noise_var, weight_decay, lr = result.eigenvalues, cfg["noise_var"], cfg["weight_decay"], cfg["lr"]
-    if cfg.get("depth", 2) > 2:
+    return theory_from_start(result, result.eigenvalues, result.epochs, noise_var=cfg["noise_var"],
+                             weight_decay=cfg["weight_decay"], lr=cfg["lr"], depth=cfg.get("depth", 2),
+                             record_every=cfg.get("record_every", 1), time=time, theory=theory, warp=warp)
+
+
+def theory_from_start(start, lam, epochs, *, noise_var, weight_decay, lr, depth=2, record_every=1, time="discrete",
+                      theory=None, warp=None):
+    """:func:`run_theory` from what a start carries, at the recorded ``epochs`` (K,), for eigenvalues ``lam``.
+
+    ``start`` has the initial-weight fields of a :class:`TrainResult` (``init_a0``, ``init_b0``, ``init_growing``,
+    ``effective_u0``, ``orthogonal_u0``, ``shared_u0``) or, at depth >= 3, of a ``DeepResult`` (``init_layers``,
+    ``init_weights``): a training run, or :class:`lindae.validation.external.StartSummary` for weights from
+    elsewhere.
+    """
+    epochs = np.asarray(epochs)
+    if depth > 2:
         if theory is not None or warp is not None:
             raise InvalidArgumentType("theory and warp do not apply to a deep run: its theory is D2's map from "
                                       "aligned layers or D9's effective starts")
-        return _deep_theory(result, time)
+        return _deep_theory(start, lam, epochs, noise_var, weight_decay, lr, depth, time)
     u0 = "coupled" if theory is None else theory
     if warp is not None and u0 != "coupled":
         raise InvalidArgumentType(f"warp applies to theory='coupled' (R15) only, not to {u0!r}")
@@ -53,25 +68,24 @@ def run_theory(result: TrainResult, *, time="discrete", theory=None, warp=None):
         raise InvalidArgument(f"theory must be one of {', '.join(repr(v) for v in VARIANTS)}, got {u0!r}")
     if time not in ("discrete", "continuous"):
         raise InvalidArgument(f"time must be 'discrete' or 'continuous', got {time!r}")
-    epochs = result.epochs
-    if u0 == "coupled" and result.init_a0 is None:
-        if result.init_growing is None:
+    if u0 == "coupled" and start.init_a0 is None:
+        if start.init_growing is None:
             raise InvalidArgument("this result does not carry its initial weights (init_growing); use another theory")
         if time == "continuous":
-            return random_init_strength(lam, result.init_growing, noise_var=noise_var, weight_decay=weight_decay, t=lr * epochs, warp=warp)[1]
+            return random_init_strength(lam, start.init_growing, noise_var=noise_var, weight_decay=weight_decay, t=lr * epochs, warp=warp)[1]
         last = int(epochs[-1]) if len(epochs) else 0
-        k, s = random_init_strength(lam, result.init_growing, noise_var=noise_var, weight_decay=weight_decay, lr=lr, epochs=last,
-                                    record_every=cfg.get("record_every", 1), warp=warp)
+        k, s = random_init_strength(lam, start.init_growing, noise_var=noise_var, weight_decay=weight_decay, lr=lr, epochs=last,
+                                    record_every=record_every, warp=warp)
         if not np.array_equal(k, epochs):   # recorded on another grid: evaluate at every step instead
-            k, s = random_init_strength(lam, result.init_growing, noise_var=noise_var, weight_decay=weight_decay, lr=lr, epochs=last, warp=warp)
+            k, s = random_init_strength(lam, start.init_growing, noise_var=noise_var, weight_decay=weight_decay, lr=lr, epochs=last, warp=warp)
             return s[epochs]
         return s
     if u0 == "shared":
-        a0 = b0 = np.full(lam.shape, np.sqrt(result.shared_u0))
-    elif result.init_a0 is not None:
-        a0, b0 = result.init_a0, result.init_b0
+        a0 = b0 = np.full(lam.shape, np.sqrt(start.shared_u0))
+    elif start.init_a0 is not None:
+        a0, b0 = start.init_a0, start.init_b0
     else:
-        a0 = b0 = np.sqrt(result.effective_u0 if u0 == "effective" else result.orthogonal_u0)
+        a0 = b0 = np.sqrt(start.effective_u0 if u0 == "effective" else start.orthogonal_u0)
     if time == "continuous":
         return mode_strength(lr * epochs[:, None], lam, noise_var=noise_var, weight_decay=weight_decay, a0=a0, b0=b0)
     run = gd_modes(int(epochs[-1]) if len(epochs) else 0, lam, noise_var=noise_var, weight_decay=weight_decay, a0=a0,
@@ -92,22 +106,53 @@ def half_time(epochs, series, target):
 
 
 @accepts_deprecated_names(renames={"u0": "theory"})
-def agreement(result: TrainResult, modes, *, time="discrete", theory=None):
+def agreement(result, modes=None, *, time="discrete", theory=None, strengths=None, at_epochs=None):
     """Per-mode agreement of measured and predicted strengths.
+
+    ``result`` is a training run (:class:`TrainResult`; its own theory is evaluated with ``time`` and ``theory``),
+    or a :class:`lindae.validation.external.Prediction` for a model trained elsewhere: then ``strengths`` (K, D)
+    are the measured strengths (:func:`lindae.validation.strengths_from_weights`) at the epochs ``at_epochs``
+    (K,; default the prediction's own), which must be among the predicted epochs. ``modes`` are 1-based mode
+    numbers (default 1 ... min(H, D)).
 
     Returns a dict keyed by the 1-based mode number with ``max_abs`` (max |s - theory| over the
     run), ``t_half_actual``, ``t_half_theory`` (epochs to reach u*/2), ``t_half_error`` (actual - theory)
-    and ``t_half_rel_error`` (that over the actual half time).
+    and ``t_half_rel_error`` (that over the actual half time); and the predicted strengths at those epochs.
     """
-    predicted = run_theory(result, time=time, theory=theory)
-    cfg = result.config
+    from lindae.validation.external import Prediction
+    if isinstance(result, Prediction):
+        if time != "discrete" or theory is not None:
+            raise InvalidArgumentType("a Prediction carries its theory: time and theory were chosen in predict()")
+        if strengths is None:
+            raise InvalidArgumentType("scoring a Prediction needs the measured strengths (K, D) and their at_epochs")
+        epochs = result.epochs if at_epochs is None else np.asarray(as_array("at_epochs", at_epochs))
+        measured = as_array("strengths", strengths)
+        D = result.eigenvalues.size
+        if measured.ndim != 2 or measured.shape != (len(epochs), D):
+            raise InvalidArgument(f"strengths must have shape (len(at_epochs), D) = ({len(epochs)}, {D}), "
+                                  f"got {measured.shape}")
+        where = np.searchsorted(result.epochs, epochs)
+        missing = (where >= len(result.epochs)) | (result.epochs[np.minimum(where, len(result.epochs) - 1)] != epochs)
+        if np.any(missing):
+            raise InvalidArgument(f"epoch {epochs[missing][0]:g} was not predicted; call predict with a "
+                                  f"record_every that divides the recorded epochs")
+        predicted = result.strengths[where]
+        lam, noise_var, weight_decay, depth = result.eigenvalues, result.noise_var, result.weight_decay, result.depth
+        modes = list(range(1, min(result.hidden, D) + 1)) if modes is None else modes
+    else:
+        if strengths is not None or at_epochs is not None:
+            raise InvalidArgumentType("strengths and at_epochs go with a Prediction; a training run carries its own")
+        predicted = run_theory(result, time=time, theory=theory)
+        cfg = result.config
+        epochs, measured, lam = result.epochs, result.strengths, result.eigenvalues
+        noise_var, weight_decay, depth = cfg["noise_var"], cfg["weight_decay"], cfg.get("depth", 2)
+        modes = list(range(1, min(cfg["hidden"], lam.size) + 1)) if modes is None else modes
     out = {}
     for m in modes:
         i = m - 1
-        s, th = result.strengths[:, i], predicted[:, i]
-        ustar = float(fixed_point(result.eigenvalues[i], noise_var=cfg["noise_var"], weight_decay=cfg["weight_decay"],
-                                  depth=cfg.get("depth", 2)))
-        ta, tt = half_time(result.epochs, s, ustar / 2), half_time(result.epochs, th, ustar / 2)
+        s, th = measured[:, i], predicted[:, i]
+        ustar = float(fixed_point(lam[i], noise_var=noise_var, weight_decay=weight_decay, depth=depth))
+        ta, tt = half_time(epochs, s, ustar / 2), half_time(epochs, th, ustar / 2)
         err = None if ta is None or tt is None else ta - tt
         out[str(m)] = dict(max_abs=float(np.max(np.abs(s - th))), u_star=ustar, t_half_actual=ta, t_half_theory=tt,
                            t_half_error=err, t_half_rel_error=None if err is None or not ta else err / ta)
@@ -128,21 +173,18 @@ def paper_agreement(result: TrainResult, modes):
     return out, th
 
 
-def _deep_theory(result, time):
+def _deep_theory(start, lam, epochs, noise_var, weight_decay, lr, L, time):
     """Theory for a deep run: D2's per-mode GD map or D4's balanced flow, from the aligned start's own layers
     or, for a random start, from D9's effective balanced starts (see run_theory)."""
     from lindae.dynamics import deep_effective_start
     from lindae.dynamics.depth import deep_balanced_strength, deep_gd_modes
-    cfg = result.config
-    lam, noise_var, weight_decay, lr, L = result.eigenvalues, cfg["noise_var"], cfg["weight_decay"], cfg["lr"], cfg["depth"]
-    if result.init_layers is not None:
-        layers = result.init_layers
-    elif getattr(result, "init_weights", None) is not None:
-        P, mids, Q = result.init_weights
+    if start.init_layers is not None:
+        layers = start.init_layers
+    elif getattr(start, "init_weights", None) is not None:
+        P, mids, Q = start.init_weights
         layers = deep_effective_start(lam, P, mids, Q)
     else:
         raise InvalidArgument("this deep result carries neither its aligned layers nor its initial weights")
-    epochs = result.epochs
     if time == "discrete":
         _, s = deep_gd_modes(int(epochs[-1]) if len(epochs) else 0, lam, noise_var=noise_var, weight_decay=weight_decay, layers=layers, lr=lr)
         return s[epochs]

@@ -73,7 +73,7 @@ def test_divergence_is_reported_with_the_mode_and_bound_and_keeps_records(synthe
     (dict(epochs=-1), "epochs must be >= 0"),
     (dict(noise_var=-0.1), "noise_var must be >= 0"),
     (dict(weight_decay=np.inf), "weight_decay must be finite"),
-    (dict(init="zeros"), "init must be 'random' or 'aligned'"),
+    (dict(init="zeros"), "init must be 'random', 'aligned' or 'given'"),
     (dict(init="aligned"), "needs u0, or a0 and b0"),
     (dict(init="aligned", modes=[1, 1], u0=0.1), "distinct mode numbers"),
     (dict(init="aligned", modes=[0, 1], u0=0.1), "1-based"),

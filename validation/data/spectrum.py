@@ -8,6 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from lindae.derivations.files import atomic_write_bytes
+from lindae.dynamics._checks import as_array
+from lindae.dynamics.errors import InvalidArgument, InvalidArgumentType
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,45 @@ class Spectrum:
     eigenvectors: np.ndarray
     mean: np.ndarray | None
     n_samples: int
+
+
+#: eigh is backward stable: the eigenvalues of a positive semidefinite Σ come back with absolute errors of up to
+#: about D·ε_mach·λ_max. Values down to -ROUNDING·D·ε_mach·λ_max are taken as rounding and clipped to 0; anything
+#: below is an error (Σ is not a second moment).
+ROUNDING = 100
+
+
+def as_spectrum(spectrum, n_samples=None) -> Spectrum:
+    r"""A :class:`Spectrum`, or ``(eigenvalues, eigenvectors)`` as :func:`numpy.linalg.eigh` returns them (any
+    order, eigenvectors as columns), checked and sorted into lindae's order (descending).
+
+    Eigenvalues within rounding of zero (:data:`ROUNDING` · D · ε_mach · λ_max) are clipped to 0; a more
+    negative one raises an error that names the worst. The eigenvectors must be orthonormal to 1e-6.
+    """
+    if isinstance(spectrum, Spectrum):
+        lam, V, mean, n = spectrum.eigenvalues, spectrum.eigenvectors, spectrum.mean, spectrum.n_samples
+    else:
+        try:
+            lam, V = spectrum
+        except (TypeError, ValueError):
+            raise InvalidArgumentType("spectrum must be a Spectrum or (eigenvalues, eigenvectors), as numpy.linalg.eigh "
+                                      "returns them") from None
+        mean, n = None, n_samples
+    lam, V = as_array("eigenvalues", lam), as_array("eigenvectors", V)
+    D = lam.size
+    if lam.ndim != 1 or V.shape != (D, D):
+        raise InvalidArgument(f"need eigenvalues (D,) and eigenvectors (D, D) as columns; got {lam.shape} and {V.shape}")
+    top = float(np.max(np.abs(lam))) if D else 0.0
+    tol = ROUNDING * D * np.finfo(float).eps * top
+    worst = int(np.argmin(lam)) if D else 0
+    if D and lam[worst] < -tol:
+        raise InvalidArgument(f"the second moment is not positive semidefinite: eigenvalue {lam[worst]:.6g} (index "
+                              f"{worst}) is below the rounding level -{tol:.3g} ({ROUNDING} D eps max|lambda|)")
+    if D and np.max(np.abs(V.T @ V - np.eye(D))) > 1e-6:
+        raise InvalidArgument("the eigenvectors (columns) are not orthonormal to 1e-6")
+    order = np.argsort(-lam, kind="stable")
+    return Spectrum(np.clip(lam[order], 0.0, None), np.ascontiguousarray(V[:, order]), mean,
+                    n if n is not None else 0)
 
 
 def second_moment(X, center=False):

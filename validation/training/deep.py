@@ -27,8 +27,8 @@ from lindae.dynamics._checks import as_array, as_int
 from lindae.dynamics.errors import DivergenceError, diverged
 
 from lindae.validation.data.spectrum import Spectrum, compute_spectrum
-from lindae.dynamics.errors import InvalidArgument
-from lindae.validation.training.linear import ModeCurves, Report, mode_indices
+from lindae.dynamics.errors import InvalidArgument, InvalidArgumentType
+from lindae.validation.training.linear import ModeCurves, Report, given_weights, mode_indices
 from lindae.validation.training.parts import Objective, Schedule
 
 
@@ -59,7 +59,8 @@ def _chain(mats, H):
 
 def train_deep_linear_ae(X, hidden, lr, epochs, *, depth, noise_var=0.0, weight_decay=0.0, init="random",
                          init_scale=1e-4, seed=0, layers=None, modes=None, record_every=1,
-                         spectrum: Spectrum | None = None, progress=None, name="deep", sampled_noise=False):
+                         spectrum: Spectrum | None = None, progress=None, name="deep", sampled_noise=False,
+                         weights=None):
     """Full-batch GD on R1's marginalised loss for a depth-L linear autoencoder, in the eigenbasis.
 
     Parameters
@@ -72,9 +73,10 @@ def train_deep_linear_ae(X, hidden, lr, epochs, *, depth, noise_var=0.0, weight_
         Number of weight layers L >= 2.
     noise_var, weight_decay : float
         ε and γ.
-    init : {"random", "aligned"}
+    init : {"random", "aligned", "given"}
         Random: every layer has i.i.d. N(0, init_scale²) entries (seed). Aligned: mode number ``modes[j]`` (1-based)
-        gets hidden unit j in every layer, with per-layer values ``layers`` (L x len(modes)).
+        gets hidden unit j in every layer, with per-layer values ``layers`` (L x len(modes)). Given: ``weights``,
+        every layer's matrix in the data basis, first layer first (W1 H x D, middle H x H, W_L D x H).
     record_every : int
         Stride of the recorded strengths and loss.
     sampled_noise : bool
@@ -97,7 +99,13 @@ def train_deep_linear_ae(X, hidden, lr, epochs, *, depth, noise_var=0.0, weight_
     record_every = as_int("record_every", record_every, lo=1)
     xi = lam + noise_var
     init_layers = init_weights = None
-    if init == "random":
+    if (weights is not None) != (init == "given"):
+        raise InvalidArgumentType("weights go with init='given', and init='given' needs weights")
+    if init == "given":
+        mats = given_weights(weights, D, H, depth=L)
+        P, Q, mids = mats[0] @ V, mats[-1].T @ V, [m.copy() for m in mats[1:-1]]
+        init_weights = (P.copy(), np.array(mids).reshape(L - 2, H, H), Q.copy())
+    elif init == "random":
         rng = np.random.default_rng(seed)
         W1 = init_scale * rng.standard_normal((H, D))
         mids = [init_scale * rng.standard_normal((H, H)) for _ in range(L - 2)]
@@ -120,7 +128,7 @@ def train_deep_linear_ae(X, hidden, lr, epochs, *, depth, noise_var=0.0, weight_
         init_layers = np.zeros((L, D))
         init_layers[:, modes] = vals
     else:
-        raise InvalidArgument(f"init must be 'random' or 'aligned', got {init!r}")
+        raise InvalidArgument(f"init must be 'random', 'aligned' or 'given', got {init!r}")
     if sampled_noise:
         if X is None:
             raise InvalidArgument("sampled_noise needs the data X")

@@ -146,19 +146,53 @@ def mode_indices(modes, D, H) -> np.ndarray:
     return numbers.astype(int) - 1
 
 
-def initial_eigen_weights(D, H, V, init, init_scale, seed, modes, u0, a0, b0):
+def start_summary(P, Q, ia=None, ib=None) -> dict:
+    """What the theories need from a two-layer start (the initial-weight fields of :class:`TrainResult`): R14's
+    effective and orthogonalised u0, the paper's shared u0, R15's growing parts, and an aligned run's (a0, b0)."""
+    eff_u0 = ia * ib if ia is not None else np.sum((P + Q) ** 2, axis=0) / 4.0
+    return dict(effective_u0=eff_u0, orthogonal_u0=eff_u0 if ia is not None else orthogonal_initial_strength(P, Q),
+                shared_u0=float(np.mean(low_rank_singular_values(P, Q))), init_a0=ia, init_b0=ib,
+                init_growing=((P + Q) / 2.0).T.copy())
+
+
+def given_weights(weights, D, H=None, depth=None):
+    """The list of layer matrices ``weights`` (first layer first, in the data basis) checked: W1 (H x D), middle
+    layers (H x H), last (D x H), finite; the error names the layer and says how to fix a transposed one."""
+    if weights is None or isinstance(weights, np.ndarray) or len(weights) < 2:
+        raise InvalidArgumentType("weights must be the list of every layer's weights, first layer first: "
+                                  "[W1 (H x D), ..., W_L (D x H)]")
+    mats = [as_array(f"weights[{l}]", w) for l, w in enumerate(weights)]
+    L = len(mats)
+    if depth is not None and L != depth:
+        raise InvalidArgument(f"weights has {L} layers, the model has depth = {depth}")
+    H = mats[0].shape[0] if H is None and mats[0].ndim == 2 else H
+    for l, W in enumerate(mats):
+        want = (H, D) if l == 0 else (D, H) if l == L - 1 else (H, H)
+        if W.shape != want:
+            hint = " (transposed? lindae's layout is x̂ = W_L ⋯ W_1 x, torch.nn.Linear's .weight)" if W.shape == want[::-1] else ""
+            raise InvalidArgument(f"layer {l + 1} of {L} must have shape {want} for D = {D}, H = {H}; got {W.shape}{hint}")
+    return mats
+
+
+def initial_eigen_weights(D, H, V, init, init_scale, seed, modes, u0, a0, b0, weights=None):
     """Eigenbasis weights P = W1 V and Q = W2ᵀ V (both H x D) and per-mode aligned values (or None).
 
     Random: W1, W2 with i.i.d. N(0, init_scale²) entries drawn from ``seed`` (W1 first). Aligned:
     hidden unit j carries mode number ``modes[j]`` (1-based) with (a0, b0), or a0 = b0 = sqrt(u0).
+    Given: ``weights`` = [W1, W2].
     """
+    if (weights is not None) != (init == "given"):
+        raise InvalidArgumentType("weights go with init='given', and init='given' needs weights")
+    if init == "given":
+        W1, W2 = given_weights(weights, D, H, depth=2)
+        return W1 @ V, W2.T @ V, None, None
     if init == "random":
         rng = np.random.default_rng(seed)
         W1 = init_scale * rng.standard_normal((H, D))
         W2 = init_scale * rng.standard_normal((D, H))
         return W1 @ V, W2.T @ V, None, None
     if init != "aligned":
-        raise InvalidArgument(f"init must be 'random' or 'aligned', got {init!r}")
+        raise InvalidArgument(f"init must be 'random', 'aligned' or 'given', got {init!r}")
     modes = mode_indices(modes, D, H)
     if u0 is not None:
         if a0 is not None or b0 is not None:
@@ -296,7 +330,7 @@ def _leakage(W1, W2, s):
 def train_linear_ae(X, hidden, lr, epochs, *, noise_var=0.0, weight_decay=0.0, init="random", init_scale=1e-4,
                     seed=0, center=False, record_every=1, sv_every=None, modes=None, u0=None, a0=None, b0=None,
                     sampled_noise=False, batch_size=None, spectrum: Spectrum | None = None, progress=None,
-                    name="model", depth=2, layers=None):
+                    name="model", depth=2, layers=None, weights=None):
     r"""Train x̂ = W2 W1 x̃ by full-batch GD and record every mode's strength.
 
     Minimises the marginalised loss (R1)
@@ -316,9 +350,12 @@ def train_linear_ae(X, hidden, lr, epochs, *, noise_var=0.0, weight_decay=0.0, i
         Number of full-batch GD steps, >= 0.
     noise_var, weight_decay : float
         σ² (DAE) and γ (WDAE), >= 0.
-    init : {"random", "aligned"}
+    init : {"random", "aligned", "given"}
         Random: W1, W2 with i.i.d. N(0, init_scale²) entries from ``seed``. Aligned: mode
-        ``modes[j]`` gets hidden unit j with (a0, b0) or a0 = b0 = sqrt(u0).
+        ``modes[j]`` gets hidden unit j with (a0, b0) or a0 = b0 = sqrt(u0). Given: ``weights``.
+    weights : list of arrays, optional
+        With ``init="given"``: the initial [W1 (H x D), W2 (D x H)] in the data basis (at depth L, every
+        layer, first layer first), e.g. a model's initial weights from another framework.
     record_every, sv_every : int
         Stride of the recorded strengths/leakage/loss and of the singular values
         (default 10 * record_every).
@@ -348,7 +385,7 @@ def train_linear_ae(X, hidden, lr, epochs, *, noise_var=0.0, weight_decay=0.0, i
         bound, and keeps the records so far in ``.partial``.
     """
     return train(X, Architecture(hidden, depth),
-                 Start(init, init_scale, seed, modes, u0, a0, b0, layers),
+                 Start(init, init_scale, seed, modes, u0, a0, b0, layers, weights),
                  Objective(noise_var, weight_decay, sampled_noise, batch_size),
                  Schedule(lr, epochs, record_every, sv_every),
                  spectrum=spectrum, center=center, report=Report(progress, name))
@@ -373,6 +410,7 @@ def train(X, architecture: Architecture, start: Start, objective: Objective, sch
     hidden, depth = architecture.hidden, architecture.depth
     init, init_scale, seed, modes, u0, a0, b0, layers = (start.init, start.init_scale, start.seed, start.modes,
                                                          start.u0, start.a0, start.b0, start.layers)
+    weights = start.weights
     noise_var, weight_decay, sampled_noise, batch_size = (objective.noise_var, objective.weight_decay,
                                                           objective.sampled_noise, objective.batch_size)
     lr, epochs, record_every, sv_every = schedule.lr, schedule.epochs, schedule.record_every, schedule.sv_every
@@ -391,7 +429,7 @@ def train(X, architecture: Architecture, start: Start, objective: Objective, sch
         return train_deep_linear_ae(X, hidden, lr, epochs, depth=depth, noise_var=noise_var, weight_decay=weight_decay,
                                     init=init, init_scale=init_scale, seed=seed, layers=layers, modes=modes,
                                     record_every=record_every, spectrum=spectrum, progress=progress, name=name,
-                                    sampled_noise=sampled_noise)
+                                    sampled_noise=sampled_noise, weights=weights)
     if layers is not None:
         raise InvalidArgumentType("layers (per-layer starts) needs depth >= 3; at depth 2 give a0 and b0")
     if X is None:     # training from a spectrum alone (lindae spectrum)
@@ -419,15 +457,11 @@ def train(X, architecture: Architecture, start: Start, objective: Objective, sch
     if spec.eigenvectors.shape != (D, D):
         raise InvalidArgument(f"spectrum is for D = {spec.eigenvectors.shape[0]}, data has D = {D}")
     lam, V = spec.eigenvalues, spec.eigenvectors
-    P, Q, ia, ib = initial_eigen_weights(D, H, V, init, init_scale, seed, modes, u0, a0, b0)
-    eff_u0 = ia * ib if ia is not None else np.sum((P + Q) ** 2, axis=0) / 4.0
+    P, Q, ia, ib = initial_eigen_weights(D, H, V, init, init_scale, seed, modes, u0, a0, b0, weights)
     config = dict(name=name, hidden=H, lr=lr, epochs=epochs, noise_var=noise_var, weight_decay=weight_decay, init=init,
                   init_scale=init_scale, seed=seed, center=bool(center), record_every=record_every,
                   sv_every=sv_every, sampled_noise=bool(sampled_noise), batch_size=batch_size, N=N, D=D)
-    base = dict(eigenvalues=lam, effective_u0=eff_u0,
-                orthogonal_u0=eff_u0 if ia is not None else orthogonal_initial_strength(P, Q),
-                shared_u0=float(np.mean(low_rank_singular_values(P, Q))), config=config, init_a0=ia, init_b0=ib,
-                init_growing=((P + Q) / 2.0).T.copy())
+    base = dict(eigenvalues=lam, config=config, **start_summary(P, Q, ia, ib))
     rec = Recorder(epochs, record_every, sv_every, D, H, base)
     objective = Objective(noise_var, weight_decay, sampled_noise, batch_size)
     schedule = Schedule(lr, epochs, record_every, sv_every)

@@ -25,7 +25,9 @@ class Architecture:
 class Start:
     """The initial weights. ``init = "random"``: i.i.d. N(0, init_scale²) entries drawn from ``seed``.
     ``init = "aligned"``: hidden unit j carries mode number ``modes[j]`` (1-based; default 1 ... H), with
-    (a0, b0), or a0 = b0 = sqrt(u0), or at depth L per-layer values ``layers`` (L, len(modes))."""
+    (a0, b0), or a0 = b0 = sqrt(u0), or at depth L per-layer values ``layers`` (L, len(modes)).
+    ``init = "given"``: ``weights``, the list of every layer's matrix in the data basis, first layer first
+    ([W1 (H x D), W2 (D x H)] at depth 2; middle layers H x H), e.g. a model's weights from elsewhere."""
     init: str = "random"
     init_scale: float = 1e-4
     seed: int = 0
@@ -34,6 +36,7 @@ class Start:
     a0: np.ndarray | float | None = None
     b0: np.ndarray | float | None = None
     layers: np.ndarray | None = None
+    weights: tuple | None = None
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,8 @@
     python bench/claims.py --reproduce report/ --out docs/claims.json   # benchmarks, Figure 3, and the above
 
 ``--fig5 DIR`` takes Figure 5 from a ``lindae run configs/fig5_mnist.toml --out DIR`` instead, and
-``--draws DIR`` adds R15 on new draws (``lindae study configs/random_init_draws.toml --out DIR``), and
+``--draws DIR`` adds R15 on new draws (``lindae study configs/random_init_draws.toml --out DIR``),
+``--external FILE`` the models trained elsewhere (``python bench/external_models.py --out FILE``), and
 ``--only-runs`` replaces only the numbers of the given runs in the existing file (no benchmarks).
 
 The documents mark each quoted number as <!-- claim:KEY:FORMAT -->VALUE<!-- /claim -->; this script
@@ -23,7 +24,7 @@ from lindae.derivations.files import atomic_write_json, atomic_write_text
 
 #: <!-- claim:KEY:FORMAT -->VALUE<!-- /claim -->, KEY a dotted path into claims.json.
 CLAIM = re.compile(r"<!-- claim:([\w.]+):([^ ]*) -->(.*?)<!-- /claim -->")
-DOCUMENTS = ("README.md", "docs/errata.md", "docs/theory.md")
+DOCUMENTS = ("README.md", "docs/errata.md", "docs/theory.md", "docs/conventions.md")
 
 
 def lookup(claims, key):
@@ -81,18 +82,22 @@ def main(argv=None):
     p.add_argument("--reproduce", metavar="DIR", help="output folder of `lindae reproduce` (its timings and Figure 5)")
     p.add_argument("--fig5", metavar="DIR", help="output folder of a Figure 5 run (default: DIR/fig5_mnist of --reproduce)")
     p.add_argument("--draws", metavar="DIR", help="output folder of `lindae study configs/random_init_draws.toml`")
+    p.add_argument("--external", metavar="FILE", help="output of `python bench/external_models.py --out FILE`")
     p.add_argument("--out", default="docs/claims.json", help="where to write (default docs/claims.json)")
     p.add_argument("--only-runs", "--only-fig5", action="store_true",
                    help="replace only the numbers of the given runs in the existing --out file (no benchmarks)")
     a = p.parse_args(argv)
     fig5 = a.fig5 or (os.path.join(a.reproduce, "fig5_mnist") if a.reproduce else None)
-    if fig5 is None:
-        p.error("give --reproduce DIR or --fig5 DIR")
-    runs = {"fig5": fig5_numbers(fig5)}
+    if fig5 is None and not a.only_runs:
+        p.error("give --reproduce DIR or --fig5 DIR (or --only-runs with the runs to replace)")
+    runs = {"fig5": fig5_numbers(fig5)} if fig5 else {}
     if a.reproduce:
         runs["reproduce"] = reproduce_numbers(a.reproduce)
     if a.draws:
         runs["draws"] = draws_numbers(a.draws)
+    if a.external:
+        with open(a.external) as fh:
+            runs["external"] = json.load(fh)
     if a.only_runs:
         with open(a.out) as fh:
             claims = json.load(fh)

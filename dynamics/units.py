@@ -5,16 +5,16 @@ lindae minimises the per-sample loss (docs/conventions.md)
 
 .. math:: \mathcal L = \tfrac12\,\mathbb E_n\|x_n - \hat x_n\|^2 = \tfrac1{2N}\sum_{n,d}(x_{nd} - \hat x_{nd})^2,
 
-with :math:`\Sigma = X^\top X/N`. Any other normalisation of the same squared error is :math:`c\,\mathcal L` for
-a constant :math:`c` (:data:`LOSSES`). Gradient descent with rate :math:`\eta_u` on :math:`c\,\mathcal L` is
-gradient descent with rate :math:`\eta = c\,\eta_u` on :math:`\mathcal L`, step for step, so
+with :math:`\Sigma = X^\top X/N`. Any other normalisation of the same squared error is :math:`\nu\,\mathcal L` for
+a constant :math:`\nu` (:data:`LOSSES`). Gradient descent with rate :math:`\eta_u` on :math:`\nu\,\mathcal L` is
+gradient descent with rate :math:`\eta = \nu\,\eta_u` on :math:`\mathcal L`, step for step, so
 
-.. math:: \eta = c\,\eta_u,\qquad t = \eta k,\qquad
-          \gamma = w/c\ \text{(L2: the optimiser adds } wW \text{ to the gradient)},\qquad
+.. math:: \eta = \nu\,\eta_u,\qquad t = \eta k,\qquad
+          \gamma = w/\nu\ \text{(L2: the optimiser adds } wW \text{ to the gradient)},\qquad
           \gamma = w/\eta\ \text{(decoupled: } W \leftarrow W - wW \text{ every step)},
 
 and a penalty :math:`\rho\|W\|_F^2` that the user writes beside the loss is lindae's
-:math:`(\varepsilon/2)\|W\|_F^2` with :math:`\varepsilon = 2\rho/c`. Input noise of variance
+:math:`(\varepsilon/2)\|W\|_F^2` with :math:`\varepsilon = 2\rho/\nu`. Input noise of variance
 :math:`\sigma^2` (sampled, or marginalised in the user's own convention) is :math:`\varepsilon = \sigma^2` in
 every convention: it is a property of the inputs, not of the loss's normalisation.
 
@@ -25,20 +25,51 @@ coefficient of its summed loss); :func:`to_paper_units` and :func:`from_paper_un
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable, NamedTuple
 
 from ._checks import as_array, as_int
 from .errors import InvalidArgument, InvalidArgumentType
 
-#: name -> (what the loss is, c = num/den as a function of (N, D), what c needs). The user's loss is c times lindae's.
+class Loss(NamedTuple):
+    """One loss convention: the loss, its factor ν = num/den over lindae's as a function of (N, D), the sizes
+    ν needs, ν as the docs write it, and where the convention is met."""
+    loss: str
+    factor: Callable
+    needs: tuple
+    c: str
+    seen_in: str
+
+
+#: name -> :class:`Loss`. The user's loss is ν times lindae's.
 LOSSES = {
-    "lindae": ("½ · mean over samples of ‖x − x̂‖² (lindae, R1)", lambda N, D: (1, 1), ()),
-    "paper": ("½ · sum over samples of ‖x − x̂‖² (the paper: summed scatter)", lambda N, D: (N, 1), ("n_samples",)),
-    "mean": ("mean over all N·D entries of (x − x̂)² (torch MSELoss(), optax l2 mean, Keras 'mse')",
-             lambda N, D: (2, D), ("n_features",)),
-    "batch_mean": ("mean over samples of ‖x − x̂‖² (sum over features)", lambda N, D: (2, 1), ()),
-    "sum": ("sum over all N·D entries of (x − x̂)² (torch MSELoss(reduction='sum'))", lambda N, D: (2 * N, 1),
-            ("n_samples",)),
+    "lindae": Loss("½ · mean over samples of ‖x − x̂‖²", lambda N, D: (1, 1), (), "1", "lindae (R1)"),
+    "paper": Loss("½ · sum over samples of ‖x − x̂‖²", lambda N, D: (N, 1), ("n_samples",), "N",
+                  "the paper and its notebooks (summed scatter)"),
+    "mean": Loss("mean over all N·D entries of (x − x̂)²", lambda N, D: (2, D), ("n_features",), "2/D",
+                 "`torch.nn.MSELoss()`, Keras `\"mse\"`, `jnp.mean((x - x_hat) ** 2)`"),
+    "batch_mean": Loss("mean over samples of ‖x − x̂‖²", lambda N, D: (2, 1), (), "2",
+                       "`((x - x_hat) ** 2).sum(1).mean()`"),
+    "sum": Loss("sum over all N·D entries of (x − x̂)²", lambda N, D: (2 * N, 1), ("n_samples",), "2N",
+                "`torch.nn.MSELoss(reduction=\"sum\")`"),
 }
+
+
+def conventions_table() -> str:
+    """The Markdown table of docs/conventions.md, each conversion worked out by SymPy from the convention's ν
+    (a test keeps the page equal to it)."""
+    import sympy as sp
+    N, D, eta, w, rho = sp.symbols("N D η_u w ρ", positive=True)
+    show = lambda e: str(e).replace("**", "^").replace("*", "·")  # noqa: E731
+    rows = ["| `loss=` | the user's loss | seen in | ν | lindae's η | γ from an L2 weight_decay w "
+            "| γ from a decoupled w | ε from a penalty ρ‖W‖²_F |",
+            "|---|---|---|---|---|---|---|---|"]
+    for name, l in LOSSES.items():
+        num, den = l.factor(N, D)
+        c = sp.Integer(num) / den if isinstance(num, int) else sp.sympify(num) / den
+        rows.append(f"| `{name}` | {l.loss} | {l.seen_in} | {show(c)} | {show(c * eta)} | {show(w / c)} "
+                    f"| {show(w / (c * eta))} | {show(2 * rho / c)} |")
+    return "\n".join(rows)
+
 
 #: The quantities a convention converts.
 QUANTITIES = ("lam", "lr", "noise_var", "noise_penalty", "weight_decay", "t")
@@ -53,7 +84,7 @@ class LossConvention:
     name : {"lindae", "paper", "mean", "batch_mean", "sum"}
         The convention (:data:`LOSSES`).
     n_samples, n_features : int, optional
-        N and D, where the convention's factor c needs them ("paper" and "sum" need N, "mean" needs D).
+        N and D, where the convention's factor ν needs them ("paper" and "sum" need N, "mean" needs D).
     decoupled : bool
         How ``weight_decay`` is applied by the user's optimiser: False (default, L2) when it adds
         :math:`wW` to the gradient (``torch.optim.SGD(weight_decay=w)``, ``optax.add_decayed_weights(w)``
@@ -78,7 +109,7 @@ class LossConvention:
     def __post_init__(self):
         if self.name not in LOSSES:
             raise InvalidArgument(f"loss must be one of {', '.join(map(repr, LOSSES))}, got {self.name!r}")
-        for need in LOSSES[self.name][2]:
+        for need in LOSSES[self.name].needs:
             value = getattr(self, need)
             if value is None:
                 raise InvalidArgumentType(f"the {self.name!r} convention needs {need}")
@@ -88,18 +119,18 @@ class LossConvention:
 
     @property
     def scale(self) -> float:
-        """c: the user's loss is c times lindae's per-sample loss."""
-        num, den = LOSSES[self.name][1](self.n_samples, self.n_features)
+        """ν: the user's loss is ν times lindae's per-sample loss."""
+        num, den = LOSSES[self.name].factor(self.n_samples, self.n_features)
         return num / den
 
     @property
     def description(self) -> str:
-        return LOSSES[self.name][0]
+        return LOSSES[self.name].loss
 
     def to_lindae(self, **values) -> dict:
-        r"""The user's values -> lindae's. Keys: ``lam``, ``lr`` (:math:`\eta = c\eta_u`), ``t``
-        (:math:`c\,\eta_u k`), ``noise_var`` (unchanged, except "paper": :math:`/N`), ``noise_penalty``
-        (returned as lindae's ``noise_var``, :math:`\varepsilon = 2\rho/c`), ``weight_decay`` (L2: :math:`w/c`; decoupled: :math:`w/(c\eta_u)`, which
+        r"""The user's values -> lindae's. Keys: ``lam``, ``lr`` (:math:`\eta = \nu\eta_u`), ``t``
+        (:math:`\nu\,\eta_u k`), ``noise_var`` (unchanged, except "paper": :math:`/N`), ``noise_penalty``
+        (returned as lindae's ``noise_var``, :math:`\varepsilon = 2\rho/\nu`), ``weight_decay`` (L2: :math:`w/\nu`; decoupled: :math:`w/(\nu\eta_u)`, which
         needs ``lr`` too). ``lam`` converts only in the paper convention (the others use Σ = XᵀX/N)."""
         return self._convert(values, up=False)
 
@@ -108,7 +139,7 @@ class LossConvention:
         return self._convert(values, up=True)
 
     def _convert(self, values, up):
-        num, den = LOSSES[self.name][1](self.n_samples, self.n_features)
+        num, den = LOSSES[self.name].factor(self.n_samples, self.n_features)
         paper = self.name == "paper"
         if "noise_var" in values and "noise_penalty" in values and not up:
             raise InvalidArgumentType("give noise_var (the inputs' noise) or noise_penalty (a penalty written beside "

@@ -2,8 +2,8 @@ r"""Theory for models trained elsewhere: a PyTorch, JAX or Keras user's initial 
 convention in; every mode's predicted strength at the recorded epochs out.
 
 A linear autoencoder :math:`\hat x = W_L\cdots W_1\tilde x` trained by full-batch gradient descent with rate
-:math:`\eta_u` on a loss that is :math:`c` times lindae's per-sample loss follows lindae's theory at
-:math:`\eta = c\,\eta_u` (:class:`lindae.dynamics.LossConvention`, docs/conventions.md). :func:`predict`
+:math:`\eta_u` on a loss that is :math:`\nu` times lindae's per-sample loss follows lindae's theory at
+:math:`\eta = \nu\,\eta_u` (:class:`lindae.dynamics.LossConvention`, docs/conventions.md). :func:`predict`
 converts the user's settings, projects the user's own initial weights on the eigenbasis of
 :math:`\Sigma = X^\top X/N`, and evaluates the theory lindae's own runs use (:func:`run_theory`: R15 from the
 actual random start at depth 2, D9's effective starts at depth L). :func:`strengths_from_weights` measures
@@ -58,7 +58,7 @@ class Prediction:
     convention : LossConvention
         The user's loss convention, with N and D.
     lr, noise_var, weight_decay : float
-        The settings in lindae's units (η = c·η_user, ...), as the theory used them.
+        The settings in lindae's units (η = ν·η_user, ...), as the theory used them.
     hidden, depth : int
         H and L.
     start : StartSummary
@@ -121,8 +121,8 @@ def predict(W1, W2=None, X=None, lr=None, epochs=None, *, noise_var=0.0, weight_
     The model is :math:`\hat x = W_L\cdots W_1\tilde x` (no biases) trained by full-batch gradient descent,
     ``epochs`` steps of rate ``lr`` on the loss ``loss`` of the data X (rows are samples), with input noise of
     variance ``noise_var`` (sampled per sample, or marginalised in the same convention) and weight decay
-    ``weight_decay``. With :math:`c` the convention's factor (the user's loss is :math:`c` times lindae's) the
-    theory runs at :math:`\eta = c\,\eta_u`, :math:`\varepsilon = \sigma^2`, :math:`\gamma = w/c` (L2) or
+    ``weight_decay``. With :math:`\nu` the convention's factor (the user's loss is :math:`\nu` times lindae's) the
+    theory runs at :math:`\eta = \nu\,\eta_u`, :math:`\varepsilon = \sigma^2`, :math:`\gamma = w/\nu` (L2) or
     :math:`w/\eta` (decoupled), on :math:`\Sigma = X^\top X/N`.
 
     Parameters
@@ -138,7 +138,8 @@ def predict(W1, W2=None, X=None, lr=None, epochs=None, *, noise_var=0.0, weight_
     epochs : int
         Number of full-batch steps.
     noise_var, weight_decay : float
-        σ² of the Gaussian input noise (the same in every convention) and the optimiser's weight decay.
+        σ² of the Gaussian input noise (the same in every convention, "paper" included: this is the inputs'
+        variance, not the paper's Nσ²) and the optimiser's weight decay.
     loss : {"lindae", "mean", "batch_mean", "sum", "paper"}
         How the user's loss is normalised (:data:`lindae.dynamics.units.LOSSES`): "mean" over all N·D entries
         (``torch.nn.MSELoss()``, ``optax.l2_loss(...).mean() * 2``, Keras "mse"), "batch_mean" (mean over samples
@@ -167,7 +168,7 @@ def predict(W1, W2=None, X=None, lr=None, epochs=None, *, noise_var=0.0, weight_
     >>> X = rng.standard_normal((500, 6)) * np.linspace(2, .3, 6)
     >>> W1, W2 = 1e-4 * rng.standard_normal((3, 6)), 1e-4 * rng.standard_normal((6, 3))
     >>> p = predict(W1, W2, X, lr=0.3, epochs=400, loss="mean", noise_var=0.1)   # torch MSELoss, lr 0.3
-    >>> p.lr                     # lindae's rate: c = 2/D
+    >>> p.lr                     # lindae's rate: ν = 2/D
     0.09999999999999999
     >>> p.strengths.shape, bool(abs(p.strengths[-1, 0] - p.fixed_points[0]) < 1e-3)
     ((401, 6), True)
@@ -177,8 +178,10 @@ def predict(W1, W2=None, X=None, lr=None, epochs=None, *, noise_var=0.0, weight_
     lam, V = spec.eigenvalues, spec.eigenvectors
     D = lam.size
     first = as_array("W1", layers[0])
-    if first.ndim != 2:
-        raise InvalidArgument(f"W1 must be a matrix (H, D), got shape {first.shape}")
+    if first.ndim != 2 or first.shape[1] != D:
+        hint = (" (transposed? lindae's layout is x̂ = W2 W1 x, torch.nn.Linear's .weight; pass W1.T)"
+                if first.ndim == 2 and first.shape[0] == D else "")
+        raise InvalidArgument(f"W1 must be a matrix (H, D) with D = {D}, got shape {first.shape}{hint}")
     mats = given_weights(layers, D, first.shape[0])
     H, L = first.shape[0], len(mats)
     if lr is None or epochs is None:
@@ -187,14 +190,15 @@ def predict(W1, W2=None, X=None, lr=None, epochs=None, *, noise_var=0.0, weight_
     record_every = as_int("record_every", record_every, lo=1)
     convention = LossConvention(loss, n_samples=N, n_features=D, decoupled=decoupled)
     lr_user = float(as_array("lr", lr, lo=0.0, lo_open=True))
-    units = convention.to_lindae(lr=lr_user, noise_var=noise_var, weight_decay=weight_decay)
-    eta, eps, gam = units["lr"], units["noise_var"], units["weight_decay"]
+    units = convention.to_lindae(lr=lr_user, weight_decay=weight_decay)
+    eps = float(as_array("noise_var", noise_var, lo=0.0))     # the inputs' noise: σ² in every convention
+    eta, gam = units["lr"], units["weight_decay"]
     bounds = stability_bound(lam, noise_var=eps, weight_decay=gam)
     worst = int(np.argmin(bounds))
     bound = float(bounds[worst])
     if time == "discrete" and L == 2 and eta >= bound:
         raise InvalidArgument(
-            f"lr = {lr_user:g} with loss={loss!r} is lindae's lr = {eta:.6g} (c = {convention.scale:.6g}), at or above "
+            f"lr = {lr_user:g} with loss={loss!r} is lindae's lr = {eta:.6g} (ν = {convention.scale:.6g}), at or above "
             f"the stability bound {bound:.6g} of mode {worst + 1} (lambda = {lam[worst]:.6g}): gradient descent would not "
             f"converge; check the loss convention")
     rec = np.arange(0, epochs + 1, record_every)

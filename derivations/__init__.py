@@ -1,6 +1,6 @@
 """lindae.derivations: the symbolic layer.
 
-Every result R1-R15 and D1-D9 (docs/theory.md) is derived from the matrix loss with SymPy and carries
+Every result R1-R15, D1-D9 and G1-G5 (docs/theory.md) is derived from the matrix loss with SymPy and carries
 its own proof obligations (:meth:`Result.verify`). Typical use::
 
     >>> from lindae import derivations

@@ -20,7 +20,7 @@ COMMANDS = ("check", "latex", "mutate", "list")
 def build_parser() -> argparse.ArgumentParser:
     """The parser of ``python -m lindae.derivations`` (the same sub-commands as ``lindae``)."""
     p, sub = make_parser("python -m lindae.derivations",
-                         "Derive and machine-check the results R1-R15 and D1-D9 (depth L) of the theory of linear denoising "
+                         "Derive and machine-check the results R1-R15, D1-D9 (depth L) and G1-G5 (finite data) of the theory of linear denoising "
                          "autoencoders, and write them as a LaTeX or Markdown document.")
     add_commands(sub)
     return p

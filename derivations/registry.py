@@ -1,4 +1,4 @@
-"""The ordered registry of derived results: R1-R15 (one hidden layer) and D1-D9 (depth L)."""
+"""The ordered registry of derived results: R1-R15 (one hidden layer), D1-D9 (depth L) and G1-G5 (finite data)."""
 from __future__ import annotations
 
 import functools
@@ -8,6 +8,7 @@ from .depth import DEPTH_BUILDERS
 from .depth_random import depth_random_start
 from .fixed_points import fixed_points, hessian
 from .flow import balance_law, gradient_flow
+from .generalisation import G_BUILDERS
 from .learning_rates import discrete_map_stability, optimal_learning_rates
 from .loss import mode_decoupling, noise_marginalisation
 from .norms import effective_initial_strength, weight_norm
@@ -25,8 +26,8 @@ R_BUILDERS = (noise_marginalisation, mode_decoupling, gradient_flow, balance_law
 #: D1-D9, in the order of docs/theory.md.
 D_BUILDERS = DEPTH_BUILDERS + (depth_random_start,)
 
-#: Builders in the order of docs/theory.md: R1-R15, then D1-D9.
-BUILDERS: dict[str, Callable[[], Result]] = {fn.__name__: fn for fn in R_BUILDERS + D_BUILDERS}
+#: Builders in the order of docs/theory.md: R1-R15, then D1-D9, then G1-G5.
+BUILDERS: dict[str, Callable[[], Result]] = {fn.__name__: fn for fn in R_BUILDERS + D_BUILDERS + G_BUILDERS}
 
 
 def names() -> list[str]:
@@ -36,14 +37,15 @@ def names() -> list[str]:
 
 #: Result numbers as aliases: "R1" -> "noise_marginalisation", ..., "D1" -> "depth_mode_loss", ...
 NUMBERS = ({f"R{k}": fn.__name__ for k, fn in enumerate(R_BUILDERS, 1)}
-           | {f"D{k}": fn.__name__ for k, fn in enumerate(D_BUILDERS, 1)})
+           | {f"D{k}": fn.__name__ for k, fn in enumerate(D_BUILDERS, 1)}
+           | {f"G{k}": fn.__name__ for k, fn in enumerate(G_BUILDERS, 1)})
 
 
 def resolve(name_or_number: str) -> str:
     """The result name for a name or a result number ("R5"); KeyError listing both otherwise."""
     key = NUMBERS.get(name_or_number.upper(), name_or_number) if isinstance(name_or_number, str) else name_or_number
     if key not in BUILDERS:
-        raise KeyError(f"unknown result {name_or_number!r}; use R1-R15, D1-D9 or a name: {', '.join(BUILDERS)}")
+        raise KeyError(f"unknown result {name_or_number!r}; use R1-R15, D1-D9, G1-G5 or a name: {', '.join(BUILDERS)}")
     return key
 
 

@@ -46,7 +46,7 @@ NumericCheck = Callable[[object, random.Random], Sequence[object]]
 
 @dataclass(frozen=True)
 class Result:
-    """A machine-checked result (R1-R15 and D1-D9 of docs/theory.md).
+    """A machine-checked result (R1-R15, D1-D9 and G1-G5 of docs/theory.md).
 
     Attributes
     ----------

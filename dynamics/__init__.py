@@ -11,6 +11,8 @@ the paper's Figures 1-4. Example::
 """
 from . import closed_form as _closed_form, depth as _depth, gd as _gd, ode as _ode, random_init as _random_init
 from .deep_random import blowup_start, blowup_time, deep_effective_start
+from .generalisation import (best_mode_test_error, best_noise_var, best_stopping_time, best_strength,
+                             best_weight_decay, mode_test_error, noise_gradient_terms, spiked_limits, test_error)
 from .errors import OVERFLOW_GUARD, DivergenceError, InvalidArgument, InvalidArgumentType, SolverFailed
 from .matrix import loss_and_gradient, sample_loss_and_gradient, second_moment_root
 from .trajectory import METHODS, Trajectory, trajectory
@@ -61,5 +63,7 @@ __all__ = ["balanced_strength", "equivalent_weight_decay", "final_weight_norm", 
            "basin_boundary", "critical_weight_decay", "gd_matrix", "gd_modes", "integrate_matrix_flow",
            "integrate_modes", "random_init_strength", "saturation_weight", "trajectory", "METHODS", "Trajectory",
            "loss_and_gradient", "sample_loss_and_gradient", "second_moment_root", "from_paper_units", "LossConvention", "LOSSES",
+           "best_mode_test_error", "best_noise_var", "best_stopping_time", "best_strength", "best_weight_decay",
+           "mode_test_error", "noise_gradient_terms", "spiked_limits", "test_error",
            "to_paper_units", "blowup_start", "blowup_time", "deep_effective_start", "OVERFLOW_GUARD",
            "DivergenceError", "InvalidArgument", "InvalidArgumentType", "SolverFailed", "VOCABULARY"]

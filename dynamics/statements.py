@@ -99,4 +99,8 @@ SYMBOLIC_ONLY = {
     ("D9", 0): "the isolated mode's time change; dynamics.blowup_time integrates the saturation-free flow it leaves",
     ("D9", 1): "the balanced blow-up law; blowup_time adds its remainder a^(2-L)/(L-2) at the end of the integration",
     ("D9", 3): "the scaling of tau; blowup_time integrates the start rescaled to unit size (tested)",
+    ("G1", 0): "the trace form for any W; validation.generalisation evaluates it on trained weights, tested against it",
+    ("G3", 0): "t° with s° as a symbol; dynamics.best_stopping_time evaluates it with s° from G2 (tested at 50 digits)",
+    ("G4", 1): "G4's first equation at M = lambda; symbolic",
+    ("G5", 0): "gamma° over the sums A, B of the kept modes; dynamics.best_weight_decay evaluates it per kept set",
 }

@@ -51,6 +51,8 @@ VOCABULARY = (
     Term("how many modes", "n_modes", ""),
     Term("which theory of run_theory and agreement", "theory", ""),
     Term("random seed", "seed", ""),
+    Term("test second moment along a training eigenvector, v̂ᵢᵀΣ_test v̂ᵢ (per mode)", "test_moment", "Mᵢᵢ"),
+    Term("variance of the noise on the test inputs (0: the clean test error)", "test_noise_var", "ε_t"),
 )
 
 #: Old spelling -> new name, accepted (with a DeprecationWarning) for this release only.

@@ -20,7 +20,8 @@ OTHER = {"t", "X", "X_in", "X_target", "Sigma", "W1", "W2", "first", "middle", "
          "sweep", "scheduler", "workers", "client", "chunk_rows", "split_every", "moments", "source_desc",
          "architecture", "start", "objective", "schedule", "report",   # the typed parts of a training run
          "shared",   # trainings one job shares between its parts
-         "weights", "loss", "decoupled", "strengths", "at_epochs", "snapshots", "eigenvectors"}   # models from elsewhere
+         "weights", "loss", "decoupled", "strengths", "at_epochs", "snapshots", "eigenvectors",   # models from elsewhere
+         "s", "spike", "aspect", "upper", "X_test", "predicted_strengths", "curve"}   # finite data
 NAMES = {n.strip() for term in VOCABULARY for n in term.name.split(",")}
 
 

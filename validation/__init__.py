@@ -17,6 +17,7 @@ from lindae.validation.experiments.runner import RunFailed, run_config
 from lindae.validation.experiments.sweep import load_sweep, parse_sweep, run_sweep
 from lindae.validation.theory import agreement, paper_agreement, run_theory
 from lindae.validation.external import Prediction, predict, strengths_from_weights
+from lindae.validation.generalisation import run_test_theory, test_error_bound
 from lindae.validation.training import (Architecture, DeepResult, ModeCurves, Objective, ReluResult, Report, Schedule,
                                        Start, TrainResult, data_loss_and_gradient, relu_loss_and_gradient, train,
                                        train_deep_linear_ae, train_linear_ae, train_linear_ae_naive, train_relu_ae)
@@ -28,4 +29,5 @@ __all__ = ["ConfigError", "load_config", "parse_config", "DataError", "DataNotFo
            "data_loss_and_gradient", "train_linear_ae", "train_linear_ae_naive", "Moments", "load_spectrum_file",
            "streaming_moments", "write_spectrum_file", "load_sweep", "parse_sweep", "run_sweep", "DeepResult",
            "train_deep_linear_ae", "train", "Architecture", "Start", "Objective", "Schedule", "Report", "ModeCurves",
-           "Prediction", "predict", "strengths_from_weights", "as_spectrum"]
+           "Prediction", "predict", "strengths_from_weights", "as_spectrum",
+           "run_test_theory", "test_error_bound"]

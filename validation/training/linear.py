@@ -27,6 +27,7 @@ from lindae.dynamics._checks import as_array, as_int
 
 from lindae.validation.data.datasets import check_data
 from lindae.validation.training.eigenbasis import EigenbasisStep, low_rank_singular_values
+from lindae.validation.training.holdout import CURVES, ErrorMeter
 from lindae.validation.training.noise import NoiseBuffer
 from lindae.validation.data.spectrum import Spectrum, compute_spectrum
 from lindae.validation.training.parts import Architecture, Objective, Schedule, Start
@@ -90,6 +91,14 @@ class TrainResult(ModeCurves):
         Row i is the growing part y_i = (W1(0)v_i + W2(0)ᵀv_i)/2 of mode i (R14), R15's start.
     W1, W2 : ndarray
         Final weights in the data basis.
+    test_error, test_denoising_error, train_error, train_denoising_error : ndarray (K,) or None
+        With ``X_test``: ½E‖x − Wx‖² on the test and the training data, and ½E‖x − W(x + n)‖² with the run's own
+        noise variance, marginalised (G1), at every recorded epoch.
+    test_moment : ndarray (D,) or None
+        With ``X_test``: M_ii = v̂_iᵀ Σ_test v̂_i in the training eigenbasis (the per-mode theory's input).
+    eigenvectors : ndarray (D, D) or None
+        The training eigenvectors (columns, the order of ``eigenvalues``); a reference to the run's spectrum,
+        not a copy.
     """
 
     effective_u0: np.ndarray
@@ -103,6 +112,12 @@ class TrainResult(ModeCurves):
     init_growing: np.ndarray | None = None
     W1: np.ndarray | None = None
     W2: np.ndarray | None = None
+    test_error: np.ndarray | None = None
+    test_denoising_error: np.ndarray | None = None
+    train_error: np.ndarray | None = None
+    train_denoising_error: np.ndarray | None = None
+    test_moment: np.ndarray | None = None
+    eigenvectors: np.ndarray | None = field(default=None, repr=False)
 
 
 def check_problem(X, hidden, lr, epochs):
@@ -215,8 +230,10 @@ class Recorder:
     """The recorded series of one run: strengths, loss and leakage every ``record_every`` epochs, and
     the singular values of W every ``sv_every`` epochs; :meth:`result` packs them into a TrainResult."""
 
-    def __init__(self, epochs, record_every, sv_every, D, H, base):
+    def __init__(self, epochs, record_every, sv_every, D, H, base, meter=None):
         self.epochs, self.sv_epochs = schedule(epochs, record_every), schedule(epochs, sv_every)
+        self.meter = meter        # an ErrorMeter (X_test given) or None
+        self.errors = np.empty((len(self.epochs), 4)) if meter is not None else None
         self.S = np.empty((len(self.epochs), D))
         self.leak, self.loss = np.empty(len(self.epochs)), np.empty(len(self.epochs))
         self.SV = np.empty((len(self.sv_epochs), H))
@@ -229,8 +246,10 @@ class Recorder:
         return (self.row < len(self.epochs) and self.epochs[self.row] == k,
                 self.sv_row < len(self.sv_epochs) and self.sv_epochs[self.sv_row] == k)
 
-    def add(self, s, loss, leakage):
+    def add(self, s, loss, leakage, P=None, Q=None):
         self.S[self.row], self.loss[self.row], self.leak[self.row] = s, loss, leakage
+        if self.meter is not None:
+            self.errors[self.row] = self.meter.measure(P, Q)
         self.row += 1
 
     def add_singular_values(self, sv):
@@ -243,9 +262,11 @@ class Recorder:
     def result(self, W1=None, W2=None) -> TrainResult:
         """Everything recorded so far (also used for the partial result of a diverged run)."""
         r, q = self.row, self.sv_row
+        curves = ({name: self.errors[:r, j].copy() for j, name in enumerate(CURVES)} | {"test_moment": self.meter.test_moment}
+                  if self.meter is not None else {})
         return TrainResult(epochs=self.epochs[:r], strengths=self.S[:r], leakage=self.leak[:r], loss=self.loss[:r],
                            sv_epochs=self.sv_epochs[:q], singular_values=self.SV[:q],
-                           seconds=time.perf_counter() - self.start, W1=W1, W2=W2, **self.base)
+                           seconds=time.perf_counter() - self.start, W1=W1, W2=W2, **self.base, **curves)
 
 
 @dataclass(frozen=True)
@@ -269,7 +290,7 @@ def _run_eigenbasis(step: EigenbasisStep, rec: Recorder, spec: Spectrum, schedul
             _diverged(k, lam, step.strengths(), Objective(step.noise_var, step.weight_decay), step.lr, rec.result())
         series, sv = rec.due(k)
         if series:
-            rec.add(*step.record())
+            rec.add(*step.record(), step.P, step.Q)
         if sv:
             grams = (step.M, step.gram_P()) if series else None
             rec.add_singular_values(low_rank_singular_values(step.P, step.Q, grams))
@@ -303,7 +324,7 @@ def _sampled_loop(X, W1, W2, rec, spec, objective, schedule, rng, noise, report)
         if series:         # monitor the marginalised objective on the clean data
             s = np.einsum("hd,hd->d", P, Q)
             loss = sample_loss_and_gradient(W1, W2, X, X, noise_var, weight_decay)[0]
-            rec.add(s, loss, _leakage(W1, W2, s))
+            rec.add(s, loss, _leakage(W1, W2, s), P, Q)
         if sv:
             rec.add_singular_values(low_rank_singular_values(P, Q))
         if k == epochs:
@@ -330,7 +351,7 @@ def _leakage(W1, W2, s):
 def train_linear_ae(X, hidden, lr, epochs, *, noise_var=0.0, weight_decay=0.0, init="random", init_scale=1e-4,
                     seed=0, center=False, record_every=1, sv_every=None, modes=None, u0=None, a0=None, b0=None,
                     sampled_noise=False, batch_size=None, spectrum: Spectrum | None = None, progress=None,
-                    name="model", depth=2, layers=None, weights=None):
+                    name="model", depth=2, layers=None, weights=None, X_test=None):
     r"""Train x̂ = W2 W1 x̃ by full-batch GD and record every mode's strength.
 
     Minimises the marginalised loss (R1)
@@ -356,6 +377,9 @@ def train_linear_ae(X, hidden, lr, epochs, *, noise_var=0.0, weight_decay=0.0, i
     weights : list of arrays, optional
         With ``init="given"``: the initial [W1 (H x D), W2 (D x H)] in the data basis (at depth L, every
         layer, first layer first), e.g. a model's initial weights from another framework.
+    X_test : (N_test, D) array, optional
+        Held-out data: the result then records ``test_error``, ``test_denoising_error``, ``train_error`` and
+        ``train_denoising_error`` at every recorded epoch (G1; depth 2).
     record_every, sv_every : int
         Stride of the recorded strengths/leakage/loss and of the singular values
         (default 10 * record_every).
@@ -388,11 +412,11 @@ def train_linear_ae(X, hidden, lr, epochs, *, noise_var=0.0, weight_decay=0.0, i
                  Start(init, init_scale, seed, modes, u0, a0, b0, layers, weights),
                  Objective(noise_var, weight_decay, sampled_noise, batch_size),
                  Schedule(lr, epochs, record_every, sv_every),
-                 spectrum=spectrum, center=center, report=Report(progress, name))
+                 spectrum=spectrum, center=center, report=Report(progress, name), X_test=X_test)
 
 
 def train(X, architecture: Architecture, start: Start, objective: Objective, schedule: Schedule, *,
-          spectrum: Spectrum | None = None, center=False, report: Report | None = None) -> ModeCurves:
+          spectrum: Spectrum | None = None, center=False, report: Report | None = None, X_test=None) -> ModeCurves:
     """Train a linear autoencoder composed of an :class:`Architecture`, a :class:`Start`, an :class:`Objective`
     and a :class:`Schedule` (see ``train_linear_ae`` for every field's meaning); ``report`` says where progress
     lines go. Returns a :class:`TrainResult` (depth 2) or a ``DeepResult`` (depth >= 3), both :class:`ModeCurves`.
@@ -416,7 +440,8 @@ def train(X, architecture: Architecture, start: Start, objective: Objective, sch
     lr, epochs, record_every, sv_every = schedule.lr, schedule.epochs, schedule.record_every, schedule.sv_every
     from lindae.dynamics.depth import check_depth
     if check_depth(depth) > 2:
-        given = [n for n, v in (("a0", a0), ("b0", b0), ("sv_every", sv_every), ("batch_size", batch_size)) if v is not None]
+        given = [n for n, v in (("a0", a0), ("b0", b0), ("sv_every", sv_every), ("batch_size", batch_size),
+                                ("X_test", X_test)) if v is not None]
         if given or center:
             raise InvalidArgumentType(f"depth >= 3 does not take {', '.join(given + (['center'] if center else []))}: "
                                       f"it trains full-batch on uncentred data, from u0 or per-layer layers")
@@ -451,8 +476,9 @@ def train(X, architecture: Architecture, start: Start, objective: Objective, sch
         batch_size = as_int("batch_size", batch_size, lo=1)
         if not sampled_noise:
             raise InvalidArgument("batch_size applies to sampled_noise training only")
+    train_mean = X.mean(axis=0) if center else None
     if center:
-        X = X - X.mean(axis=0)
+        X = X - train_mean
     spec = spectrum if spectrum is not None else compute_spectrum(X, center=False)
     if spec.eigenvectors.shape != (D, D):
         raise InvalidArgument(f"spectrum is for D = {spec.eigenvectors.shape[0]}, data has D = {D}")
@@ -461,8 +487,10 @@ def train(X, architecture: Architecture, start: Start, objective: Objective, sch
     config = dict(name=name, hidden=H, lr=lr, epochs=epochs, noise_var=noise_var, weight_decay=weight_decay, init=init,
                   init_scale=init_scale, seed=seed, center=bool(center), record_every=record_every,
                   sv_every=sv_every, sampled_noise=bool(sampled_noise), batch_size=batch_size, N=N, D=D)
-    base = dict(eigenvalues=lam, config=config, **start_summary(P, Q, ia, ib))
-    rec = Recorder(epochs, record_every, sv_every, D, H, base)
+    base = dict(eigenvalues=lam, config=config, eigenvectors=V, **start_summary(P, Q, ia, ib))
+    meter = (ErrorMeter.from_data(X_test, V, lam, noise_var, train_mean)
+             if X_test is not None else None)
+    rec = Recorder(epochs, record_every, sv_every, D, H, base, meter)
     objective = Objective(noise_var, weight_decay, sampled_noise, batch_size)
     schedule = Schedule(lr, epochs, record_every, sv_every)
     if sampled_noise:

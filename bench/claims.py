@@ -5,7 +5,8 @@
 
 ``--fig5 DIR`` takes Figure 5 from a ``lindae run configs/fig5_mnist.toml --out DIR`` instead, and
 ``--draws DIR`` adds R15 on new draws (``lindae study configs/random_init_draws.toml --out DIR``),
-``--external FILE`` the models trained elsewhere (``python bench/external_models.py --out FILE``), and
+``--external FILE`` the models trained elsewhere (``python bench/external_models.py --out FILE``),
+``--generalisation FILE`` finite data on MNIST (``python bench/generalisation_mnist.py --out FILE``), and
 ``--only-runs`` replaces only the numbers of the given runs in the existing file (no benchmarks).
 
 The documents mark each quoted number as <!-- claim:KEY:FORMAT -->VALUE<!-- /claim -->; this script
@@ -83,6 +84,7 @@ def main(argv=None):
     p.add_argument("--fig5", metavar="DIR", help="output folder of a Figure 5 run (default: DIR/fig5_mnist of --reproduce)")
     p.add_argument("--draws", metavar="DIR", help="output folder of `lindae study configs/random_init_draws.toml`")
     p.add_argument("--external", metavar="FILE", help="output of `python bench/external_models.py --out FILE`")
+    p.add_argument("--generalisation", metavar="FILE", help="output of `python bench/generalisation_mnist.py --out FILE`")
     p.add_argument("--out", default="docs/claims.json", help="where to write (default docs/claims.json)")
     p.add_argument("--only-runs", "--only-fig5", action="store_true",
                    help="replace only the numbers of the given runs in the existing --out file (no benchmarks)")
@@ -95,9 +97,12 @@ def main(argv=None):
         runs["reproduce"] = reproduce_numbers(a.reproduce)
     if a.draws:
         runs["draws"] = draws_numbers(a.draws)
-    if a.external:
-        with open(a.external) as fh:
-            runs["external"] = json.load(fh)
+    for key, path in (("external", a.external), ("generalisation", a.generalisation)):
+        if path:
+            with open(path) as fh:
+                runs[key] = json.load(fh)
+    if "generalisation" in runs and isinstance(runs["generalisation"]["sizes"], list):   # keyed by N for the markers
+        runs["generalisation"]["sizes"] = {f"N{r['N']}": r for r in runs["generalisation"]["sizes"]}
     if a.only_runs:
         with open(a.out) as fh:
             claims = json.load(fh)

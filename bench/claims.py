@@ -6,7 +6,9 @@
 ``--fig5 DIR`` takes Figure 5 from a ``lindae run configs/fig5_mnist.toml --out DIR`` instead, and
 ``--draws DIR`` adds R15 on new draws (``lindae study configs/random_init_draws.toml --out DIR``),
 ``--external FILE`` the models trained elsewhere (``python bench/external_models.py --out FILE``),
-``--generalisation FILE`` finite data on MNIST (``python bench/generalisation_mnist.py --out FILE``), and
+``--generalisation FILE`` finite data on MNIST (``python bench/generalisation_mnist.py --out FILE``),
+``--noise FILE`` masking on MNIST (``python bench/noise_models_mnist.py --out FILE``; the report's noise-model runs
+come from ``--noise-report DIR``, default ``--reproduce``), and
 ``--only-runs`` replaces only the numbers of the given runs in the existing file (no benchmarks).
 
 The documents mark each quoted number as <!-- claim:KEY:FORMAT -->VALUE<!-- /claim -->; this script
@@ -78,6 +80,37 @@ def draws_numbers(study_dir, bound=0.05):
     return out
 
 
+def noise_numbers(report_dir, bench_file=None):
+    """Masking and dropout (N1-N8): the surrogate's worst error per raw-MNIST model, the standardised aligned run,
+    hidden dropout's end point (all from ``lindae reproduce``'s runs) and, from ``bench/noise_models_mnist.py``'s
+    JSON, the Monte-Carlo check and the convergence to W*."""
+    def res(name):
+        with open(os.path.join(report_dir, name, "results.json")) as fh:
+            return json.load(fh)["models"]
+    raw, std, drop = res("masking_mnist"), res("masking_mnist_standardized"), res("dropout_synthetic")
+    out = {"surrogate": {k.replace(".", ""): m["agreement"]["max_abs"] for k, m in raw.items()},
+           "modes_over": {k.replace(".", ""): m["agreement"]["modes_over_0.05"] for k, m in raw.items()},
+           "worst_mode": {k.replace(".", ""): m["agreement"]["mode"] for k, m in raw.items()},
+           "leakage": {k.replace(".", ""): m["leakage_final"] for k, m in raw.items()},
+           "surrogate_worst": max(m["agreement"]["max_abs"] for m in raw.values()),
+           "surrogate_worst_p25": raw["mask_p0.25"]["agreement"]["max_abs"],
+           "leakage_p25": raw["mask_p0.25"]["leakage_final"], "asymmetry_p25": raw["mask_p0.25"]["asymmetry_final"],
+           "standardised_aligned": std["aligned_p0.25"]["agreement"]["max_abs"],
+           "standardised_random": std["random_p0.25"]["agreement"]["max_abs"],
+           "dropout_strength_error": max(m["optimum"]["max_abs_strength_error"] for m in drop.values()),
+           "dropout_loss_error": max(abs(m["optimum"]["loss_error"]) for m in drop.values())}
+    if bench_file:
+        with open(bench_file) as fh:
+            b = json.load(fh)
+        c = b["convergence"]
+        out.update(mc_worst_z=b["worst_abs_z"], monte_carlo=b["monte_carlo"],
+                   wstar_share_below=100 * c["share_of_wstar_below_1e-6"], slowest_rate=c["slowest_rate_per_epoch"],
+                   convergence_frobenius=c["relative_frobenius"], convergence_b_weighted=c["relative_b_weighted"],
+                   convergence_loss_gap=c["loss_minus_optimum"], convergence_epochs=c["epochs"],
+                   theory_cost=b.get("theory_cost"))
+    return out
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--reproduce", metavar="DIR", help="output folder of `lindae reproduce` (its timings and Figure 5)")
@@ -85,6 +118,9 @@ def main(argv=None):
     p.add_argument("--draws", metavar="DIR", help="output folder of `lindae study configs/random_init_draws.toml`")
     p.add_argument("--external", metavar="FILE", help="output of `python bench/external_models.py --out FILE`")
     p.add_argument("--generalisation", metavar="FILE", help="output of `python bench/generalisation_mnist.py --out FILE`")
+    p.add_argument("--noise", metavar="FILE", help="output of `python bench/noise_models_mnist.py --out FILE`")
+    p.add_argument("--noise-report", metavar="DIR", help="output folder of `lindae reproduce` whose noise-model runs "
+                   "to quote (default: --reproduce)")
     p.add_argument("--out", default="docs/claims.json", help="where to write (default docs/claims.json)")
     p.add_argument("--only-runs", "--only-fig5", action="store_true",
                    help="replace only the numbers of the given runs in the existing --out file (no benchmarks)")
@@ -97,6 +133,9 @@ def main(argv=None):
         runs["reproduce"] = reproduce_numbers(a.reproduce)
     if a.draws:
         runs["draws"] = draws_numbers(a.draws)
+    noise_dir = a.noise_report or a.reproduce
+    if noise_dir and os.path.exists(os.path.join(noise_dir, "masking_mnist", "results.json")):
+        runs["noise"] = noise_numbers(noise_dir, a.noise)
     for key, path in (("external", a.external), ("generalisation", a.generalisation)):
         if path:
             with open(path) as fh:

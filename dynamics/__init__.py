@@ -1,7 +1,7 @@
 """lindae.dynamics: the numeric layer.
 
 Stable closed forms of the per-mode theory (R5-R13), every mode under random initialisation (R15), deep
-networks (D1-D9), ODE integration of the gradient flow,
+networks (D1-D9), masking, dropout and any Gaussian noise (N1-N8: moments, optima, the Riccati surrogate), ODE integration of the gradient flow,
 exact discrete-time gradient descent, one :func:`trajectory` entry point over the three, and
 the paper's Figures 1-4. Example::
 
@@ -15,6 +15,8 @@ from .generalisation import (best_mode_test_error, best_noise_var, best_stopping
                              best_weight_decay, mode_test_error, noise_gradient_terms, spiked_limits, test_error)
 from .errors import OVERFLOW_GUARD, DivergenceError, InvalidArgument, InvalidArgumentType, SolverFailed
 from .matrix import loss_and_gradient, sample_loss_and_gradient, second_moment_root
+from .noise_models import (dropout_optimum, gaussian_moments, masking_moments, off_diagonal_fraction, rank_h_optimum,
+                           surrogate_strength)
 from .trajectory import METHODS, Trajectory, trajectory
 from .units import LOSSES, LossConvention, from_paper_units, to_paper_units
 from .vocabulary import VOCABULARY, accepts_deprecated_names, deprecated_alias
@@ -65,5 +67,7 @@ __all__ = ["balanced_strength", "equivalent_weight_decay", "final_weight_norm", 
            "loss_and_gradient", "sample_loss_and_gradient", "second_moment_root", "from_paper_units", "LossConvention", "LOSSES",
            "best_mode_test_error", "best_noise_var", "best_stopping_time", "best_strength", "best_weight_decay",
            "mode_test_error", "noise_gradient_terms", "spiked_limits", "test_error",
+           "dropout_optimum", "gaussian_moments", "masking_moments", "off_diagonal_fraction", "rank_h_optimum",
+           "surrogate_strength",
            "to_paper_units", "blowup_start", "blowup_time", "deep_effective_start", "OVERFLOW_GUARD",
            "DivergenceError", "InvalidArgument", "InvalidArgumentType", "SolverFailed", "VOCABULARY"]

@@ -103,4 +103,22 @@ SYMBOLIC_ONLY = {
     ("G3", 0): "t° with s° as a symbol; dynamics.best_stopping_time evaluates it with s° from G2 (tested at 50 digits)",
     ("G4", 1): "G4's first equation at M = lambda; symbolic",
     ("G5", 0): "gamma° over the sums A, B of the kept modes; dynamics.best_weight_decay evaluates it per kept set",
+    ("N1", 0): "the loss under Gaussian noise of covariance Psi; dynamics.noise_models.gaussian_moments gives its (C, B), "
+               "tested by the training's marginalised loss against sampled noise",
+    ("N2", 0): "scaled masking; dynamics.noise_models.masking_moments, tested against the average over every mask",
+    ("N2", 1): "unscaled masking; dynamics.noise_models.masking_moments, tested against the average over every mask",
+    ("N3", 0): "the hidden-dropout penalty; the corrupted trainer's gradient, tested against every dropout pattern",
+    ("N4", 0): "the coupling gradient; measured by the trainer's leakage, symbolic",
+    ("N4", 1): "the per-mode gradient; validation.theory.run_corrupted_theory uses its noise B_ii - lambda_i",
+    ("N4", 2): "epsilon = (1 - q)/q for standardised masking; tested on standardised data against R12 to 1e-9",
+    ("N5", 0): "L* over the singular values; dynamics.noise_models.rank_h_optimum, tested against the pencil's eigenvalues",
+    ("N6", 0): "mu; dynamics.noise_models.dropout_optimum, tested by brute force and the 2 x 2 example",
+    ("N6", 1): "s_i; dynamics.noise_models.dropout_optimum, tested by brute force and the 2 x 2 example",
+    ("N6", 2): "L*; dynamics.noise_models.dropout_optimum, tested by brute force and the 2 x 2 example",
+    ("N7", 0): "M(t) for D = 2, H = 1; dynamics.noise_models.surrogate_strength evaluates any D, H, tested "
+               "against the formula at high precision",
+    ("N7", 1): "W(t) for D = 2, H = 1; dynamics.noise_models.surrogate_strength evaluates any D, H, tested "
+               "against the formula at high precision",
+    ("N8", 0): "the imbalance rate; measured by the trainer's asymmetry, symbolic",
+    ("N8", 1): "the gap at full rank; tested against surrogate_strength's end point in test_noise_models",
 }

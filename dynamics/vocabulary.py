@@ -53,6 +53,10 @@ VOCABULARY = (
     Term("random seed", "seed", ""),
     Term("test second moment along a training eigenvector, v̂ᵢᵀΣ_test v̂ᵢ (per mode)", "test_moment", "Mᵢᵢ"),
     Term("variance of the noise on the test inputs (0: the clean test error)", "test_noise_var", "ε_t"),
+    Term("probability that input masking keeps an input", "keep", "q"),
+    Term("probability that hidden-unit dropout keeps a unit", "dropout_keep", "θ"),
+    Term("covariance of Gaussian input noise (a D × D matrix)", "noise_cov", "Ψ"),
+    Term("Gaussian input noise of covariance noise_scale · diag Σ", "noise_scale", "c"),
 )
 
 #: Old spelling -> new name, accepted (with a DeprecationWarning) for this release only.

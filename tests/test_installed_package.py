@@ -118,7 +118,9 @@ def test_reproduce_quick_from_the_wheel_writes_a_report_whose_figures_all_exist(
     assert proc.returncode == 0, proc.stderr[-2000:]
     page = (out / "index.html").read_text()
     images = re.findall(r'<img src="([^"]+)"', page)
-    assert len(images) == 11          # Figures 1-4, depth 1-2, 5, 6, the deep MNIST run, the random-init study, Figure 6 vs the authors
+    # Figures 1-4, depth 1-2, 5, 6, the deep MNIST run, the random-init study, Figure 6 vs the authors, and the three
+    # noise-model runs (masking on raw and standardised data, hidden dropout)
+    assert len(images) == 14
     for src in images:
         assert (out / src).stat().st_size > 10_000, src
     links = re.findall(r'<a href="([^"]+)"', page)
@@ -130,7 +132,7 @@ def test_reproduce_quick_from_the_wheel_writes_a_report_whose_figures_all_exist(
     # a quick report says so on every figure and every table, and states the shrunk settings it ran
     captions = re.findall(r"<figcaption>(.*?)</figcaption>", page, re.S)
     tables = re.findall(r"<caption>(.*?)</caption>", page, re.S)
-    assert len(captions) == 11 and len(tables) >= 9
+    assert len(captions) == 14 and len(tables) >= 12
     from lindae.validation.report.reproduce import COMMITTED
     this_run = [c for c in captions + tables if COMMITTED not in c]
     assert len(this_run) == len(captions + tables) - 2 and all("QUICK RUN" in c for c in this_run)

@@ -21,7 +21,8 @@ OTHER = {"t", "X", "X_in", "X_target", "Sigma", "W1", "W2", "first", "middle", "
          "architecture", "start", "objective", "schedule", "report",   # the typed parts of a training run
          "shared",   # trainings one job shares between its parts
          "weights", "loss", "decoupled", "strengths", "at_epochs", "snapshots", "eigenvectors",   # models from elsewhere
-         "s", "spike", "aspect", "upper", "X_test", "predicted_strengths", "curve"}   # finite data
+         "s", "spike", "aspect", "upper", "X_test", "predicted_strengths", "curve",   # finite data
+         "kappa", "B", "C", "W", "scaled", "corruption", "sampled", "trace_sigma"}   # noise models
 NAMES = {n.strip() for term in VOCABULARY for n in term.name.split(",")}
 
 

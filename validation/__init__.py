@@ -15,7 +15,8 @@ from lindae.validation.data import (DataError, DataNotFound, Moments, Spectrum, 
 from lindae.validation.experiments.config import ConfigError, load_config, parse_config
 from lindae.validation.experiments.runner import RunFailed, run_config
 from lindae.validation.experiments.sweep import load_sweep, parse_sweep, run_sweep
-from lindae.validation.theory import agreement, paper_agreement, run_theory
+from lindae.validation.theory import agreement, paper_agreement, run_corrupted_theory, run_theory
+from lindae.validation.training.corruption import Corruption, CorruptedResult, train_corrupted_ae
 from lindae.validation.external import Prediction, predict, strengths_from_weights
 from lindae.validation.generalisation import run_test_theory, test_error_bound
 from lindae.validation.training import (Architecture, DeepResult, ModeCurves, Objective, ReluResult, Report, Schedule,
@@ -30,4 +31,5 @@ __all__ = ["ConfigError", "load_config", "parse_config", "DataError", "DataNotFo
            "streaming_moments", "write_spectrum_file", "load_sweep", "parse_sweep", "run_sweep", "DeepResult",
            "train_deep_linear_ae", "train", "Architecture", "Start", "Objective", "Schedule", "Report", "ModeCurves",
            "Prediction", "predict", "strengths_from_weights", "as_spectrum",
-           "run_test_theory", "test_error_bound"]
+           "run_test_theory", "test_error_bound", "Corruption", "CorruptedResult", "train_corrupted_ae",
+           "run_corrupted_theory"]

@@ -5,6 +5,7 @@ evaluates theory, and matplotlib is imported nowhere else in this layer."""
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
+from matplotlib.ticker import NullFormatter
 import numpy as np
 
 from lindae.derivations.files import save_figure
@@ -22,7 +23,78 @@ def write_figure(fig, path) -> str:
 def plot_results(results):
     """Figure 5 for linear runs, Figure 6 for ReLU runs, the deep figure for depth runs (the config's ``figure``)."""
     kind = results["config"]["figure"]
+    if kind == "corrupted":
+        return plot_corrupted(results)
     return plot_fig6(results) if kind == "fig6" else plot_depth(results) if kind == "depth" else plot_fig5(results)
+
+
+def plot_corrupted(results):
+    """Noise models (N1-N8): for every model with a learning-curve theory, every mode <= H measured (colour)
+    against theory (dashed); then where the optimum's input directions lie among the PCA modes, and the
+    hidden-dropout end points against N6."""
+    curves = [(k, v) for k, v in results["models"].items() if "all_modes" in v]
+    drop = [(k, v) for k, v in results["models"].items() if v.get("optimum", {}).get("theory", "").startswith("N6")]
+    opt = [(k, v) for k, v in results["models"].items() if "direction_weight_per_mode" in v.get("optimum", {})]
+    n = len(curves) + (1 if opt else 0) + (1 if drop else 0)
+    cols = min(3, max(n, 1))
+    rows = -(-max(n, 1) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(5.4 * cols, 4.2 * rows), squeeze=False)
+    flat = list(axes.ravel())
+    for ax in flat[n:]:
+        ax.axis("off")
+    for ax, (name, m) in zip(flat, curves):
+        ep = np.asarray(m["epochs"], dtype=float)
+        keep = ep > 0
+        H = len(m["all_modes"]["actual"])
+        colours = plt.cm.viridis(np.linspace(0, 0.95, H))
+        for i in range(H):
+            ax.plot(ep[keep], np.asarray(m["all_modes"]["actual"][i])[keep], color=colours[i], lw=1.4)
+            ax.plot(ep[keep], np.asarray(m["all_modes"]["theory"][i])[keep], color="k", lw=0.7, ls="--")
+        ag = m["agreement"]
+        ax.set_xscale("log")
+        ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.set_title(f"{name}: {m['noise']}, H = {H}\nmax |s − theory| = {ag['max_abs']:.2g} (mode {ag['mode']}); "
+                     f"leakage {m['leakage_final']:.2g}", fontsize=8.5)
+        ax.set_xlabel(f"epoch (η = {m['config']['lr']:g})"), ax.set_ylabel("mode strength vᵢᵀWvᵢ")
+    k = len(curves)
+    if opt:
+        ax = flat[k]
+        k += 1
+        H = int(opt[0][1]["config"]["hidden"])
+        for name, m in opt:
+            w = np.asarray(m["optimum"]["direction_weight_per_mode"])
+            shown = min(len(w), 3 * H)
+            ax.plot(np.arange(1, shown + 1), w[:shown], lw=1.2, marker=".", ms=3,
+                    label=f"{name} (top-{H} PCA inputs carry {100 * m['optimum']['pca_share']:.0f}% of ‖W*‖²)")
+        ax.step([0.5, H + 0.5, shown + 0.5], [1, 0, 0], where="post", color="grey", lw=1, ls=":",
+                label=f"PCA: exactly the top {H} modes")
+        ax.set_xlabel("PCA mode number i"), ax.set_ylabel("weight of mode i in W*'s input directions")
+        ax.set_ylim(-0.03, 1.05)
+        ax.set_title("the optimum's directions against PCA's (N5)", fontsize=8.5)
+        ax.legend(fontsize=6.5, loc="upper right")
+    if drop:
+        ax = flat[k]
+        colours = plt.cm.tab10(np.arange(10))
+        for j, (name, m) in enumerate(drop):
+            ep = np.asarray(m["epochs"], dtype=float)
+            keep = ep > 0
+            for i, key in enumerate(sorted(m["series"], key=int)):
+                ax.plot(ep[keep], np.asarray(m["series"][key]["actual"])[keep], color=colours[i], lw=1.6,
+                        ls="-" if j == 0 else "-.", label=f"{name}: mode {key}")
+        s_th = np.asarray(drop[0][1]["optimum"]["strengths"])
+        theta = float(drop[0][1]["config"]["dropout_keep"])
+        for i, v in enumerate(s_th):
+            ax.axhline(v, color=colours[i], lw=0.9, ls="--")
+        ax.axhline(theta, color="grey", lw=0.9, ls=":", label=f"aligned saddle s = θ = {theta:g}")
+        ax.set_xscale("log")
+        ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.set_xlabel(f"epoch (η = {drop[0][1]['config']['lr']:g})"), ax.set_ylabel("mode strength vᵢᵀWvᵢ")
+        ax.set_title("hidden-unit dropout against N6's equalised optimum (dashed)", fontsize=8.5)
+        ax.legend(fontsize=7)
+    fig.suptitle(f"{results['title']}: {results['n_samples']} samples, D = {results['dimension']}; dashed: theory",
+                 fontsize=11)
+    fig.tight_layout()
+    return fig
 
 
 def plot_depth(results):

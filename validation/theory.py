@@ -203,3 +203,36 @@ def worst_half_time_error(agreement):
     """(largest |relative error of the epochs to u*/2|, its mode) over the modes that both reach u*/2."""
     rel = [(abs(v["t_half_rel_error"]), int(k)) for k, v in agreement.items() if v.get("t_half_rel_error") is not None]
     return max(rel) if rel else (None, None)
+
+
+#: Largest relative off-diagonal entry of B̃ for which an aligned start is treated as decoupled (N4).
+DECOUPLED = 1e-12
+
+
+def run_corrupted_theory(result):
+    """(which theory, predicted strengths (K, D)) at ``result.epochs`` for a run of
+    :func:`lindae.validation.training.corruption.train_corrupted_ae`.
+
+    * An aligned start under a corruption whose B̃ is diagonal (N4: e.g. scaled masking of standardised data)
+      decouples exactly: each mode follows R12's exact GD map with its own noise εᵢ = B̃ᵢᵢ − λᵢ.
+    * Otherwise (random starts, or a non-diagonal B̃): the Riccati surrogate N7 from the actual initial weights
+      (:func:`dynamics.noise_models.surrogate_strength`), in discrete time.
+    * Hidden-unit dropout has no learning-curve theory here (its penalty is not a function of W, N3); its
+      optimum is N6 (:func:`dynamics.noise_models.dropout_optimum`), and this raises InvalidArgument.
+    """
+    from lindae.dynamics.noise_models import surrogate_strength
+    cor = result.corruption
+    if cor is not None and cor.rho:
+        raise InvalidArgument("hidden-unit dropout has no learning-curve theory (N3's penalty depends on the factors); "
+                              "compare its end point with dynamics.noise_models.dropout_optimum (N6)")
+    lr, epochs = float(result.config["lr"]), np.asarray(result.epochs)
+    Bt = result.B
+    off = np.max(np.abs(Bt - np.diag(np.diag(Bt)))) if Bt.size else 0.0
+    if (result.init_a0 is not None and off <= DECOUPLED * np.max(np.abs(Bt))
+            and np.allclose(result.kappa, result.eigenvalues, rtol=0, atol=0)):
+        eps_i = np.maximum(np.diag(Bt) - result.kappa, 0.0)
+        run = gd_modes(int(epochs[-1]) if len(epochs) else 0, result.kappa, noise_var=eps_i, a0=result.init_a0,
+                       b0=result.init_b0, lr=lr)
+        return "per-mode exact GD map (R12 with each mode's own noise B̃ᵢᵢ − λᵢ, N4)", run.strengths[epochs]
+    _, s = surrogate_strength(result.kappa, Bt, result.init_growing, lr=lr, epochs=epochs)
+    return "Riccati surrogate (N7) from the actual initial weights, discrete time", s

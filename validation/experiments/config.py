@@ -45,12 +45,16 @@ def _choice(default, *choices):
 
 @dataclass(frozen=True)
 class DataConfig:
-    """``[data]``: which data set, how many samples, and whether to centre it."""
-    dataset: str = _choice("mnist", "mnist", "cifar10", "array")
+    """``[data]``: which data set, how many samples, whether to centre it, and whether to standardise it (every
+    input divided by its root mean square, so that diag Σ = I; inputs that never vary are dropped). The data set
+    ``"diagonal"`` is the D samples √(Dλᵢ)eᵢ, whose second moment is diag(``eigenvalues``) exactly."""
+    dataset: str = _choice("mnist", "mnist", "cifar10", "array", "diagonal")
+    eigenvalues: tuple = ()
     n_samples: int = _num(0, 0)
     path: str = ""
     key: str = ""
     center: bool = False
+    standardize: bool = False
     spectrum: str = ""
 
 
@@ -106,11 +110,56 @@ class ReluModel(ModelConfig):
     n_modes: int = _num(4, 1)
 
 
+@dataclass(frozen=True)
+class CorruptedModel(ModelConfig):
+    """A linear autoencoder under one noise model (``kind = "corrupted"``, N1-N8): ``noise`` is ``"masking"``
+    (keep probability ``keep``, inputs scaled by 1/keep), ``"masking_unscaled"`` (the same without the scaling),
+    ``"gaussian_diag"`` (Gaussian noise of covariance ``noise_scale`` · diag Σ) or ``"hidden_dropout"`` (hidden
+    units kept with probability ``dropout_keep``). Each noise takes its own parameter and no other; the
+    corruption is marginalised, or drawn afresh for every minibatch of ``batch_size`` rows with ``sampled``."""
+    KIND: ClassVar[str] = "corrupted"
+    noise: str = _choice("masking", "masking", "masking_unscaled", "gaussian_diag", "hidden_dropout")
+    keep: float = _num(0.0, 0)
+    noise_scale: float = _num(0.0, 0)
+    dropout_keep: float = _num(0.0, 0)
+    init: str = _choice("random", "random", "aligned")
+    init_scale: float = _num(1e-4, 0, True)
+    u0: float = _num(1e-6, 0, True)
+    sampled: bool = False
+    batch_size: int = _num(0, 0)
+
+    #: The parameter each noise takes.
+    PARAMETER: ClassVar[dict] = {"masking": "keep", "masking_unscaled": "keep", "gaussian_diag": "noise_scale",
+                                 "hidden_dropout": "dropout_keep"}
+
+    def check(self, where):
+        """ConfigError for a parameter of another noise, a missing one, or a keep probability outside (0, 1]."""
+        own = self.PARAMETER[self.noise]
+        for name in set(self.PARAMETER.values()) - {own}:
+            if getattr(self, name):
+                raise ConfigError(f"{where}: '{name}' does not apply to noise = {self.noise!r} (one noise model per "
+                                  f"model; {self.noise!r} takes '{own}')")
+        value = getattr(self, own)
+        if own != "noise_scale" and not 0 < value <= 1:
+            raise ConfigError(f"{where}: noise = {self.noise!r} needs {own} in (0, 1], got {value:g}")
+        if own == "noise_scale" and value <= 0:
+            raise ConfigError(f"{where}: noise = 'gaussian_diag' needs noise_scale > 0")
+        if self.weight_decay:
+            raise ConfigError(f"{where}: weight_decay does not apply to a corrupted model (its noise is the regulariser)")
+        if self.batch_size and not self.sampled:
+            raise ConfigError(f"{where}: batch_size needs sampled = true (marginalised training is full-batch)")
+
+    def corruption(self):
+        """The :class:`~lindae.validation.training.corruption.Corruption` this model trains under."""
+        from lindae.validation.training.corruption import Corruption
+        return Corruption(self.noise, **{self.PARAMETER[self.noise]: getattr(self, self.PARAMETER[self.noise])})
+
+
 #: Config keys of the previous release -> their names now (accepted with a DeprecationWarning for this release).
 DEPRECATED_KEYS = {"init_std": "init_scale"}
 #: Model kind -> its dataclass.
-KINDS = {cls.KIND: cls for cls in (LinearModel, ReluModel)}
-FIGURES = ("fig5", "fig6", "depth", "none")
+KINDS = {cls.KIND: cls for cls in (LinearModel, ReluModel, CorruptedModel)}
+FIGURES = ("fig5", "fig6", "depth", "corrupted", "none")
 #: Keys [train] may hold: those of any kind, and the kind itself.
 TRAIN_KEYS = ({"kind"} | {f.name for cls in KINDS.values() for f in dataclasses.fields(cls)} - {"name"}) | set(DEPRECATED_KEYS)
 
@@ -134,7 +183,8 @@ class RunConfig:
 
 
 def _type_name(tp) -> str:
-    return {"int": "an integer", "float": "a number", "bool": "a boolean", "str": "a string"}[tp]
+    return {"int": "an integer", "float": "a number", "bool": "a boolean", "str": "a string",
+            "tuple": "a list of numbers >= 0"}[tp]
 
 
 def check_value(where: str, f: dataclasses.Field, value):
@@ -142,9 +192,13 @@ def check_value(where: str, f: dataclasses.Field, value):
     tp = f.type if isinstance(f.type, str) else f.type.__name__
     ok = {"int": lambda v: isinstance(v, int) and not isinstance(v, bool),
           "float": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
-          "bool": lambda v: isinstance(v, bool), "str": lambda v: isinstance(v, str)}[tp]
+          "bool": lambda v: isinstance(v, bool), "str": lambda v: isinstance(v, str),
+          "tuple": lambda v: isinstance(v, list) and all(isinstance(x, (int, float)) and not isinstance(x, bool)
+                                                         and math.isfinite(x) and x >= 0 for x in v)}[tp]
     if not ok(value):
         raise ConfigError(f"{where}: '{f.name}' must be {_type_name(tp)}, got {value!r}")
+    if tp == "tuple":
+        return tuple(float(x) for x in value)
     if tp == "float":
         value = float(value)
         if not math.isfinite(value):
@@ -194,6 +248,8 @@ def build_model(where: str, merged: dict) -> ModelConfig:
                                   f"{', '.join(sorted(set(fields) | {'kind'}))})")
             raise ConfigError(f"{where}: unknown key '{key}'; allowed keys: {', '.join(sorted(TRAIN_KEYS | {'name'}))}")
     model = KINDS[kind](**{k: check_value(where, fields[k], v) for k, v in merged.items()})
+    if isinstance(model, CorruptedModel):
+        model.check(where)
     if isinstance(model, LinearModel) and model.depth > 2 and model.batch_size:
         raise ConfigError(f"{where}: depth = {model.depth} needs full-batch training (batch_size = 0)")
     return model
@@ -251,6 +307,8 @@ def parse_config(raw: dict, source: str = "<config>") -> RunConfig:
             raise ConfigError(f"{where}: duplicate name {name!r}")
         seen.add(name)
         models.append(build_model(f"{where} {name!r}", {**train, **entry}))
+    if (data.dataset == "diagonal") != bool(data.eigenvalues):
+        raise ConfigError(f"{source}: [data]: eigenvalues = [...] (>= 0) goes with dataset 'diagonal', and 'diagonal' needs them")
     if data.dataset == "array" and not data.path and not data.spectrum:
         raise ConfigError(f"{source}: [data]: dataset 'array' needs path = \"file.npy\" (or .npz)")
     return RunConfig(title=title, figure=figure, data=data, models=tuple(models), report_modes=tuple(modes),

@@ -7,7 +7,7 @@ import hashlib
 
 import numpy as np
 
-from lindae.validation.experiments.config import LinearModel, ModelConfig, ReluModel
+from lindae.validation.experiments.config import CorruptedModel, LinearModel, ModelConfig, ReluModel
 from lindae.validation.experiments.store import content_key
 
 #: Model settings that choose only what is recorded, not the trajectory.
@@ -111,6 +111,13 @@ def _train(model, X, spectrum, log):
     if isinstance(model, ReluModel):
         return train_relu_ae(X, model.hidden, model.lr, model.epochs, noise_std=model.noise_std,
                              init_scale=model.init_scale, dtype=model.dtype, n_modes=model.n_modes, **common)
+    if isinstance(model, CorruptedModel):
+        from lindae.validation.training.corruption import train_corrupted_ae
+        kw = dict(seed=model.seed, record_every=model.record_every, spectrum=spectrum, progress=log, name=model.name,
+                  init=model.init, init_scale=model.init_scale, sampled=model.sampled, batch_size=model.batch_size or None)
+        if model.init == "aligned":
+            kw.update(modes=list(range(1, model.hidden + 1)), u0=model.u0)
+        return train_corrupted_ae(X, model.hidden, model.lr, model.epochs, corruption=model.corruption(), **kw)
     if not isinstance(model, LinearModel):
         raise TypeError(f"no training for {type(model).__name__}")
     kw = dict(common, noise_var=model.noise_var, init=model.init, init_scale=model.init_scale,

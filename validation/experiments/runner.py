@@ -24,10 +24,10 @@ from lindae.dynamics import DivergenceError, InvalidArgument
 
 from lindae.validation.data.datasets import CIFAR10_HELP, DataError, cache_dir, load_array, load_cifar10, load_mnist
 from lindae.validation.data.spectrum import cached_spectrum
-from lindae.validation.experiments.config import LinearModel, RunConfig, load_config, model_hash, parse_config
+from lindae.validation.experiments.config import CorruptedModel, LinearModel, RunConfig, load_config, model_hash, parse_config
 from lindae.validation.experiments.model_training import train_model
 from lindae.validation.experiments.store import ResultStore, interrupt_on_sigterm, write_manifest
-from lindae.validation.theory import agreement, half_time, paper_agreement
+from lindae.validation.theory import agreement, half_time, paper_agreement, run_corrupted_theory
 
 
 class RunFailed(RuntimeError):
@@ -39,12 +39,25 @@ def load_data(data, *, cifar10_dir=None, log=print):
     n = data.n_samples or None
     if data.dataset == "mnist":
         return load_mnist(n, path=data.path or None, log=log)
+    if data.dataset == "diagonal":
+        lam = np.asarray(data.eigenvalues, dtype=float)
+        return np.diag(np.sqrt(lam.size * lam))
     if data.dataset == "cifar10":
         directory = cifar10_dir or data.path
         if not directory:
             raise DataError(f"the config needs CIFAR-10, but no directory was given. {CIFAR10_HELP}")
         return load_cifar10(directory, n)
     return load_array(data.path, data.key or None, n)
+
+
+def standardize(X, log=None):
+    """Every input divided by its root mean square (so that diag Σ = I for the uncentred Σ = XᵀX/N); inputs that
+    never vary (all zero) are dropped, since no scaling makes their variance one."""
+    rms = np.sqrt(np.mean(X * X, axis=0))
+    keep = rms > 0
+    if log is not None and not np.all(keep):
+        log(f"standardize: {int(np.sum(~keep))} inputs that are zero in every sample dropped")
+    return X[:, keep] / rms[keep]
 
 
 def load_inputs(cfg: RunConfig, *, cifar10_dir=None, log=print):
@@ -58,16 +71,20 @@ def load_inputs(cfg: RunConfig, *, cifar10_dir=None, log=print):
             raise DataError(f"[data] center = {str(data.center).lower()}, but {data.spectrum} is "
                             f"{'centred' if spec.mean is not None else 'uncentred'}")
         for m in cfg.models:
-            if not isinstance(m, LinearModel) or m.sampled_noise:
-                raise DataError(f"model {m.name}: {'ReLU training' if m.kind != 'linear' else 'sampled noise'} "
+            if needs_data(m):
+                raise DataError(f"model {m.name}: {'ReLU training' if m.kind == 'relu' else 'sampled noise'} "
                                 f"needs the data X, and a spectrum file holds only its second moment; "
                                 f"give the data set instead of [data] spectrum")
+        if data.standardize:
+            raise DataError("[data] standardize needs the data itself; a spectrum file holds only its second moment")
         X, D = None, len(spec.eigenvalues)
         log(f"data: spectrum {data.spectrum} ({spec.n_samples} samples x {D} features)")
     else:
         X = load_data(data, cifar10_dir=cifar10_dir, log=log)
         if data.center:
             X = X - X.mean(axis=0)
+        if data.standardize:
+            X = standardize(X, log=log)
         D = X.shape[1]
         log(f"data: {X.shape[0]} samples x {D} features")
     for m in cfg.models:
@@ -87,6 +104,8 @@ def _round(values, digits=12):
 
 def summarise(model, res, modes, status="finished"):
     """The JSON-ready summary of a finished (or partial) training result of ``model``."""
+    if isinstance(model, CorruptedModel):
+        return summarise_corrupted(res, modes, status)
     if not isinstance(model, LinearModel):
         return summarise_relu(res, status)
     return (summarise_deep if model.depth > 2 else summarise_linear)(res, modes, status)
@@ -148,6 +167,55 @@ def summarise_linear(res, modes, status="finished"):
     return out
 
 
+def summarise_corrupted(res, modes, status="finished"):
+    """JSON-ready summary of a corrupted run (masking, anisotropic noise, hidden dropout): every mode <= H against
+    its theory (N7's surrogate, or R12 per mode when decoupled), the leakage and asymmetry, and the end point
+    against the optimum (N5, or N6 for hidden dropout) with the optimum's directions against PCA's."""
+    from lindae.dynamics.noise_models import dropout_optimum, rank_h_optimum
+    H = int(res.config["hidden"])
+    D = len(res.eigenvalues)
+    modes = [k for k in modes if k <= D]
+    out = {"status": status, "kind": "corrupted", "noise": res.corruption.describe(), "epochs": res.epochs.tolist(),
+           "loss": _round(res.loss), "loss_final": float(res.loss[-1]) if len(res.loss) else None,
+           "leakage": _round(res.leakage), "asymmetry": _round(res.asymmetry),
+           "leakage_final": float(res.leakage[-1]) if len(res.leakage) else None,
+           "asymmetry_final": float(res.asymmetry[-1]) if len(res.asymmetry) else None, "seconds": res.seconds}
+    if len(res.epochs) < 2:
+        return out
+    Wt = res.eigenvectors.T @ res.W2 @ res.W1 @ res.eigenvectors
+    if res.corruption.rho:
+        s_opt, l_opt = dropout_optimum(res.eigenvalues, H, res.corruption.dropout_keep)
+        out["optimum"] = {"theory": "N6 (equalised dropout optimum)", "strengths": _round(s_opt[:H]),
+                          "loss": float(l_opt), "max_abs_strength_error": float(np.max(np.abs(np.diag(Wt) - s_opt))),
+                          "loss_error": float(res.loss[-1] - l_opt)}
+        out["series"] = {str(k): {"actual": _round(res.strengths[:, k - 1])} for k in modes}
+        return out
+    Wopt, l_opt, sig = rank_h_optimum(np.diag(res.kappa), res.B, H, trace_sigma=float(np.sum(res.eigenvalues)))
+    w, U = np.linalg.eigh(res.B)
+    root = (U * np.sqrt(np.clip(w, 0, None))) @ U.T
+    pca = np.sum(Wopt[:, :H] ** 2) / max(np.sum(Wopt ** 2), 1e-300)   # share of W*'s columns on the top-H PCA modes
+    _, _, Vt = np.linalg.svd(Wopt @ root)
+    top = Vt[:H]                                                       # W*'s input directions (B^{1/2}-whitened)
+    out["optimum"] = {"theory": "N5 (rank-H optimum)", "strengths": _round(np.diag(Wopt)), "loss": float(l_opt),
+                      "loss_error": float(res.loss[-1] - l_opt),
+                      "relative_frobenius": float(np.linalg.norm(Wt - Wopt) / np.linalg.norm(Wopt)),
+                      "relative_b_weighted": float(np.linalg.norm((Wt - Wopt) @ root) / np.linalg.norm(Wopt @ root)),
+                      "sigma_gap": float(sig[H - 1] - sig[H]) if H < len(sig) else None,
+                      "pca_share": float(pca), "direction_weight_per_mode": _round(np.sum(top ** 2, axis=0), 6)}
+    which, th = run_corrupted_theory(res)
+    err = np.abs(res.strengths[:, :H] - th[:, :H])
+    per_mode = err.max(axis=0)
+    worst = int(np.argmax(per_mode))
+    out["theory"] = which
+    out["agreement"] = {"max_abs": float(per_mode[worst]), "mode": worst + 1,
+                        "epoch": int(res.epochs[int(np.argmax(err[:, worst]))]),
+                        "per_mode_max_abs": _round(per_mode, 6), "modes_over_0.05": int(np.sum(per_mode > 0.05))}
+    out["series"] = {str(k): {"actual": _round(res.strengths[:, k - 1]), "theory": _round(th[:, k - 1])} for k in modes}
+    out["all_modes"] = {"actual": [_round(res.strengths[:, i], 6) for i in range(H)],
+                        "theory": [_round(th[:, i], 6) for i in range(H)]}
+    return out
+
+
 def summarise_relu(res, status="finished"):
     out = {"status": status, "kind": "relu", "epochs": res.epochs.tolist(), "loss": _round(res.loss),
            "seconds": res.seconds, "series": {}, "half_time": {}}
@@ -160,6 +228,8 @@ def summarise_relu(res, status="finished"):
 
 def needs_data(model) -> bool:
     """True for a model whose training reads the data X (ReLU, sampled noise), not only its spectrum."""
+    if isinstance(model, CorruptedModel):
+        return model.sampled
     return not isinstance(model, LinearModel) or model.sampled_noise
 
 

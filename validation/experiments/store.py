@@ -16,18 +16,7 @@ import signal
 import threading
 
 from lindae.derivations.files import atomic_write_json
-
-
-@contextlib.contextmanager
-def one_blas_thread():
-    """BLAS pinned to one thread in the block (a worker sharing the cores with others). threadpoolctl limits
-    only the libraries loaded when the block starts, so SciPy's bundled OpenBLAS (NumPy brings its own) is
-    loaded first; without that, a worker that first touches scipy.linalg inside the block runs it on every
-    core, and two such workers on two cores spend half their time waiting for each other's threads."""
-    import scipy.linalg.blas  # noqa: F401  (loads SciPy's OpenBLAS)
-    from threadpoolctl import threadpool_limits
-    with threadpool_limits(limits=1):
-        yield
+from lindae.dynamics._blas import one_blas_thread  # noqa: F401  (re-exported: the workers' BLAS setting)
 
 
 def content_key(*parts) -> str:

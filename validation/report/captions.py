@@ -84,6 +84,10 @@ def training_caption(results, quick=False):
             extra.append(f"σ² = {m['noise_var']:g}")
         if m.get("noise_std"):
             extra.append(f"noise std {m['noise_std']:g}")
+        if m.get("kind") == "corrupted":
+            par = {"masking": "keep", "masking_unscaled": "keep", "gaussian_diag": "noise_scale",
+                   "hidden_dropout": "dropout_keep"}[m["noise"]]
+            extra.append(f"{m['noise']}, {par} {m[par]:g}" + (", aligned" if m["init"] == "aligned" else ""))
         regs.append(m["name"] + (f" ({', '.join(extra)})" if extra else ""))
     title = (f"{results['title']} — {data.get('dataset', 'data')}, {results['n_samples']} samples, "
              f"D = {results['dimension']}, H = {m0['hidden']}, η = {m0['lr']:g}, {m0['epochs']} epochs, "
@@ -107,6 +111,16 @@ def training_caption(results, quick=False):
                 "random starts are predicted by D9 (each mode's effective balanced start from the actual initial weights, "
                 "through the saturation-free flow of all the modes together, which share the middle layer). Epochs to u*/2 of the plotted modes from random starts: "
                 + ("; ".join(worst) if worst else "no plotted mode reached u*/2") + ".")
+    elif cfg.get("figure") == "corrupted" and all(m.get("noise") == "hidden_dropout" for m in models):
+        text = ("Beyond the paper (N3, N6). Measured vᵢᵀWvᵢ of each mode under hidden-unit dropout from small random "
+                "weights, against N6's equalised optimum (dashed); dotted: the aligned point, one hidden unit per mode, a "
+                "saddle of the dropout loss.")
+    elif cfg.get("figure") == "corrupted":
+        text = ("Beyond the paper (N1–N8). Every mode i ≤ H: measured vᵢᵀWvᵢ (colour, mode 1 dark) against theory "
+                "(dashed): the Riccati surrogate N7 from the actual initial weights, or R12's exact per-mode map where the "
+                "modes decouple (N4: an aligned start on standardised data). The leakage ‖offdiag W̃‖/‖W̃‖ says how far the "
+                "run is from decoupled. The panel of the optimum's directions gives, per PCA mode, its weight among the H "
+                "input directions of the rank-H optimum W* (N5): PCA would take exactly the first H.")
     elif m0["kind"] == "linear":
         text = ("Paper: theory tracks training mode by mode. Ours (top): vᵢᵀWvᵢ against R15, every mode predicted from "
                 "the actual initial weights with the modes competing for the hidden directions, in discrete time; bottom: "

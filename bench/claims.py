@@ -6,7 +6,7 @@
 ``--fig5 DIR`` takes Figure 5 from a ``lindae run configs/fig5_mnist.toml --out DIR`` instead, and
 ``--draws DIR`` adds R15 on new draws (``lindae study configs/random_init_draws.toml --out DIR``),
 ``--external FILE`` the models trained elsewhere (``python bench/external_models.py --out FILE``),
-``--generalisation FILE`` finite data on MNIST (``python bench/generalisation_mnist.py --out FILE``),
+``--generalisation DIR`` the finite-data study (``lindae generalisation configs/generalisation_mnist.toml --out DIR``),
 ``--noise FILE`` masking on MNIST (``python bench/noise_models_mnist.py --out FILE``; the report's noise-model runs
 come from ``--noise-report DIR``, default ``--reproduce``), and
 ``--only-runs`` replaces only the numbers of the given runs in the existing file (no benchmarks).
@@ -111,13 +111,50 @@ def noise_numbers(report_dir, bench_file=None):
     return out
 
 
+def generalisation_numbers(folder):
+    """The finite-data study's numbers, keyed for the markers: ``N500_H64`` per MNIST cell, ``spiked`` and the worst
+    of each acceptance measure over the MNIST cells."""
+    with open(os.path.join(folder, "generalisation.json")) as fh:
+        study = json.load(fh)
+    out, mnist = {}, [c for c in study["cells"] if c["kind"] == "mnist"]
+    for c in mnist:
+        ae, dae = c["ae_at_test_noise"], c["models"]["DAE"]
+        out[f"N{c['N']}_H{c['hidden']}"] = dict(
+            aligned_gap=c["aligned_worst_relative_gap"], random_gap=c["random"]["worst_relative_gap"],
+            random_within_bound=c["random"]["within_bound"],
+            dae_best_measured=dae["best_epoch_measured"], dae_best_predicted=dae["best_epoch_predicted"],
+            ae_best_measured=ae["best_epoch_measured"], ae_best_predicted=ae["best_epoch_predicted"],
+            overshooting_modes=len(c["overshoot"]["modes"]), overshoot_worst_epochs=c["overshoot"]["worst_epochs_apart"],
+            noise_measured=c["noise"]["best_measured"], noise_predicted=c["noise"]["best_predicted"],
+            noise_g4=c["noise"]["continuous_optimum"], decay_measured=c["decay"]["best_measured"],
+            decay_predicted=c["decay"]["best_predicted"], decay_g5=c["decay"]["continuous_optimum"],
+            noise_beats_decay="noise" if c["noise_beats_decay"] else "weight decay")
+    if mnist:
+        out["worst"] = dict(aligned_gap=max(c["aligned_worst_relative_gap"] for c in mnist),
+                            grid_steps=max(max(c["noise"]["grid_steps_apart"], c["decay"]["grid_steps_apart"])
+                                           for c in mnist),
+                            all_within_bound=all(c["random"]["within_bound"] for c in mnist))
+        first = [c for c in mnist if c["hidden"] == mnist[0]["hidden"]]
+        out["noise_wins_at"] = ", ".join(str(c["N"]) for c in first if c["noise_beats_decay"]) or "none"
+        out["decay_wins_at"] = ", ".join(str(c["N"]) for c in first if not c["noise_beats_decay"]) or "none"
+    for c in study["cells"]:
+        if "population_relative_error" in c:
+            e, sp = c["population_relative_error"], c["spikes"][0]
+            out[c["kind"]] = dict(D=c["D"], N=c["N"], draws=c["draws"], test=100 * e["test"], train=100 * e["train"],
+                                  learned=100 * e["learned"], learned_se=100 * e["learned_se"],
+                                  lam_hat=sp["lam_hat_mean"], lam_hat_limit=sp["lam_hat_limit"],
+                                  overlap2=sp["overlap2_mean"], overlap2_limit=sp["overlap2_limit"])
+    return out
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--reproduce", metavar="DIR", help="output folder of `lindae reproduce` (its timings and Figure 5)")
     p.add_argument("--fig5", metavar="DIR", help="output folder of a Figure 5 run (default: DIR/fig5_mnist of --reproduce)")
     p.add_argument("--draws", metavar="DIR", help="output folder of `lindae study configs/random_init_draws.toml`")
     p.add_argument("--external", metavar="FILE", help="output of `python bench/external_models.py --out FILE`")
-    p.add_argument("--generalisation", metavar="FILE", help="output of `python bench/generalisation_mnist.py --out FILE`")
+    p.add_argument("--generalisation", metavar="DIR", help="output folder of `lindae generalisation "
+                   "configs/generalisation_mnist.toml --out DIR`")
     p.add_argument("--noise", metavar="FILE", help="output of `python bench/noise_models_mnist.py --out FILE`")
     p.add_argument("--noise-report", metavar="DIR", help="output folder of `lindae reproduce` whose noise-model runs "
                    "to quote (default: --reproduce)")
@@ -136,12 +173,11 @@ def main(argv=None):
     noise_dir = a.noise_report or a.reproduce
     if noise_dir and os.path.exists(os.path.join(noise_dir, "masking_mnist", "results.json")):
         runs["noise"] = noise_numbers(noise_dir, a.noise)
-    for key, path in (("external", a.external), ("generalisation", a.generalisation)):
-        if path:
-            with open(path) as fh:
-                runs[key] = json.load(fh)
-    if "generalisation" in runs and isinstance(runs["generalisation"]["sizes"], list):   # keyed by N for the markers
-        runs["generalisation"]["sizes"] = {f"N{r['N']}": r for r in runs["generalisation"]["sizes"]}
+    if a.external:
+        with open(a.external) as fh:
+            runs["external"] = json.load(fh)
+    if a.generalisation:
+        runs["generalisation"] = generalisation_numbers(a.generalisation)
     if a.only_runs:
         with open(a.out) as fh:
             claims = json.load(fh)

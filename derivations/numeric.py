@@ -13,7 +13,7 @@ import sympy as sp
 from .flow import flow_rhs
 from .learning_rates import discrete_map
 from .registry import get
-from .symbols import a, b, eps, eta, gam, lam
+from .symbols import a, b, eps, eta, gam, lam, u
 
 
 def _lambdify(args, expr, doc):
@@ -78,3 +78,17 @@ def mode_gd_map_function():
     """(a, b, lam, eps, gamma, eta) -> (a', b'), the exact per-mode GD map generated from R12."""
     fa, fb = discrete_map()
     return _lambdify([a, b, lam, eps, gam, eta], (fa, fb), "Exact per-mode GD map (R12).")
+
+
+def sgd_step_moments_function(sampled: bool):
+    """(u, lam, eps, gamma, eta, B, m4) -> (F(u)/u, Q(u)/u²), S2's one-step mean and variance of a mode under
+    minibatch SGD with S1's moments of g (sampled or marginalised noise), divided by u and u² so that they stay
+    finite for the smallest u."""
+    from .sgd import batch, m4, mean_expr, mu_g, one_step_mean_expr, one_step_variance_expr, var_g, variance_expr
+    stmt = get("sgd_moment_equations").statement
+    moments = {mu_g: mean_expr(), var_g: variance_expr(sampled)}
+    ratio_mean = (stmt[0].rhs / u).subs(moments)          # u·(...)/u cancels as it is built: no expansion
+    ratio_var = (stmt[1].rhs / u ** 2).subs(moments)
+    assert sp.expand(stmt[0].rhs - one_step_mean_expr()) == 0 and sp.expand(stmt[1].rhs - one_step_variance_expr()) == 0
+    return _lambdify([u, lam, eps, gam, eta, batch, m4], (ratio_mean, ratio_var),
+                     f"S2's F(u)/u and Q(u)/u² with S1's {'sampled' if sampled else 'marginalised'}-noise moments.")

@@ -1,5 +1,5 @@
-"""The ordered registry of derived results: R1-R15 (one hidden layer), D1-D9 (depth L), G1-G5 (finite data) and N1-N8
-(noise models: masking, dropout, any Gaussian noise covariance)."""
+"""The ordered registry of derived results: R1-R15 (one hidden layer), D1-D9 (depth L), G1-G5 (finite data), N1-N8
+(noise models: masking, dropout, any Gaussian noise covariance) and S1-S2 (minibatch SGD)."""
 from __future__ import annotations
 
 import functools
@@ -13,6 +13,7 @@ from .generalisation import G_BUILDERS
 from .learning_rates import discrete_map_stability, optimal_learning_rates
 from .loss import mode_decoupling, noise_marginalisation
 from .noise_models import N_BUILDERS
+from .sgd import S_BUILDERS
 from .norms import effective_initial_strength, weight_norm
 from .random_init import random_init_theory
 from .result import Result
@@ -28,8 +29,9 @@ R_BUILDERS = (noise_marginalisation, mode_decoupling, gradient_flow, balance_law
 #: D1-D9, in the order of docs/theory.md.
 D_BUILDERS = DEPTH_BUILDERS + (depth_random_start,)
 
-#: Builders in the order of docs/theory.md: R1-R15, then D1-D9, G1-G5 and N1-N8.
-BUILDERS: dict[str, Callable[[], Result]] = {fn.__name__: fn for fn in R_BUILDERS + D_BUILDERS + G_BUILDERS + N_BUILDERS}
+#: Builders in the order of docs/theory.md: R1-R15, then D1-D9, G1-G5, N1-N8 and S1-S2.
+BUILDERS: dict[str, Callable[[], Result]] = {fn.__name__: fn for fn in R_BUILDERS + D_BUILDERS + G_BUILDERS + N_BUILDERS
+                                                   + S_BUILDERS}
 
 
 def names() -> list[str]:
@@ -41,14 +43,15 @@ def names() -> list[str]:
 NUMBERS = ({f"R{k}": fn.__name__ for k, fn in enumerate(R_BUILDERS, 1)}
            | {f"D{k}": fn.__name__ for k, fn in enumerate(D_BUILDERS, 1)}
            | {f"G{k}": fn.__name__ for k, fn in enumerate(G_BUILDERS, 1)}
-           | {f"N{k}": fn.__name__ for k, fn in enumerate(N_BUILDERS, 1)})
+           | {f"N{k}": fn.__name__ for k, fn in enumerate(N_BUILDERS, 1)}
+           | {f"S{k}": fn.__name__ for k, fn in enumerate(S_BUILDERS, 1)})
 
 
 def resolve(name_or_number: str) -> str:
     """The result name for a name or a result number ("R5"); KeyError listing both otherwise."""
     key = NUMBERS.get(name_or_number.upper(), name_or_number) if isinstance(name_or_number, str) else name_or_number
     if key not in BUILDERS:
-        raise KeyError(f"unknown result {name_or_number!r}; use R1-R15, D1-D9, G1-G5, N1-N8 or a name: {', '.join(BUILDERS)}")
+        raise KeyError(f"unknown result {name_or_number!r}; use R1-R15, D1-D9, G1-G5, N1-N8, S1-S2 or a name: {', '.join(BUILDERS)}")
     return key
 
 

@@ -121,4 +121,12 @@ SYMBOLIC_ONLY = {
                "against the formula at high precision",
     ("N8", 0): "the imbalance rate; measured by the trainer's asymmetry, symbolic",
     ("N8", 1): "the gap at full rank; tested against surrogate_strength's end point in test_noise_models",
+    ("S1", 0): "g's mean; lambdified into dynamics.sgd_mode_moments (derivations.sgd_step_moments_function)",
+    ("S1", 1): "g's variance, marginalised noise; lambdified into dynamics.sgd_mode_moments",
+    ("S1", 2): "g's variance, sampled noise; lambdified into dynamics.sgd_mode_moments",
+    ("S2", 0): "F(u)/u; lambdified into dynamics.sgd_mode_moments, tested against Monte Carlo of the exact recursion",
+    ("S2", 1): "Q(u)/u²; lambdified into dynamics.sgd_mode_moments, tested against Monte Carlo of the exact recursion",
+    ("S2", 2): "V_inf; dynamics.sgd_stationary, tested against the statement at 400 digits",
+    ("S2", 3): "the bias; dynamics.sgd_stationary, tested against the statement at 400 digits",
+    ("S2", 4): "V_inf for Gaussian data; dynamics.sgd_stationary reproduces the issue's numbers",
 }

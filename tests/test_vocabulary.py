@@ -21,8 +21,9 @@ OTHER = {"t", "X", "X_in", "X_target", "Sigma", "W1", "W2", "first", "middle", "
          "architecture", "start", "objective", "schedule", "report",   # the typed parts of a training run
          "shared",   # trainings one job shares between its parts
          "weights", "loss", "decoupled", "strengths", "at_epochs", "snapshots", "eigenvectors",   # models from elsewhere
-         "s", "spike", "aspect", "upper", "X_test", "predicted_strengths", "curve",   # finite data
-         "kappa", "B", "C", "W", "scaled", "corruption", "sampled", "trace_sigma"}   # noise models
+         "s", "spike", "aspect", "upper", "X_test", "predicted_strengths", "curve", "spikes", "bulk",   # finite data
+         "kappa", "B", "C", "W", "scaled", "corruption", "sampled", "trace_sigma",   # noise models
+         "fourth_moment", "seeds", "eigenvalues", "ensemble"}   # minibatch SGD
 NAMES = {n.strip() for term in VOCABULARY for n in term.name.split(",")}
 
 

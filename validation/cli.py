@@ -9,7 +9,7 @@ from lindae.derivations.commandline import fail, make_parser, run_command
 
 
 #: The sub-commands this layer adds to ``lindae``.
-COMMANDS = ("fetch", "run", "reproduce", "spectrum", "sweep", "study")
+COMMANDS = ("fetch", "run", "reproduce", "spectrum", "sweep", "study", "generalisation")
 
 
 def build_parser():
@@ -70,6 +70,15 @@ def add_commands(sub):
                                    "Finished cells are skipped on a rerun unless --force.")
     _config_out_force(y, "STUDY.toml", "random_init_study.toml", "cells")
     y.add_argument("--quick", action="store_true", help="synthetic cases only, first seed and init scale")
+    g = sub.add_parser("generalisation", help="the finite-data study: train and test error, best stopping, best noise",
+                       description="Train every (case, N, H) cell of CONFIG.toml on N samples and compare the train and "
+                                   "test errors, the best stopping epoch and the best noise and weight decay with "
+                                   "G1-G5 (MNIST: tested on the test images; synthetic populations: exact test error, "
+                                   "and the spiked population's curve predicted from its spectrum alone); write "
+                                   "cells/KEY.json, generalisation.json, curves.png, grid.png, overshoot.png and "
+                                   "manifest.json into --out. Finished cells are skipped on a rerun unless --force.")
+    _config_out_force(g, "CONFIG.toml", "generalisation_mnist.toml", "cells")
+    g.add_argument("--quick", action="store_true", help="one N, H <= 32, 600 epochs, 3 grid points, D <= 200")
 
 
 def _config_out_force(parser, metavar, example, parts):
@@ -131,6 +140,13 @@ def run(args, prog) -> int:
             study = load_study(args.config)
             _check_out(prog, args.out)
             run_study(quick_study(study) if args.quick else study, args.out, force=args.force, log=log)
+            return 0
+        if args.command == "generalisation":
+            from lindae.validation.experiments.generalisation_study import (load_generalisation, quick_generalisation,
+                                                                              run_generalisation)
+            study = load_generalisation(args.config)
+            _check_out(prog, args.out)
+            run_generalisation(quick_generalisation(study) if args.quick else study, args.out, force=args.force, log=log)
             return 0
         from lindae.validation.report.reproduce import reproduce
         _check_out(prog, args.out)

@@ -290,3 +290,97 @@ def plot_overlay(ours: dict, authors: dict, title: str):
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return fig
+
+
+def _mnist_cells(cells):
+    return [c for c in cells if c["kind"] == "mnist"]
+
+
+def plot_curves(cells):
+    """Finite data: per cell (case, N, H), the DAE's train and test denoising errors against epochs, measured
+    (markers; for populations the mean over draws) and predicted (lines: G1 on the per-mode theory; for spiked
+    populations the curve predicted from the population alone), with the best stopping epochs marked (on MNIST,
+    those of the AE judged at test noise ε_t, also drawn)."""
+    n = len(cells)
+    cols = min(n, 3)
+    rows = (n + cols - 1) // cols
+    fig, axes = plt.subplots(rows, cols, figsize=(4.6 * cols, 3.4 * rows), squeeze=False)
+    for ax, c in zip(axes.ravel(), cells):
+        if c["kind"] == "mnist":
+            m = c["models"]["DAE"]
+            ep, meas, pred = np.array(m["epochs"]), m["measured"], m["predicted"]
+            ae = c["ae_at_test_noise"]
+            title = f"{c['case']}, N = {c['N']}, H = {c['hidden']}"
+            best = (ae["best_epoch_measured"], ae["best_epoch_predicted"])
+            lines = [("DAE train", meas["train_denoising_error"], pred["train_denoising_error"], "C0"),
+                     ("DAE test", meas["test_denoising_error"], pred["test_denoising_error"], "C1"),
+                     (f"AE test at ε_t = {c['test_noise_var']:g}", ae["measured"], ae["predicted"], "C2")]
+        else:
+            ep, meas, pred = np.array(c["epochs"]), c["measured"], c.get("predicted", {})
+            title = f"{c['case']}, D = {c['D']}, N = {c['N']}, H = {c['hidden']}: {c['draws']} draws"
+            best = (c["best_epoch_measured"], c.get("best_epoch_predicted"))
+            lines = [("train", meas["train_denoising_error"], pred.get("train_denoising_error"), "C0"),
+                     ("test", meas["test_denoising_error"], pred.get("test_denoising_error"), "C1")]
+        step = max(1, len(ep) // 40)
+        for label, y, p, color in lines:
+            ax.plot(ep[::step], np.array(y)[::step], "o", ms=3, color=color, label=f"{label}, measured")
+            if p is not None:
+                ax.plot(ep, p, "-", lw=1.2, color=color, label=f"{label}, predicted")
+        ax.axvline(best[0], color="k", lw=0.8, ls=":", label="best epoch, measured")
+        if best[1] is not None:
+            ax.axvline(best[1], color="C3", lw=0.8, ls="--", label="best epoch, predicted")
+        ax.set_yscale("log")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("denoising error")
+        ax.set_title(title, fontsize=9)
+        ax.legend(fontsize=6.5)
+    for ax in axes.ravel()[n:]:
+        ax.axis("off")
+    fig.tight_layout()
+    return fig
+
+
+def plot_grids(cells):
+    """Per MNIST cell: the denoising test error (test noise ε_t) of the DAE over its noise grid (γ = 0) and of the
+    WDAE over its weight-decay grid (ε = 0), measured from the final weights on the test images (markers) and
+    predicted at the same epoch (lines), with the fixed points' values (dotted) and G4's and G5's continuous
+    optima marked (stars)."""
+    cells = _mnist_cells(cells)
+    fig, axes = plt.subplots(1, len(cells), figsize=(4.8 * len(cells), 3.6), squeeze=False)
+    for ax, c in zip(axes[0], cells):
+        for family, color, sym in (("noise", "C2", "ε"), ("decay", "C4", "γ")):
+            g = c[family]
+            x = np.array(g["grid"])
+            ax.plot(x, g["measured"], "o", color=color, label=f"{sym}: measured")
+            ax.plot(x, g["predicted_at_end"], "-", color=color, lw=1.2, label=f"{sym}: predicted (same epoch)")
+            ax.plot(x, g["predicted_fixed_points"], ":", color=color, lw=1, label=f"{sym}: fixed points")
+            ax.plot([g["continuous_optimum"]], [g["continuous_optimum_error"]], "*", ms=12, color=color,
+                    markeredgecolor="k", label=f"predicted optimum {sym} = {g['continuous_optimum']:.3g}")
+        ax.set_xscale("log")
+        ax.set_xlabel("training noise ε (γ = 0) or weight decay γ (ε = 0)")
+        ax.set_ylabel(f"denoising test error, ε_t = {c['test_noise_var']:g}")
+        ax.set_title(f"{c['case']}, N = {c['N']}, H = {c['hidden']}, after {c['epochs']} epochs", fontsize=9)
+        ax.legend(fontsize=6.5)
+    fig.tight_layout()
+    return fig
+
+
+def plot_overshoot(cells):
+    """Per MNIST cell: for every DAE mode that passes its best value during the run, the epoch of its least
+    denoising test error, measured against G3's t°/η (the diagonal is perfect agreement)."""
+    cells = _mnist_cells(cells)
+    fig, axes = plt.subplots(1, len(cells), figsize=(4.2 * len(cells), 3.8), squeeze=False)
+    for ax, c in zip(axes[0], cells):
+        o = c["overshoot"]
+        if o["modes"]:
+            p, m = np.array(o["predicted"]), np.array(o["measured"])
+            sc = ax.scatter(p, m, c=o["modes"], cmap="viridis", s=14)
+            lo, hi = min(p.min(), m.min()) * 0.8, max(p.max(), m.max()) * 1.25
+            ax.plot([lo, hi], [lo, hi], "k-", lw=0.8)
+            fig.colorbar(sc, ax=ax, label="mode")
+        ax.set_xlabel("G3: predicted epoch of least test error")
+        ax.set_ylabel(f"measured (epochs recorded every {o['record_every']})")
+        ax.set_title(f"{c['case']}, N = {c['N']}, H = {c['hidden']}: {len(o['modes'])} DAE modes overshoot",
+                     fontsize=9)
+    fig.tight_layout()
+    return fig

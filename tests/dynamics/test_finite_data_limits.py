@@ -110,3 +110,63 @@ def test_the_spiked_limits_hold_in_simulation():
     mean = np.mean(out, axis=0)
     limits = dynamics.spiked_limits(ell, D / N)
     np.testing.assert_allclose(mean, limits, rtol=0.02)
+
+
+@given(st.floats(0.05, 4.0), st.floats(0.1, 10.0), st.integers(1, 60))
+@example(1.0, 1.0, 7)                                      # c = 1: the density diverges like x^(-1/2) at 0
+@example(1.57, 1.0, 40)                                    # MNIST's N = 500: an atom of mass 1 - 1/c at 0
+def test_marchenko_pastur_quantiles_against_mpmath_quadrature(c, scale, n):
+    """Each returned value x_i has F(x_i) = 1 - (i - 1/2)/n, F integrated by mpmath at 30 digits from the density
+    (an independent quadrature); 1e-7 is far above the angle grid's error (~1e-9 in F) and far below a grid step."""
+    q = dynamics.marchenko_pastur_quantiles(n, c, bulk=scale)
+    assert np.all(np.diff(q) <= 0)
+    a, b = scale * (1 - np.sqrt(c)) ** 2, scale * (1 + np.sqrt(c)) ** 2
+    atom = max(0.0, 1 - 1 / c)
+    with mpmath.workdps(30):
+        dens = lambda x: mpmath.sqrt((b - x) * (x - a)) / (2 * mpmath.pi * c * scale * x)
+        for i in sorted({0, n // 2, n - 1}):
+            p = 1 - (i + 0.5) / n
+            if p <= atom:
+                assert q[i] == 0.0
+                continue
+            F = atom + mpmath.quad(dens, [a, (a + q[i]) / 2, q[i]])
+            assert abs(float(F) - p) <= 1e-7
+
+
+def test_the_spiked_sample_spectrum_keeps_the_trace_and_the_spike_limits():
+    """tr M = tr Σ: the bulk's share carries exactly what the outliers' sample vectors miss of the spikes; the
+    outliers are spiked_limits scaled by the bulk variance; a spike below 1 + sqrt(c) joins the bulk."""
+    lam_hat, M = dynamics.spiked_sample_spectrum(400, 800, [6.0, 4.0, 1.2], bulk=1.5)
+    assert M.sum() == pytest.approx(6.0 + 4.0 + 1.2 + 397 * 1.5, rel=1e-12)
+    for i, ell in enumerate((6.0, 4.0)):
+        l1, o1, m1 = dynamics.spiked_limits(ell / 1.5, 0.5)
+        assert lam_hat[i] == pytest.approx(1.5 * l1, rel=1e-14) and M[i] == pytest.approx(1.5 * m1, rel=1e-14)
+    assert lam_hat[2] <= 1.5 * (1 + np.sqrt(0.5)) ** 2      # 1.2 is under the threshold 1.5 (1 + sqrt(0.5))
+    with pytest.raises(dynamics.InvalidArgument):
+        dynamics.spiked_sample_spectrum(3, 10, [2.0, 3.0, 4.0])
+
+
+@pytest.mark.slow
+def test_the_population_predicts_the_mean_test_curve():
+    """D = 1000, N = 2000, a spike 4, 20 draws, an aligned DAE (ε = 0.5, H = 32): the test and train curves
+    predicted from the population alone are within 2 % (the issue's bound) of the mean measured curve at every
+    epoch, both in all and over the H learned modes (where the draws' standard error is ~0.15 %)."""
+    D, N, ell, H = 1000, 2000, 4.0, 32
+    kw = dict(hidden=H, lr=0.05, epochs=400, u0=1e-4, noise_var=0.5, record_every=10)
+    pred = dynamics.population_error_curves(*dynamics.spiked_sample_spectrum(D, N, [ell]), **kw)
+    rng = np.random.default_rng(1)
+    curves = []
+    for _ in range(20):
+        X = rng.standard_normal((N, D))
+        X[:, 0] *= np.sqrt(ell)
+        w, V = np.linalg.eigh(X.T @ X / N)
+        w, V = w[::-1], V[:, ::-1]
+        M = 1.0 + (ell - 1.0) * V[0] ** 2                     # the population's v̂ᵢᵀΣv̂ᵢ, exactly
+        c = dynamics.population_error_curves(w, M, **kw)       # G1 on the exact map for this draw's spectrum
+        learned = dynamics.test_error(c["strengths"], M[:H], test_noise_var=0.5)
+        curves.append((c["test_denoising_error"], c["train_denoising_error"], learned))
+    mean = np.mean(curves, axis=0)
+    pred_learned = dynamics.test_error(pred["strengths"], dynamics.spiked_sample_spectrum(D, N, [ell])[1][:H],
+                                       test_noise_var=0.5)
+    for p, m_ in zip((pred["test_denoising_error"], pred["train_denoising_error"], pred_learned), mean):
+        assert np.max(np.abs(p / m_ - 1)) <= 0.02

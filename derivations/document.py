@@ -22,7 +22,7 @@ _UNICODE_MATH = {
     "ȧ": r"\dot a", "ḃ": r"\dot b", "ċ": r"\dot c", "ṗ": r"\dot p", "q̇": r"\dot q", "u̇": r"\dot u",
     "Ṗ": r"\dot P", "ż": r"\dot z", "Ẇ": r"\dot W", "x̃": r"\tilde x", "ö": r'\"o',
     "Ẏ": r"\dot Y", "Ẏ": r"\dot Y", "Ẇ": r"\dot W", "Ξ": r"\Xi", "ρ": r"\rho", "Π": r"\Pi", "≪": r"\ll",
-    "⁻¹": "^{-1}", "θ̇": r"\dot\theta",
+    "⁻¹": "^{-1}", "θ̇": r"\dot\theta", "₄": "_4", "½": r"\tfrac12",
 }
 _TEXT_ESCAPES = {"&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{", "}": r"\}",
                  "~": r"$\sim$", "<": "$<$", ">": "$>$", "^": r"\textasciicircum{}", "\\": r"\textbackslash{}"}

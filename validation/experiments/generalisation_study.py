@@ -377,6 +377,10 @@ def run_generalisation(study: dict, out_dir, *, force=False, log=print, data=Non
                 cells[j] = cell
                 log(f"{case['name']} N = {N}, H = {H}: finished earlier, skipped (use --force to rerun)")
 
+        if not data and any(todo[j][0]["data"] == "mnist" for j in pending):
+            from lindae.validation.data.datasets import load_mnist
+            load_mnist(1, split="test", log=log)               # fetch and cache MNIST here, with progress, once
+
         def finish(j, cell):
             store.save(keys[j], cell)
             cells[j] = cell

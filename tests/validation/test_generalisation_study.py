@@ -73,6 +73,7 @@ def test_the_spiked_population_predicts_the_mean_curve():
 
 @pytest.mark.parametrize("raw, message", [
     ({"cases": [{"name": "x", "sizes": [10]}]}, "data = \"mnist\" or a population"),
+    ({"cases": [3]}, "cases[0] must be a table, got int"),
     ({"cases": [{"name": "x", "data": "mnist", "sizes": [10], "bogus": 1}]}, "unknown key(s) bogus"),
     ({"cases": [{"name": "x", "population": {"kind": "flat", "D": 5}, "sizes": [10]}]}, "'kind' must be one of"),
     ({"cases": [{"name": "x", "population": {"kind": "power", "D": 5, "scale": 1, "exponent": 1}, "sizes": [10],

@@ -94,7 +94,9 @@ def parse_generalisation(raw: dict) -> dict:
     out = []
     for j, c in enumerate(cases):
         where = f"cases[{j}]"
-        if not isinstance(c, dict) or set(c) - CASE_KEYS:
+        if not isinstance(c, dict):
+            raise ConfigError(f"{where} must be a table, got {type(c).__name__}")
+        if set(c) - CASE_KEYS:
             raise ConfigError(f"{where}: unknown key(s) {', '.join(sorted(set(c) - CASE_KEYS))}; allowed: "
                               f"{', '.join(sorted(CASE_KEYS))}")
         if "name" not in c or "sizes" not in c:

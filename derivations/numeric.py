@@ -92,3 +92,44 @@ def sgd_step_moments_function(sampled: bool):
     assert sp.expand(stmt[0].rhs - one_step_mean_expr()) == 0 and sp.expand(stmt[1].rhs - one_step_variance_expr()) == 0
     return _lambdify([u, lam, eps, gam, eta, batch, m4], (ratio_mean, ratio_var),
                      f"S2's F(u)/u and Q(u)/u² with S1's {'sampled' if sampled else 'marginalised'}-noise moments.")
+
+
+@functools.lru_cache(maxsize=None)
+def sgd_pair_block_function(sampled: bool):
+    """S3 generated: returns ``(blocks, feedback)``.
+
+    ``blocks(p_i, q_i, p_j, q_j, lam_i, lam_j, eps, gamma, eta, m_ij) -> (A, N, C)`` with A (..., 4, 4), N (..., 4, 3)
+    and the per-sample covariance C (..., 3, 3) of (P_ij, P_ji, R_ij) (sampled noise, or m_ij in every entry when
+    the noise is marginalised); ``feedback(p_i, q_i, p_j, q_j, lam_i, lam_j, eps, gamma, eta, S_aa, S_ab, ..., S_dd)
+    -> δw`` (..., 4), the drift of (p_i, q_i, p_j, q_j) from the pair's covariance (upper triangle, row by row)."""
+    import numpy as np
+    from .sgd_leakage import SIG, XI, lam_i, lam_j, m_ij, p_i, p_j, q_i, q_j
+    stmt = get("pair_block").statement
+    A, N, C, delta = (stmt[k].rhs.xreplace(XI) for k in (0, 1, 2, 4))
+    if not sampled:
+        C = sp.Matrix(3, 3, lambda r, s: m_ij)
+    args = [p_i, q_i, p_j, q_j, lam_i, lam_j, eps, gam, eta, m_ij]
+    sig = [SIG[(r, s)] for r in range(4) for s in range(r, 4)]
+    fa = _lambdify(args, list(A) + list(N) + list(C), "S3's A, N and C, flattened.")
+    fd = _lambdify(args[:9] + sig, list(delta), "S3's feedback δw.")
+
+    def stack(values, shape, lead):
+        return np.stack([np.broadcast_to(np.asarray(v, dtype=float), lead) for v in values], axis=-1).reshape(lead + shape)
+
+    def blocks(*v):
+        lead = np.broadcast(*v).shape
+        out = fa(*v)
+        return stack(out[:16], (4, 4), lead), stack(out[16:28], (4, 3), lead), stack(out[28:], (3, 3), lead)
+
+    def feedback(*v):
+        lead = np.broadcast(*v).shape
+        return stack(fd(*v), (4,), lead)
+    return blocks, feedback
+
+
+def sgd_lr_bound_function(sampled: bool):
+    """(lam, eps, gamma, B, m4) -> η_B, S4's learning-rate bound of each mode (sampled or marginalised noise)."""
+    from .sgd import _Vsym, batch, m4
+    stmt = get("learning_rate_bound").statement
+    expr = stmt[3].rhs.subs(_Vsym, stmt[2 if sampled else 1].rhs)
+    return _lambdify([lam, eps, gam, batch, m4], expr, f"S4's η_B with {'sampled' if sampled else 'marginalised'} noise.")

@@ -51,7 +51,7 @@ def resolve(name_or_number: str) -> str:
     """The result name for a name or a result number ("R5"); KeyError listing both otherwise."""
     key = NUMBERS.get(name_or_number.upper(), name_or_number) if isinstance(name_or_number, str) else name_or_number
     if key not in BUILDERS:
-        raise KeyError(f"unknown result {name_or_number!r}; use R1-R15, D1-D9, G1-G5, N1-N8, S1-S2 or a name: {', '.join(BUILDERS)}")
+        raise KeyError(f"unknown result {name_or_number!r}; use R1-R15, D1-D9, G1-G5, N1-N8, S1-S4 or a name: {', '.join(BUILDERS)}")
     return key
 
 

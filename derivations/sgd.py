@@ -23,6 +23,7 @@ import mpmath
 import sympy as sp
 
 from .result import Result, Step, random_mpf, relative
+from .sgd_leakage import pair_block
 from .symbols import eps, eta, gam, lam, u, xi
 
 #: Batch size B >= 1.
@@ -276,5 +277,104 @@ def _he(k, z):
     return b
 
 
-#: S1-S2, in the order of docs/theory.md.
-S_BUILDERS = (minibatch_gradient_moments, sgd_moment_equations)
+_rho, _Vmm, _Vms, _etaB, _Vsym = sp.symbols(r"\rho V_\text{marg} V_\text{samp} \eta_B V")
+
+
+def multiplier_factor(x_, n_, sampled=True):
+    """One sample's term of ∂w'/∂w's random part at u: x x̃ − 3u x̃² (sampled) or (1 − 3u)x² (marginalised)."""
+    if sampled:
+        xt = x_ + n_
+        return x_ * xt - 3 * u * xt ** 2
+    return (1 - 3 * u) * x_ ** 2
+
+
+def learning_rate_bound() -> Result:
+    r"""S4: the learning-rate bound at batch size B, where the plateau of a mode stops being mean-square stable.
+
+    Along the balanced direction a fluctuation of the plateau moves by
+    :math:`m = \partial w'/\partial w = 1 + \eta(P - 3uR - \gamma)`, whose mean at u* is :math:`1 - 2\eta\kappa`:
+
+    .. math:: \rho = E[m^2] = (1 - 2\eta\kappa)^2 + \eta^2V,\qquad
+              V_\text{marg} = \frac{(1 - 3u^*)^2(m_4 - \lambda^2)}{B},\qquad
+              V_\text{samp} = \frac{(1 - 3u^*)^2(m_4 - \lambda^2) + (1 - 6u^*)^2\lambda\varepsilon + 18\varepsilon^2u^{*2}}{B}
+
+    .. math:: \rho < 1 \iff \eta < \eta_B = \frac{4\kappa}{4\kappa^2 + V}
+
+    As B → ∞ this is full-batch GD's flip bound ηκ < 1 (R12).
+    """
+    kap = lam - gam
+    ustar = kap / xi
+    V = lambda sampled: ((1 - 3 * u) ** 2 * (m4 - lam ** 2) + ((1 - 6 * u) ** 2 * lam * eps + 18 * eps ** 2 * u ** 2
+                                                                if sampled else 0)) / batch
+    statement = (sp.Eq(_rho, (1 - 2 * eta * kap) ** 2 + eta ** 2 * _Vsym), sp.Eq(_Vmm, V(False).subs(u, ustar)),
+                 sp.Eq(_Vms, V(True).subs(u, ustar)), sp.Eq(_etaB, 4 * kap / (4 * kap ** 2 + _Vsym)))
+    steps = (Step("A balanced mode steps as w' = w[1 + η(P − w²R − γ)] with P, R the minibatch means of x x̃ and x̃²; "
+                  "its derivative is m = 1 + η(P − 3uR − γ), of mean 1 − 2ηκ at u* = κ/ξ, so a small fluctuation's "
+                  "second moment is multiplied each step by", statement[0]),
+             Step("with V the variance of η⁻¹m. With the noise marginalised only (1 − 3u)x² varies:", statement[1]),
+             Step("and with sampled noise (1 − 3u)x² + (1 − 6u)xn − 3un², three uncorrelated parts:", statement[2]),
+             Step("ρ < 1 is a quadratic inequality in η with roots 0 and", statement[3]))
+
+    def multiplier_check(stmt):
+        w = sp.Symbol("w", positive=True)
+        mean_m = sp.diff(w * (1 + eta * (lam - w ** 2 * (lam + eps) - gam)), w).subs(w, sp.sqrt(ustar))
+        return sp.simplify(stmt[0].rhs - (mean_m ** 2 + eta ** 2 * _Vsym))
+
+    def variance_check(index, sampled):
+        def f(stmt):
+            out = []
+            for b in (1, 2):
+                pairs = [sp.symbols(f"x_{k} n_{k}", real=True) for k in range(b)]
+                m = sum(multiplier_factor(x_, n_, sampled) for x_, n_ in pairs) / b
+                mean = _expect(m, pairs)
+                out.append(sp.simplify(stmt[index].rhs.subs(batch, b) - (_expect(m ** 2, pairs) - mean ** 2).subs(u, ustar)))
+            return sp.Matrix(out)
+        return f
+
+    def bound_check(stmt):
+        return sp.simplify(stmt[0].rhs.subs(eta, stmt[3].rhs) - 1)
+
+    def numeric(stmt, rng: random.Random):
+        # E[m²] at η_B by Gauss-Hermite over a Gaussian sample (x, n), and by enumeration over a four-point x, B = 1
+        L, E, G = random_mpf(rng, 0.3, 3), random_mpf(rng, 0.05, 1), random_mpf(rng, 0, 0.2)
+        nodes, weights = [-mpmath.sqrt(3), 0, mpmath.sqrt(3)], [mpmath.mpf(1) / 6, mpmath.mpf(2) / 3, mpmath.mpf(1) / 6]
+        a_, b_ = random_mpf(rng, 0.1, 1), random_mpf(rng, 1, 2)
+        out = []
+        for dist in ("gauss", "four"):
+            if dist == "gauss":
+                xs, lam_v, m4_v = [(mpmath.sqrt(L) * z, w) for z, w in zip(nodes, weights)], L, 3 * L ** 2
+            else:
+                xs = [(v, mpmath.mpf(1) / 4) for v in (-a_, a_, -b_, b_)]
+                lam_v, m4_v = (a_ ** 2 + b_ ** 2) / 2, (a_ ** 4 + b_ ** 4) / 2
+            ns = [(mpmath.sqrt(E) * z, w) for z, w in zip(nodes, weights)]
+            kap_v = lam_v - G
+            us = kap_v / (lam_v + E)
+            for sampled, index in ((False, 1), (True, 2)):
+                vals = {lam: lam_v, eps: E, gam: G, m4: m4_v, batch: 1}
+                Vv = sp.lambdify(list(vals), stmt[index].rhs, "mpmath")(*vals.values())
+                h = sp.lambdify([lam, gam, _Vsym], stmt[3].rhs, "mpmath")(lam_v, G, Vv)
+                second = 0
+                for (x_, wx), (n_, wn) in itertools.product(xs, ns):
+                    xt = x_ + n_ if sampled else x_
+                    P_, R_ = (x_ * xt, xt * xt) if sampled else (x_ * x_, x_ * x_ + E)
+                    m = 1 + h * (P_ - 3 * us * R_ - G)
+                    second += wx * wn * m * m
+                out.append(relative(second, 1))
+        return out
+
+    return Result(name="learning_rate_bound", number="S4", title="The learning-rate bound at batch size B",
+                  statement=statement,
+                  assumptions="S1's assumptions; κ = λ − γ > 0; the plateau's fluctuation small (the linear-noise "
+                              "approximation) and balanced; other modes' leakage (S3) neglected",
+                  steps=steps,
+                  symbolic_checks=(("ρ is the squared mean of ∂w'/∂w at u* plus η²V", multiplier_check),
+                                   ("V_marg is the variance of the marginalised multiplier (B = 1, 2)",
+                                    variance_check(1, False)),
+                                   ("V_samp is the variance of the sampled multiplier (B = 1, 2)",
+                                    variance_check(2, True)),
+                                   ("ρ = 1 at η_B", bound_check)),
+                  numeric_check=numeric, citation="beyond the paper; mean-square stability of a random linear map")
+
+
+#: S1-S4, in the order of docs/theory.md (S3 is built in sgd_leakage.py).
+S_BUILDERS = (minibatch_gradient_moments, sgd_moment_equations, pair_block, learning_rate_bound)

@@ -14,7 +14,7 @@ from .deep_random import blowup_start, blowup_time, deep_effective_start
 from .generalisation import (best_mode_test_error, best_noise_var, best_stopping_time, best_strength,
                              best_weight_decay, mode_test_error, noise_gradient_terms, spiked_limits, test_error)
 from .errors import OVERFLOW_GUARD, DivergenceError, InvalidArgument, InvalidArgumentType, SolverFailed
-from .sgd import SGDMoments, sgd_mode_moments, sgd_stationary
+from .sgd import SGDMoments, sgd_lr_bound, sgd_mode_moments, sgd_stationary
 from .population import marchenko_pastur_quantiles, population_error_curves, spiked_sample_spectrum
 from .matrix import loss_and_gradient, sample_loss_and_gradient, second_moment_root
 from .noise_models import (dropout_optimum, gaussian_moments, masking_moments, off_diagonal_fraction, rank_h_optimum,
@@ -70,7 +70,7 @@ __all__ = ["balanced_strength", "equivalent_weight_decay", "final_weight_norm", 
            "best_mode_test_error", "best_noise_var", "best_stopping_time", "best_strength", "best_weight_decay",
            "mode_test_error", "noise_gradient_terms", "spiked_limits", "test_error",
            "marchenko_pastur_quantiles", "population_error_curves", "spiked_sample_spectrum",
-           "SGDMoments", "sgd_mode_moments", "sgd_stationary",
+           "SGDMoments", "sgd_lr_bound", "sgd_mode_moments", "sgd_stationary",
            "dropout_optimum", "gaussian_moments", "masking_moments", "off_diagonal_fraction", "rank_h_optimum",
            "surrogate_strength",
            "to_paper_units", "blowup_start", "blowup_time", "deep_effective_start", "OVERFLOW_GUARD",

@@ -72,69 +72,219 @@ def sgd_stationary(lam, *, noise_var=0.0, weight_decay=0.0, lr, batch_size, samp
 
 @dataclass
 class SGDMoments:
-    """Predicted mean and standard deviation of every mode's strength at the recorded steps."""
+    """Predicted mean and standard deviation of every mode's strength at the recorded steps.
+
+    ``leakage_std`` (D, D) is the predicted standard deviation of each off-diagonal entry of W₂W₁ at the last step
+    (S3; zero when the pairs are left out)."""
     epochs: np.ndarray
     mean: np.ndarray
     std: np.ndarray
+    leakage_std: np.ndarray | None = None
+
+
+def sgd_lr_bound(lam, *, noise_var=0.0, weight_decay=0.0, batch_size, sampled_noise=False, fourth_moment=None):
+    r"""S4's learning-rate bound at batch size B: the largest η at which every learned mode's plateau stays
+    mean-square stable,
+
+    .. math:: \eta_B = \min_i \frac{4\kappa_i}{4\kappa_i^2 + V_i},
+
+    with S4's :math:`V_i` (the variance of the plateau's random multiplier; ``fourth_moment`` as in
+    :func:`sgd_stationary`). Returns ``(bound, per_mode)``; modes with κ ≤ 0 get ``inf``."""
+    lam = np.atleast_1d(np.asarray(as_array("lam", lam, lo=0.0), dtype=float))
+    eps = float(as_array("noise_var", noise_var, lo=0.0))
+    gam = float(as_array("weight_decay", weight_decay, lo=0.0))
+    B = float(as_array("batch_size", batch_size, lo=1.0))
+    m4 = np.broadcast_to(_fourth(lam, fourth_moment), lam.shape).astype(float)
+    from lindae.derivations import sgd_lr_bound_function
+    learned = lam - gam > 0
+    if not np.any(learned):
+        raise InvalidArgument("no mode has lam > weight_decay: nothing is learned, so there is no plateau to bound")
+    per = np.full(lam.shape, np.inf)
+    per[learned] = sgd_lr_bound_function(bool(sampled_noise))(lam[learned], eps, gam, B, m4[learned])
+    return float(per.min()), per
+
+
+def _pair_indices(D, H):
+    I, J = np.triu_indices(D, 1)
+    keep = I < H
+    return I[keep], J[keep]
 
 
 def sgd_mode_moments(epochs, lam, *, noise_var=0.0, weight_decay=0.0, lr, batch_size, u0, sampled_noise=False,
-                     fourth_moment=None, record_every=1):
-    r"""Mean and standard deviation of each mode's strength under minibatch SGD from an aligned start u0 (S1, S2),
-    at steps 0, ``record_every``, ..., ``epochs`` (one minibatch per step).
+                     fourth_moment=None, cross_moment=None, hidden=None, pairs=True, record_every=1):
+    r"""Mean and standard deviation of each mode's strength :math:`s_i = (W_2W_1)_{ii}` under minibatch SGD from an
+    aligned start u0 (S1-S3), at steps 0, ``record_every``, ..., ``epochs`` (one minibatch per step).
 
-    Each step maps the Gaussian law N(μ, s²) of :math:`\ell = \ln u` through the conditional log-normal law of u'
-    whose mean and variance are S2's :math:`F(u)` and :math:`Q(u)`:
+    **Each mode (S1, S2).** The Gaussian law N(μ, s²) of :math:`\ell = \ln u` is mapped through the conditional
+    log-normal law of u' whose mean and variance are S2's :math:`F(u)` and :math:`Q(u)`:
 
     .. math:: \ell' \mid \ell \sim N\Big(\ell + \ln\frac{F}{u} - \tfrac12\ln\big(1 + \tfrac{Q}{F^2}\big),\;
               \ln\big(1 + \tfrac{Q}{F^2}\big)\Big),
 
-    then refits μ and s² by Gauss-Hermite quadrature (``NODES`` nodes); the mean and spread of u are read out the
-    same way. Works in logs throughout, so starts down to the smallest float and modes that never learn are fine.
+    and μ, s² are refitted by Gauss-Hermite quadrature (``NODES`` nodes). Works in logs throughout, so starts down
+    to the smallest float and modes that never learn are fine.
+
+    **Pairs (S3, ``pairs=True``).** Every pair i < j with i a hidden unit carries the covariance Σ of its leakage
+    entries (a, b, c, d), propagated as :math:`\Sigma' = A\Sigma A^\top + NCN^\top/B` with A, N evaluated at the
+    balanced weights :math:`\sqrt{\bar s}` of the current mean strengths, and with the rotation g of the two hidden
+    units projected out (a symmetry of every minibatch's loss, so its fluctuations are gauge). Σ feeds back on each
+    mode's drift through S3's δw, and adds :math:`\Sigma_{ab}` to :math:`\bar s_i` and
+    :math:`\Sigma_{aa}\Sigma_{bb} + \Sigma_{ab}^2` to its variance (c, d for mode j). Modes beyond ``hidden`` have
+    no diagonal weight; their strength is leakage alone.
+
+    Parameters
+    ----------
+    fourth_moment : array (D,), optional
+        :math:`E x_i^4` (default Gaussian, :math:`3\lambda_i^2`).
+    cross_moment : array (D, D), optional
+        :math:`E x_i^2x_j^2` (default Gaussian, :math:`\lambda_i\lambda_j`).
+    hidden : int, optional
+        Hidden width H (default: every mode has a hidden unit).
 
     Raises
     ------
     DivergenceError
-        When a mode's typical strength leaves the overflow guard (lr far above the stable range).
+        When a mode's typical strength or a pair's covariance leaves the overflow guard (lr far above S4's bound).
     """
     K = as_int("epochs", epochs, lo=0)
     every = as_int("record_every", record_every, lo=1)
     lam = np.atleast_1d(np.asarray(as_array("lam", lam, lo=0.0), dtype=float))
-    u0 = np.broadcast_to(np.asarray(as_array("u0", u0, lo=0.0, lo_open=True), dtype=float), lam.shape)
+    D = lam.size
+    H = D if hidden is None else as_int("hidden", hidden, lo=1)
+    if H > D:
+        raise InvalidArgument(f"hidden = {H} exceeds the number of modes ({D})")
+    u0 = np.broadcast_to(np.asarray(as_array("u0", u0, lo=0.0, lo_open=True), dtype=float), (D,))[:H]
     eps = float(as_array("noise_var", noise_var, lo=0.0))
     gam = float(as_array("weight_decay", weight_decay, lo=0.0))
     eta = float(as_array("lr", lr, lo=0.0, lo_open=True))
     B = float(as_int("batch_size", batch_size, lo=1))
     m4 = np.broadcast_to(_fourth(lam, fourth_moment), lam.shape).astype(float)
     if m4.shape != lam.shape:
-        raise InvalidArgument(f"fourth_moment must have one value per mode ({lam.size})")
+        raise InvalidArgument(f"fourth_moment must have one value per mode ({D})")
     step = _step_moments(sampled_noise)
     x, w = np.polynomial.hermite_e.hermegauss(NODES)
     w = w / w.sum()
-    mu, s2 = np.log(u0), np.zeros(lam.size)
+    mu, s2 = np.log(u0), np.zeros(H)
     guard = np.log(OVERFLOW_GUARD)
     rows = list(range(0, K + 1, every))
     if rows[-1] != K:
         rows.append(K)
-    mean, std = np.empty((len(rows), lam.size)), np.empty((len(rows), lam.size))
+    mean, std = np.zeros((len(rows), D)), np.zeros((len(rows), D))
+    pair = _Pairs(lam, H, eps, gam, eta, B, sampled_noise, cross_moment) if pairs and D > 1 else None
     r = 0
     for k in range(K + 1):
         L = mu + np.sqrt(s2) * x[:, None]
         top = np.max(L, axis=0)
-        if not np.all(np.isfinite(top) & (top < guard)):
+        if not np.all(np.isfinite(top) & (top < guard)) or (pair is not None and not pair.finite()):
             bad = int(np.argmax(np.where(np.isfinite(top), top, np.inf))) + 1
             raise DivergenceError(f"SGD theory diverges: mode {bad} leaves the overflow guard at step {k} (lr = {eta:g})",
                                   step=k, mode=bad, partial=SGDMoments(np.asarray(rows[:r]), mean[:r], std[:r]))
+        U = np.exp(L)
+        ubar = w @ U
         if k == rows[r]:
-            U = np.exp(L)
-            mean[r] = w @ U
-            std[r] = np.sqrt(w @ (U - mean[r]) ** 2)
+            mean[r, :H] = ubar
+            std[r, :H] = np.sqrt(w @ (U - ubar) ** 2)
+            if pair is not None:
+                dm, dv = pair.strength()
+                mean[r] += dm
+                std[r] = np.sqrt(std[r] ** 2 + dv)
             r += 1
         if k == K:
             break
-        ratio, qv = step(np.exp(L), lam, eps, gam, eta, B, m4)
+        ratio, qv = step(U, lam[:H], eps, gam, eta, B, m4[:H])
+        if pair is not None:
+            wd = pair.weights(ubar)
+            # the closure is second order: its feedback may at most halve a mode in one step (it only comes near that
+            # for a mode far below its leakage, such as one decaying from u0 = 1e-300)
+            ratio = np.maximum(ratio + pair.feedback(wd) / ubar, 0.5 * ratio)
+            pair.advance(wd)
         spread = np.log1p(qv / ratio ** 2)
         Ln = L + np.log(ratio) - 0.5 * spread
         mu = w @ Ln
         s2 = w @ (Ln - mu) ** 2 + w @ spread
-    return SGDMoments(np.asarray(rows), mean, std)
+    return SGDMoments(np.asarray(rows), mean, std, None if pair is None else pair.leakage())
+
+
+class _Pairs:
+    """S3's leakage covariances of every pair (i < j, i < H), advanced one step at a time."""
+
+    def __init__(self, lam, H, eps, gam, eta, B, sampled, cross_moment):
+        from lindae.derivations import sgd_pair_block_function
+        self.blocks, self.delta = sgd_pair_block_function(bool(sampled))
+        D = lam.size
+        self.D, self.H, self.lam, self.consts = D, H, lam, (eps, gam, eta)
+        self.I, self.J = _pair_indices(D, H)
+        if cross_moment is None:
+            m22 = lam[self.I] * lam[self.J]
+        else:
+            cm = np.asarray(as_array("cross_moment", cross_moment, lo=0.0), dtype=float)
+            if cm.shape != (D, D):
+                raise InvalidArgument(f"cross_moment must be a {D} x {D} array of E x_i^2 x_j^2")
+            m22 = cm[self.I, self.J]
+        self.m22, self.B = m22, B
+        self.both = self.J < H                       # a and b exist only when j is a hidden unit
+        self.mask = np.ones((self.I.size, 4))
+        self.mask[~self.both, :2] = 0.0
+        self.Sig = np.zeros((self.I.size, 4, 4))
+        self.C = None
+
+    def finite(self):
+        return bool(np.all(np.isfinite(self.Sig)) and np.abs(self.Sig).max(initial=0.0) < OVERFLOW_GUARD)
+
+    def strength(self):
+        """Additions to every mode's mean and variance: Σ_ab (mode i), Σ_cd (mode j), and Isserlis' variances."""
+        S, I, J = self.Sig, self.I, self.J
+        dm, dv = np.zeros(self.D), np.zeros(self.D)
+        np.add.at(dm, I, S[:, 1, 0])
+        np.add.at(dm, J, S[:, 3, 2])
+        np.add.at(dv, I, S[:, 0, 0] * S[:, 1, 1] + S[:, 1, 0] ** 2)
+        np.add.at(dv, J, S[:, 2, 2] * S[:, 3, 3] + S[:, 3, 2] ** 2)
+        return dm, dv
+
+    def weights(self, ubar):
+        """Balanced diagonal weights √s̄ of every mode (0 beyond H), from the mean strengths with their leakage."""
+        s = np.zeros(self.D)
+        s[:self.H] = ubar
+        np.add.at(s, self.I, self.Sig[:, 1, 0])
+        np.add.at(s, self.J, self.Sig[:, 3, 2])
+        out = np.zeros(self.D)
+        out[:self.H] = np.sqrt(np.maximum(s[:self.H], np.finfo(float).tiny))
+        return out
+
+    def _args(self, wd):
+        I, J = self.I, self.J
+        return (wd[I], wd[I], wd[J], wd[J], self.lam[I], self.lam[J], *self.consts)
+
+    def feedback(self, wd):
+        """The drift S3's δw adds to every hidden mode's u = pq: q δp + p δq, summed over the mode's pairs."""
+        S = self.Sig
+        sig = [S[:, r, s] for r in range(4) for s in range(r, 4)]
+        dw = self.delta(*self._args(wd), *sig)
+        du = np.zeros(self.D)
+        np.add.at(du, self.I, wd[self.I] * (dw[:, 0] + dw[:, 1]))
+        np.add.at(du, self.J, wd[self.J] * (dw[:, 2] + dw[:, 3]))
+        return du[:self.H]
+
+    def advance(self, wd):
+        A, N, C = self.blocks(*self._args(wd), self.m22)
+        A = A * self.mask[:, :, None] * self.mask[:, None, :]
+        N = N * self.mask[:, :, None]
+        new = A @ self.Sig @ np.transpose(A, (0, 2, 1)) + (N @ C @ np.transpose(N, (0, 2, 1))) / self.B
+        g = np.stack([wd[self.I], wd[self.I], -wd[self.J], -wd[self.J]], axis=1) * self.mask
+        norm = np.einsum("pk,pk->p", g, g)
+        g = g / np.sqrt(np.where(norm > 0, norm, 1.0))[:, None]
+        Pm = np.eye(4) - g[:, :, None] * g[:, None, :]
+        self.Sig = Pm @ new @ Pm
+        self.wd = wd
+
+    def leakage(self):
+        """Standard deviation of every off-diagonal entry of W₂W₁: δW_ij = q_i c + p_j b, δW_ji = q_j a + p_i d."""
+        wd = getattr(self, "wd", np.zeros(self.D))
+        S, I, J = self.Sig, self.I, self.J
+        wi, wj = wd[I], wd[J]
+        v_ij = wi ** 2 * S[:, 2, 2] + wj ** 2 * S[:, 1, 1] + 2 * wi * wj * S[:, 1, 2]
+        v_ji = wj ** 2 * S[:, 0, 0] + wi ** 2 * S[:, 3, 3] + 2 * wi * wj * S[:, 0, 3]
+        out = np.zeros((self.D, self.D))
+        out[I, J] = np.sqrt(np.maximum(v_ij, 0.0))
+        out[J, I] = np.sqrt(np.maximum(v_ji, 0.0))
+        return out

@@ -11,7 +11,7 @@ NAMES = derivations.names()
 
 def test_registry_has_every_result_in_order():
     numbers = [derivations.get(n).number for n in NAMES]
-    assert numbers == [f"R{k}" for k in range(1, 16)] + [f"D{k}" for k in range(1, 10)] + [f"G{k}" for k in range(1, 6)] + [f"N{k}" for k in range(1, 9)] + ["S1", "S2"]
+    assert numbers == [f"R{k}" for k in range(1, 16)] + [f"D{k}" for k in range(1, 10)] + [f"G{k}" for k in range(1, 6)] + [f"N{k}" for k in range(1, 9)] + ["S1", "S2", "S3", "S4"]
     assert all(derivations.get(num).number == num for num in numbers)     # numbers resolve to themselves
 
 

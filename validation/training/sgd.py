@@ -40,6 +40,8 @@ class SGDEnsemble:
         The data's second and fourth moments along each eigenvector (Gaussian: 3λ²).
     config : dict
         Every setting of the run.
+    cross_moment : ndarray (D, D), optional
+        :math:`E x_i^2x_j^2` along each pair of eigenvectors (Gaussian: λ_iλ_j, left as None).
     """
     epochs: np.ndarray
     mean: np.ndarray
@@ -49,6 +51,7 @@ class SGDEnsemble:
     eigenvalues: np.ndarray
     fourth_moment: np.ndarray
     config: dict = field(default_factory=dict)
+    cross_moment: np.ndarray | None = None
 
 
 def _aligned(S, H, D, u0):
@@ -109,10 +112,12 @@ def train_sgd_ensemble(hidden, lr, epochs, *, batch_size, seeds=200, eigenvalues
         spec = compute_spectrum(Xc)
         Z = Xc @ spec.eigenvectors
         lam = np.maximum(spec.eigenvalues, 0.0)
-        m4 = np.mean(Z ** 4, axis=0)
+        Z2 = Z ** 2
+        m4 = np.mean(Z2 ** 2, axis=0)
+        m22 = Z2.T @ Z2 / Z.shape[0]
     else:
         lam = np.asarray(as_array("eigenvalues", eigenvalues, lo=0.0), dtype=float).ravel()
-        Z, m4 = None, 3.0 * lam ** 2
+        Z, m4, m22 = None, 3.0 * lam ** 2, None
     D = lam.size
     if H > D:
         raise InvalidArgument(f"hidden = {H} exceeds D = {D}")
@@ -168,21 +173,20 @@ def train_sgd_ensemble(hidden, lr, epochs, *, batch_size, seeds=200, eigenvalues
     config = dict(hidden=H, lr=eta, epochs=K, batch_size=B, seeds=S, noise_var=eps, weight_decay=gam,
                   sampled_noise=bool(sampled_noise), u0=u0, record_every=every, seed=seed,
                   data="gaussian" if X is None else "rows")
-    return SGDEnsemble(np.asarray(rows), mean, std, se, ~alive, lam, m4, config)
+    return SGDEnsemble(np.asarray(rows), mean, std, se, ~alive, lam, m4, config, m22)
 
 
-def run_sgd_theory(ensemble: SGDEnsemble):
-    """The predicted mean and standard deviation of every mode at ``ensemble.epochs`` (S1, S2:
+def run_sgd_theory(ensemble: SGDEnsemble, *, pairs=True):
+    """The predicted mean and standard deviation of every mode at ``ensemble.epochs`` (S1-S3:
     :func:`lindae.dynamics.sgd_mode_moments` with the run's settings and its measured fourth moments).
-    Modes beyond H start at 0 and stay there."""
+    Modes beyond H have no hidden unit: their strength is leakage alone (S3), or 0 with ``pairs=False``."""
     from lindae.dynamics import sgd_mode_moments
     c = ensemble.config
     H, lam = c["hidden"], ensemble.eigenvalues
     every = int(np.gcd.reduce(np.diff(ensemble.epochs))) if len(ensemble.epochs) > 1 else 1
-    pred = sgd_mode_moments(c["epochs"], lam[:H], noise_var=c["noise_var"], weight_decay=c["weight_decay"], lr=c["lr"],
+    pred = sgd_mode_moments(c["epochs"], lam, noise_var=c["noise_var"], weight_decay=c["weight_decay"], lr=c["lr"],
                             batch_size=c["batch_size"], u0=c["u0"], sampled_noise=c["sampled_noise"],
-                            fourth_moment=ensemble.fourth_moment[:H], record_every=every)
+                            fourth_moment=ensemble.fourth_moment, cross_moment=ensemble.cross_moment, hidden=H,
+                            pairs=pairs, record_every=every)
     at = np.searchsorted(pred.epochs, ensemble.epochs)
-    mean, std = np.zeros((len(at), lam.size)), np.zeros((len(at), lam.size))
-    mean[:, :H], std[:, :H] = pred.mean[at], pred.std[at]
-    return {"mean": mean, "std": std}
+    return {"mean": pred.mean[at], "std": pred.std[at], "leakage_std": pred.leakage_std}

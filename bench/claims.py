@@ -7,6 +7,8 @@
 ``--draws DIR`` adds R15 on new draws (``lindae study configs/random_init_draws.toml --out DIR``),
 ``--external FILE`` the models trained elsewhere (``python bench/external_models.py --out FILE``),
 ``--generalisation DIR`` the finite-data study (``lindae generalisation configs/generalisation_mnist.toml --out DIR``),
+``--sgd DIR`` the minibatch-SGD study (``lindae sgd configs/sgd.toml --out DIR``; several folders may be given, e.g.
+one per case, and their cells are merged),
 ``--noise FILE`` masking on MNIST (``python bench/noise_models_mnist.py --out FILE``; the report's noise-model runs
 come from ``--noise-report DIR``, default ``--reproduce``), and
 ``--only-runs`` replaces only the numbers of the given runs in the existing file (no benchmarks).
@@ -147,6 +149,33 @@ def generalisation_numbers(folder):
     return out
 
 
+def sgd_numbers(folders):
+    """The SGD study's numbers, keyed for the markers: ``CASE_B8_lr0_01`` (or ``..._0_5bound``) per curve cell,
+    ``CASE_B8_bound`` per bound cell, ``CASE_worst_ok`` (worst measures over the cells at B ≤ 64 with lr 0.01 or
+    at most half the bound) and ``CASE_speed_B8`` per speed run."""
+    out = {}
+    for folder in folders:
+        with open(os.path.join(folder, "sgd.json")) as fh:
+            study = json.load(fh)
+        for c in study["cells"]:
+            name = re.sub(r"\W+", "_", c["case"])
+            if c["kind"] == "bound":
+                below = [d for f, d in zip(c["factors"], c["diverged"]) if f < 1]
+                above = [d for f, d in zip(c["factors"], c["diverged"]) if f > 1]
+                out[f"{name}_B{c['B']}_bound"] = dict(bound=c["bound"], diverged_below=100 * max(below, default=0),
+                                                      diverged_above=100 * min(above, default=1), steps=c["steps"])
+                continue
+            lr = (c["lr_spec"].replace(" ", "") if c.get("lr_spec") else f"lr{c['lr']:g}").replace(".", "_")
+            out[f"{name}_B{c['B']}_{lr}"] = dict(
+                lr=c["lr"], steps=c["steps"], seeds=c["seeds"], diverged=c["diverged"],
+                worst_se=c.get("worst_se"), worst_std=None if c.get("worst_std") is None else 100 * c["worst_std"],
+                modes_missing=len(c["modes_missing"]), theory_failed=bool(c.get("theory_failed")),
+                train_seconds=c.get("train_seconds"), theory_seconds=c.get("theory_seconds"))
+            if "speed" in c:
+                out[f"{name}_speed_B{c['B']}"] = dict(ratio=c["speed"]["ratio"], seeds=c["seeds"])
+    return out
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--reproduce", metavar="DIR", help="output folder of `lindae reproduce` (its timings and Figure 5)")
@@ -155,6 +184,7 @@ def main(argv=None):
     p.add_argument("--external", metavar="FILE", help="output of `python bench/external_models.py --out FILE`")
     p.add_argument("--generalisation", metavar="DIR", help="output folder of `lindae generalisation "
                    "configs/generalisation_mnist.toml --out DIR`")
+    p.add_argument("--sgd", metavar="DIR", nargs="+", help="output folder(s) of `lindae sgd configs/sgd.toml --out DIR`")
     p.add_argument("--noise", metavar="FILE", help="output of `python bench/noise_models_mnist.py --out FILE`")
     p.add_argument("--noise-report", metavar="DIR", help="output folder of `lindae reproduce` whose noise-model runs "
                    "to quote (default: --reproduce)")
@@ -178,6 +208,8 @@ def main(argv=None):
             runs["external"] = json.load(fh)
     if a.generalisation:
         runs["generalisation"] = generalisation_numbers(a.generalisation)
+    if a.sgd:
+        runs["sgd"] = sgd_numbers(a.sgd)
     if a.only_runs:
         with open(a.out) as fh:
             claims = json.load(fh)

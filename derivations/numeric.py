@@ -98,10 +98,11 @@ def sgd_step_moments_function(sampled: bool):
 def sgd_pair_block_function(sampled: bool):
     """S3 generated: returns ``(blocks, feedback)``.
 
-    ``blocks(p_i, q_i, p_j, q_j, lam_i, lam_j, eps, gamma, eta, m_ij) -> (A, N, C)`` with A (..., 4, 4), N (..., 4, 3)
-    and the per-sample covariance C (..., 3, 3) of (P_ij, P_ji, R_ij) (sampled noise, or m_ij in every entry when
-    the noise is marginalised); ``feedback(p_i, q_i, p_j, q_j, lam_i, lam_j, eps, gamma, eta, S_aa, S_ab, ..., S_dd)
-    -> δw`` (..., 4), the drift of (p_i, q_i, p_j, q_j) from the pair's covariance (upper triangle, row by row)."""
+    ``blocks(p_i, q_i, p_j, q_j, lam_i, lam_j, eps, gamma, eta, m_ij) -> (A, N, C)``, nested lists (4 × 4, 4 × 3,
+    3 × 3) of arrays: the linear map, the noise loading and the per-sample covariance C of (P_ij, P_ji, R_ij)
+    (sampled noise, or m_ij in every entry when the noise is marginalised); ``feedback(p_i, q_i, p_j, q_j, lam_i,
+    lam_j, eps, gamma, eta, S_aa, S_ab, ..., S_dd) -> δw``, a list of 4 arrays: the drift of (p_i, q_i, p_j, q_j)
+    from the pair's covariance (its upper triangle, row by row)."""
     import numpy as np
     from .sgd_leakage import SIG, XI, lam_i, lam_j, m_ij, p_i, p_j, q_i, q_j
     stmt = get("pair_block").statement
@@ -113,17 +114,19 @@ def sgd_pair_block_function(sampled: bool):
     fa = _lambdify(args, list(A) + list(N) + list(C), "S3's A, N and C, flattened.")
     fd = _lambdify(args[:9] + sig, list(delta), "S3's feedback δw.")
 
-    def stack(values, shape, lead):
-        return np.stack([np.broadcast_to(np.asarray(v, dtype=float), lead) for v in values], axis=-1).reshape(lead + shape)
+    def entries(values, lead):
+        return [v if isinstance(v, np.ndarray) and v.shape == lead else np.full(lead, v, dtype=float) for v in values]
 
     def blocks(*v):
+        """(A, N, C) as nested lists of arrays, entry by entry (structure of arrays: fast for many small blocks)."""
         lead = np.broadcast(*v).shape
-        out = fa(*v)
-        return stack(out[:16], (4, 4), lead), stack(out[16:28], (4, 3), lead), stack(out[28:], (3, 3), lead)
+        out = entries(fa(*v), lead)
+        return ([out[4 * r:4 * r + 4] for r in range(4)], [out[16 + 3 * r:19 + 3 * r] for r in range(4)],
+                [out[28 + 3 * r:31 + 3 * r] for r in range(3)])
 
     def feedback(*v):
         lead = np.broadcast(*v).shape
-        return stack(fd(*v), (4,), lead)
+        return entries(fd(*v), lead)
     return blocks, feedback
 
 

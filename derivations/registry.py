@@ -1,5 +1,5 @@
 """The ordered registry of derived results: R1-R15 (one hidden layer), D1-D9 (depth L), G1-G5 (finite data), N1-N8
-(noise models: masking, dropout, any Gaussian noise covariance) and S1-S2 (minibatch SGD)."""
+(noise models: masking, dropout, any Gaussian noise covariance) and S1-S4 (minibatch SGD)."""
 from __future__ import annotations
 
 import functools
@@ -29,7 +29,7 @@ R_BUILDERS = (noise_marginalisation, mode_decoupling, gradient_flow, balance_law
 #: D1-D9, in the order of docs/theory.md.
 D_BUILDERS = DEPTH_BUILDERS + (depth_random_start,)
 
-#: Builders in the order of docs/theory.md: R1-R15, then D1-D9, G1-G5, N1-N8 and S1-S2.
+#: Builders in the order of docs/theory.md: R1-R15, then D1-D9, G1-G5, N1-N8 and S1-S4.
 BUILDERS: dict[str, Callable[[], Result]] = {fn.__name__: fn for fn in R_BUILDERS + D_BUILDERS + G_BUILDERS + N_BUILDERS
                                                    + S_BUILDERS}
 

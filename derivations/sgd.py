@@ -1,4 +1,4 @@
-r"""S1-S2: minibatch SGD, one mode at a time.
+r"""S1, S2 and S4: minibatch SGD, one mode at a time (S3, the coupling of pairs of modes, is in sgd_leakage.py).
 
 A balanced mode of strength :math:`u = w^2` trained by SGD on minibatches of B samples moves as
 :math:`w' = w(1 + \eta g)`, so :math:`u' = u(1 + \eta g)^2`, with the minibatch gradient factor

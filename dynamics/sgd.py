@@ -75,11 +75,13 @@ class SGDMoments:
     """Predicted mean and standard deviation of every mode's strength at the recorded steps.
 
     ``leakage_std`` (D, D) is the predicted standard deviation of each off-diagonal entry of W₂W₁ at the last step
-    (S3; zero when the pairs are left out)."""
+    (S3; None when the pairs are left out). ``escaped`` (H,) is the share of each mode's law that passed the
+    balanced map's escape point during the run and was dropped, as diverged seeds are."""
     epochs: np.ndarray
     mean: np.ndarray
     std: np.ndarray
     leakage_std: np.ndarray | None = None
+    escaped: np.ndarray | None = None
 
 
 def sgd_lr_bound(lam, *, noise_var=0.0, weight_decay=0.0, batch_size, sampled_noise=False, fourth_moment=None):
@@ -166,6 +168,9 @@ def sgd_mode_moments(epochs, lam, *, noise_var=0.0, weight_decay=0.0, lr, batch_
     w = w / w.sum()
     mu, s2 = np.log(u0), np.zeros(H)
     guard = np.log(OVERFLOW_GUARD)
+    kap, xi = lam[:H] - gam, lam[:H] + eps
+    escape = np.log(np.maximum(2 + eta * kap, 1.0) / (eta * np.maximum(xi, np.finfo(float).tiny)))
+    lost = np.zeros(H)
     rows = list(range(0, K + 1, every))
     if rows[-1] != K:
         rows.append(K)
@@ -196,95 +201,130 @@ def sgd_mode_moments(epochs, lam, *, noise_var=0.0, weight_decay=0.0, lr, batch_
             wd = pair.weights(ubar)
             # the closure is second order: its feedback may at most halve a mode in one step (it only comes near that
             # for a mode far below its leakage, such as one decaying from u0 = 1e-300)
-            ratio = np.maximum(ratio + pair.feedback(wd) / ubar, 0.5 * ratio)
+            rate = pair.feedback(wd) / np.maximum(ubar, np.finfo(float).tiny)
+            ratio = np.maximum(ratio + np.where(np.isfinite(rate), rate, 0.0), 0.5 * ratio)
             pair.advance(wd)
         spread = np.log1p(qv / ratio ** 2)
         Ln = L + np.log(ratio) - 0.5 * spread
-        mu = w @ Ln
-        s2 = w @ (Ln - mu) ** 2 + w @ spread
-    return SGDMoments(np.asarray(rows), mean, std, None if pair is None else pair.leakage())
+        # a node past the balanced map's escape point u_e = (2 + ηκ)/(ηξ) leaves for good, as a diverged seed does
+        # (the measured statistics drop such seeds): it is taken out and the rest renormalised
+        keep = w[:, None] * (Ln < escape)
+        mass = keep.sum(axis=0)
+        if np.any(mass <= 0):
+            bad = int(np.argmax(mass <= 0)) + 1
+            raise DivergenceError(f"SGD theory diverges: all of mode {bad}'s law passes the escape point at step "
+                                  f"{k + 1} (lr = {eta:g})", step=k + 1, mode=bad,
+                                  partial=SGDMoments(np.asarray(rows[:r]), mean[:r], std[:r]))
+        lost = lost + (1 - lost) * (1 - mass)
+        keep = keep / np.where(mass > 0, mass, 1.0)
+        mu = np.sum(keep * Ln, axis=0)
+        s2 = np.sum(keep * ((Ln - mu) ** 2 + spread), axis=0)
+    return SGDMoments(np.asarray(rows), mean, std, None if pair is None else pair.leakage(), lost)
+
+
+def _sandwich(A, S):
+    """A S Aᵀ for stacks laid out entry-first: A (k, m, P), S (m, m, P) -> (k, k, P)."""
+    AS = (A[:, :, None] * S[None]).sum(1)
+    return (AS[:, None] * A[None]).sum(2)
+
+
+class _Group:
+    """The pairs of one shape: ``full`` pairs (both modes hidden) carry (a, b, c, d); the others (c, d) only."""
+
+    def __init__(self, I, J, m22, full):
+        self.I, self.J, self.m22, self.full = I, J, m22, full
+        self.ix = [0, 1, 2, 3] if full else [2, 3]
+        k = len(self.ix)
+        self.Sig = np.zeros((k, k, I.size))
+
+    def sig4(self, r, c):
+        """Σ's entry (r, c) of (a, b, c, d), 0 for entries this group does not carry."""
+        if r in self.ix and c in self.ix:
+            return self.Sig[self.ix.index(r), self.ix.index(c)]
+        return 0.0
 
 
 class _Pairs:
-    """S3's leakage covariances of every pair (i < j, i < H), advanced one step at a time."""
+    """S3's leakage covariances of every pair (i < j, i < H), advanced one step at a time. Pairs whose second mode
+    has a hidden unit carry all four entries; the rest only (c, d) = (W₁[i, j], W₂[j, i])."""
 
     def __init__(self, lam, H, eps, gam, eta, B, sampled, cross_moment):
         from lindae.derivations import sgd_pair_block_function
         self.blocks, self.delta = sgd_pair_block_function(bool(sampled))
         D = lam.size
-        self.D, self.H, self.lam, self.consts = D, H, lam, (eps, gam, eta)
-        self.I, self.J = _pair_indices(D, H)
+        self.D, self.H, self.lam, self.consts, self.B = D, H, lam, (eps, gam, eta), B
+        I, J = _pair_indices(D, H)
         if cross_moment is None:
-            m22 = lam[self.I] * lam[self.J]
+            m22 = lam[I] * lam[J]
         else:
             cm = np.asarray(as_array("cross_moment", cross_moment, lo=0.0), dtype=float)
             if cm.shape != (D, D):
                 raise InvalidArgument(f"cross_moment must be a {D} x {D} array of E x_i^2 x_j^2")
-            m22 = cm[self.I, self.J]
-        self.m22, self.B = m22, B
-        self.both = self.J < H                       # a and b exist only when j is a hidden unit
-        self.mask = np.ones((self.I.size, 4))
-        self.mask[~self.both, :2] = 0.0
-        self.Sig = np.zeros((self.I.size, 4, 4))
-        self.C = None
+            m22 = cm[I, J]
+        both = J < H
+        self.groups = [g for g in (_Group(I[both], J[both], m22[both], True), _Group(I[~both], J[~both], m22[~both], False))
+                       if g.I.size]
+        self.wd = np.zeros(D)
 
     def finite(self):
-        return bool(np.all(np.isfinite(self.Sig)) and np.abs(self.Sig).max(initial=0.0) < OVERFLOW_GUARD)
+        return all(bool(np.all(np.isfinite(g.Sig))) and np.abs(g.Sig).max(initial=0.0) < OVERFLOW_GUARD
+                   for g in self.groups)
+
+    def _scatter(self, f):
+        """Sum f(group) -> (values for mode i, values for mode j) over the groups into two length-D arrays."""
+        out = np.zeros(self.D)
+        for g in self.groups:
+            vi, vj = f(g)
+            np.add.at(out, g.I, vi)
+            np.add.at(out, g.J, vj)
+        return out
 
     def strength(self):
         """Additions to every mode's mean and variance: Σ_ab (mode i), Σ_cd (mode j), and Isserlis' variances."""
-        S, I, J = self.Sig, self.I, self.J
-        dm, dv = np.zeros(self.D), np.zeros(self.D)
-        np.add.at(dm, I, S[:, 1, 0])
-        np.add.at(dm, J, S[:, 3, 2])
-        np.add.at(dv, I, S[:, 0, 0] * S[:, 1, 1] + S[:, 1, 0] ** 2)
-        np.add.at(dv, J, S[:, 2, 2] * S[:, 3, 3] + S[:, 3, 2] ** 2)
+        dm = self._scatter(lambda g: (g.sig4(1, 0), g.sig4(3, 2)))
+        dv = self._scatter(lambda g: (g.sig4(0, 0) * g.sig4(1, 1) + g.sig4(1, 0) ** 2,
+                                      g.sig4(2, 2) * g.sig4(3, 3) + g.sig4(3, 2) ** 2))
         return dm, dv
 
     def weights(self, ubar):
         """Balanced diagonal weights √s̄ of every mode (0 beyond H), from the mean strengths with their leakage."""
-        s = np.zeros(self.D)
-        s[:self.H] = ubar
-        np.add.at(s, self.I, self.Sig[:, 1, 0])
-        np.add.at(s, self.J, self.Sig[:, 3, 2])
+        s = self._scatter(lambda g: (g.sig4(1, 0), g.sig4(3, 2)))
         out = np.zeros(self.D)
-        out[:self.H] = np.sqrt(np.maximum(s[:self.H], np.finfo(float).tiny))
+        out[:self.H] = np.sqrt(np.maximum(ubar + s[:self.H], np.finfo(float).tiny))
         return out
 
-    def _args(self, wd):
-        I, J = self.I, self.J
-        return (wd[I], wd[I], wd[J], wd[J], self.lam[I], self.lam[J], *self.consts)
+    def _args(self, g, wd):
+        return (wd[g.I], wd[g.I], wd[g.J], wd[g.J], self.lam[g.I], self.lam[g.J], *self.consts)
 
     def feedback(self, wd):
         """The drift S3's δw adds to every hidden mode's u = pq: q δp + p δq, summed over the mode's pairs."""
-        S = self.Sig
-        sig = [S[:, r, s] for r in range(4) for s in range(r, 4)]
-        dw = self.delta(*self._args(wd), *sig)
-        du = np.zeros(self.D)
-        np.add.at(du, self.I, wd[self.I] * (dw[:, 0] + dw[:, 1]))
-        np.add.at(du, self.J, wd[self.J] * (dw[:, 2] + dw[:, 3]))
-        return du[:self.H]
+        def one(g):
+            sig = [g.sig4(r, c) for r in range(4) for c in range(r, 4)]
+            dw = self.delta(*self._args(g, wd), *sig)
+            return wd[g.I] * (dw[0] + dw[1]), wd[g.J] * (dw[2] + dw[3])
+        return self._scatter(one)[:self.H]
 
     def advance(self, wd):
-        A, N, C = self.blocks(*self._args(wd), self.m22)
-        A = A * self.mask[:, :, None] * self.mask[:, None, :]
-        N = N * self.mask[:, :, None]
-        new = A @ self.Sig @ np.transpose(A, (0, 2, 1)) + (N @ C @ np.transpose(N, (0, 2, 1))) / self.B
-        g = np.stack([wd[self.I], wd[self.I], -wd[self.J], -wd[self.J]], axis=1) * self.mask
-        norm = np.einsum("pk,pk->p", g, g)
-        g = g / np.sqrt(np.where(norm > 0, norm, 1.0))[:, None]
-        Pm = np.eye(4) - g[:, :, None] * g[:, None, :]
-        self.Sig = Pm @ new @ Pm
+        for g in self.groups:
+            A, N, C = self.blocks(*self._args(g, wd), g.m22)
+            A = np.array([[A[r][c] for c in g.ix] for r in g.ix])
+            N = np.array([N[r] for r in g.ix])
+            new = _sandwich(A, g.Sig) + _sandwich(N, np.array(C)) / self.B
+            if g.full:          # project out the rotation of hidden units i and j (gauge)
+                gv = np.array([wd[g.I], wd[g.I], -wd[g.J], -wd[g.J]])
+                gv = gv / np.sqrt(np.maximum((gv ** 2).sum(0), np.finfo(float).tiny))
+                Pm = np.eye(4)[:, :, None] - gv[:, None] * gv[None]
+                new = _sandwich(Pm, new)
+            g.Sig = new
         self.wd = wd
 
     def leakage(self):
         """Standard deviation of every off-diagonal entry of W₂W₁: δW_ij = q_i c + p_j b, δW_ji = q_j a + p_i d."""
-        wd = getattr(self, "wd", np.zeros(self.D))
-        S, I, J = self.Sig, self.I, self.J
-        wi, wj = wd[I], wd[J]
-        v_ij = wi ** 2 * S[:, 2, 2] + wj ** 2 * S[:, 1, 1] + 2 * wi * wj * S[:, 1, 2]
-        v_ji = wj ** 2 * S[:, 0, 0] + wi ** 2 * S[:, 3, 3] + 2 * wi * wj * S[:, 0, 3]
         out = np.zeros((self.D, self.D))
-        out[I, J] = np.sqrt(np.maximum(v_ij, 0.0))
-        out[J, I] = np.sqrt(np.maximum(v_ji, 0.0))
+        for g in self.groups:
+            wi, wj = self.wd[g.I], self.wd[g.J]
+            v_ij = wi ** 2 * g.sig4(2, 2) + wj ** 2 * g.sig4(1, 1) + 2 * wi * wj * g.sig4(1, 2)
+            v_ji = wj ** 2 * g.sig4(0, 0) + wi ** 2 * g.sig4(3, 3) + 2 * wi * wj * g.sig4(0, 3)
+            out[g.I, g.J] = np.sqrt(np.maximum(v_ij, 0.0))
+            out[g.J, g.I] = np.sqrt(np.maximum(v_ji, 0.0))
         return out

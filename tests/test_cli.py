@@ -6,7 +6,7 @@ from lindae import cli
 from lindae.derivations.commandline import EXIT_BUG
 from lindae.dynamics import cli as dynamics_cli
 
-COMMANDS = {"check", "latex", "mutate", "list", "figures", "strength", "fetch", "run", "sweep", "study", "generalisation", "spectrum",
+COMMANDS = {"check", "latex", "mutate", "list", "figures", "strength", "fetch", "run", "sweep", "study", "generalisation", "sgd", "spectrum",
             "reproduce"}
 
 

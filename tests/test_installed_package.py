@@ -120,8 +120,8 @@ def test_reproduce_quick_from_the_wheel_writes_a_report_whose_figures_all_exist(
     images = re.findall(r'<img src="([^"]+)"', page)
     # Figures 1-4, depth 1-2, 5, 6, the deep MNIST run, the random-init study, Figure 6 vs the authors, and the three
     # noise-model runs (masking on raw and standardised data, hidden dropout), and the finite-data study's curves,
-    # grids and overshoot (on the given array in place of MNIST)
-    assert len(images) == 17
+    # grids and overshoot (on the given array in place of MNIST), and the SGD study's bands
+    assert len(images) == 18
     for src in images:
         assert (out / src).stat().st_size > 10_000, src
     links = re.findall(r'<a href="([^"]+)"', page)
@@ -133,7 +133,7 @@ def test_reproduce_quick_from_the_wheel_writes_a_report_whose_figures_all_exist(
     # a quick report says so on every figure and every table, and states the shrunk settings it ran
     captions = re.findall(r"<figcaption>(.*?)</figcaption>", page, re.S)
     tables = re.findall(r"<caption>(.*?)</caption>", page, re.S)
-    assert len(captions) == 17 and len(tables) >= 14
+    assert len(captions) == 18 and len(tables) >= 16
     from lindae.validation.report.reproduce import COMMITTED
     this_run = [c for c in captions + tables if COMMITTED not in c]
     assert len(this_run) == len(captions + tables) - 2 and all("QUICK RUN" in c for c in this_run)

@@ -23,7 +23,7 @@ OTHER = {"t", "X", "X_in", "X_target", "Sigma", "W1", "W2", "first", "middle", "
          "weights", "loss", "decoupled", "strengths", "at_epochs", "snapshots", "eigenvectors",   # models from elsewhere
          "s", "spike", "aspect", "upper", "X_test", "predicted_strengths", "curve", "spikes", "bulk",   # finite data
          "kappa", "B", "C", "W", "scaled", "corruption", "sampled", "trace_sigma",   # noise models
-         "fourth_moment", "seeds", "eigenvalues", "ensemble"}   # minibatch SGD
+         "fourth_moment", "cross_moment", "pairs", "parts", "seeds", "eigenvalues", "ensemble"}   # minibatch SGD
 NAMES = {n.strip() for term in VOCABULARY for n in term.name.split(",")}
 
 

@@ -22,7 +22,7 @@ from lindae.validation.generalisation import run_test_theory, test_error_bound
 from lindae.validation.training import (Architecture, DeepResult, ModeCurves, Objective, ReluResult, Report, Schedule,
                                        Start, TrainResult, data_loss_and_gradient, relu_loss_and_gradient, train,
                                        train_deep_linear_ae, train_linear_ae, train_linear_ae_naive, train_relu_ae,
-                                       SGDEnsemble, run_sgd_theory, train_sgd_ensemble)
+                                       SGDEnsemble, combine_sgd_ensembles, run_sgd_theory, train_sgd_ensemble)
 
 __all__ = ["ConfigError", "load_config", "parse_config", "DataError", "DataNotFound", "cache_dir", "check_data", "fetch_mnist",
            "load_array", "load_cifar10", "load_idx_dir", "load_mnist", "read_idx", "ReluResult",
@@ -33,4 +33,4 @@ __all__ = ["ConfigError", "load_config", "parse_config", "DataError", "DataNotFo
            "train_deep_linear_ae", "train", "Architecture", "Start", "Objective", "Schedule", "Report", "ModeCurves",
            "Prediction", "predict", "strengths_from_weights", "as_spectrum",
            "run_test_theory", "test_error_bound", "Corruption", "CorruptedResult", "train_corrupted_ae",
-           "run_corrupted_theory", "SGDEnsemble", "run_sgd_theory", "train_sgd_ensemble"]
+           "run_corrupted_theory", "SGDEnsemble", "combine_sgd_ensembles", "run_sgd_theory", "train_sgd_ensemble"]

@@ -9,7 +9,7 @@ from lindae.derivations.commandline import fail, make_parser, run_command
 
 
 #: The sub-commands this layer adds to ``lindae``.
-COMMANDS = ("fetch", "run", "reproduce", "spectrum", "sweep", "study", "generalisation")
+COMMANDS = ("fetch", "run", "reproduce", "spectrum", "sweep", "study", "generalisation", "sgd")
 
 
 def build_parser():
@@ -79,6 +79,18 @@ def add_commands(sub):
                                    "manifest.json into --out. Finished cells are skipped on a rerun unless --force.")
     _config_out_force(g, "CONFIG.toml", "generalisation_mnist.toml", "cells")
     g.add_argument("--quick", action="store_true", help="one N, H <= 32, 600 epochs, 3 grid points, D <= 200")
+    m = sub.add_parser("sgd", help="the minibatch-SGD study: every mode's mean and spread over many seeds, and the bound",
+                       description="Train every (case, B, learning rate) cell of CONFIG.toml with many seeds of "
+                                   "minibatch SGD side by side and compare every mode's mean and standard deviation "
+                                   "with S1-S3; measure the share of seeds that diverge around S4's learning-rate "
+                                   "bound; write cells/KEY.json, sgd.json, bands.png and manifest.json into --out. "
+                                   "Finished cells are skipped on a rerun unless --force.")
+    _config_out_force(m, "CONFIG.toml", "sgd.toml", "cells")
+    m.add_argument("--quick", action="store_true", help="60 seeds, B <= 8, learning time <= 8, 600 bound steps")
+    m.add_argument("--scheduler", default="serial", metavar="WHERE",
+                   help="'serial' (this process, the default), 'local' (a local cluster of --workers processes, the "
+                        "seeds of each cell split over them) or tcp://HOST:PORT of a running dask scheduler")
+    m.add_argument("--workers", type=int, default=2, metavar="N", help="worker processes for --scheduler local (default 2)")
 
 
 def _config_out_force(parser, metavar, example, parts):
@@ -147,6 +159,19 @@ def run(args, prog) -> int:
             study = load_generalisation(args.config)
             _check_out(prog, args.out)
             run_generalisation(quick_generalisation(study) if args.quick else study, args.out, force=args.force, log=log)
+            return 0
+        if args.command == "sgd":
+            from lindae.validation.experiments.sgd_study import load_sgd, quick_sgd, run_sgd_study
+            if args.workers < 1:
+                fail(prog, f"--workers must be >= 1, got {args.workers}")
+            if args.scheduler not in ("serial", "local") and not args.scheduler.startswith(("tcp://", "tls://")):
+                fail(prog, f"--scheduler must be serial, local or tcp://HOST:PORT, got {args.scheduler}")
+            study = load_sgd(args.config)
+            _check_out(prog, args.out)
+            from lindae.validation.experiments.cluster import open_client
+            with open_client(args.scheduler, args.workers) as client:
+                run_sgd_study(quick_sgd(study) if args.quick else study, args.out, force=args.force, log=log,
+                              client=client)
             return 0
         from lindae.validation.report.reproduce import reproduce
         _check_out(prog, args.out)

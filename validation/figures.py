@@ -384,3 +384,51 @@ def plot_overshoot(cells):
                      fontsize=9)
     fig.tight_layout()
     return fig
+
+
+def plot_sgd_bands(cells, max_modes=8):
+    """Minibatch SGD: per (case, B, learning rate), every shown mode's mean strength over the seeds ± one standard
+    deviation (shaded band and solid line, measured) against S1-S3's prediction (dashed: mean; dotted: ± one
+    standard deviation), on log axes. At most ``max_modes`` modes are shown, spread over the top ones."""
+    cells = [c for c in cells if "curves" in c]
+    if not cells:
+        fig, ax = plt.subplots(figsize=(4, 2))
+        ax.text(0.5, 0.5, "every seed diverged", ha="center", va="center")
+        ax.axis("off")
+        return fig
+    cols = max(len({c["B"] for c in cells if c["case"] == cells[0]["case"]}), 1)
+    cols = min(cols, 4)
+    rows = (len(cells) + cols - 1) // cols
+    fig, axes = plt.subplots(rows, cols, figsize=(4.4 * cols, 3.3 * rows), squeeze=False)
+    for ax, c in zip(axes.ravel(), cells):
+        cv = c["curves"]
+        st = np.array(cv["steps"], dtype=float)
+        keep = st > 0
+        top = c["top"]
+        show = np.unique(np.round(np.linspace(0, top - 1, min(max_modes, top))).astype(int))
+        for k, mode in enumerate(show):
+            color = f"C{k % 10}"
+            m, s = np.array(cv["mean"])[keep, mode], np.array(cv["std"])[keep, mode]
+            tm, ts = np.array(cv["theory_mean"])[keep, mode], np.array(cv["theory_std"])[keep, mode]
+            floor = 1e-3 * min(np.nanmax(np.array(cv["mean"])), 10 * np.nanmax(np.array(cv["theory_mean"])))
+            ax.fill_between(st[keep], np.maximum(m - s, floor), m + s, color=color, alpha=0.22, lw=0)
+            ax.plot(st[keep], m, "-", color=color, lw=1.1, label=f"mode {mode + 1}")
+            ax.plot(st[keep], tm, "--", color="k", lw=0.8)
+            ax.plot(st[keep], np.maximum(tm - ts, floor), ":", color="k", lw=0.6)
+            ax.plot(st[keep], tm + ts, ":", color="k", lw=0.6)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        top_mean = np.nanmax(np.array(cv["theory_mean"])[:, show])
+        ax.set_ylim(1e-3 * np.nanmax(np.array(cv["mean"])[:, show][np.isfinite(np.array(cv["mean"])[:, show])].clip(max=10 * top_mean)),
+                    3 * top_mean)            # a few seeds far out (not yet past the overflow guard) would set the scale
+        ax.set_xlabel("SGD step")
+        ax.set_ylabel("mode strength sᵢ")
+        spread = f"{c['worst_std']:.0%}" if c["worst_std"] < 10 else "> 1000 %"
+        ax.set_title(f"{c['case']}, B = {c['B']}, η = {c['lr']:.3g}: worst {c['worst_se']:.1f} SE, {spread} spread",
+                     fontsize=8.5)
+        ax.legend(fontsize=6, ncol=2, loc="lower right", title="bands: measured ± 1 sd; black: theory",
+                  title_fontsize=6)
+    for ax in axes.ravel()[len(cells):]:
+        ax.axis("off")
+    fig.tight_layout()
+    return fig

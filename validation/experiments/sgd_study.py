@@ -1,0 +1,359 @@
+r"""The minibatch-SGD study: every mode's mean and spread over many seeds against S1-S3, and S4's learning-rate bound
+(docs/theory.md, section 2f).
+
+``lindae sgd configs/sgd.toml --out DIR [--quick] [--force]``
+
+A config gives top-level settings (each case may override them) and ``[[cases]]``: Gaussian data with given
+``eigenvalues``, or MNIST (its first ``samples`` training images, minibatches drawn with replacement, so that their
+fourth moments are measured). Every (case, B, learning rate) is one cell:
+
+* **Curves.** ``seeds`` aligned DAEs are trained side by side by minibatch SGD for ``time / lr`` steps, and every
+  mode's mean and standard deviation over the seeds is compared with :func:`~lindae.validation.run_sgd_theory` at
+  ``compare`` recorded steps spread geometrically over learning and the plateau: the worst distance of the mean in
+  standard errors and the worst relative error of the standard deviation, per mode (the ``top`` modes).
+  A learning rate is a number, or ``"0.9 bound"``: a fraction of S4's bound at that B.
+* **Bound.** For every (case, B): S4's bound η_B, and the share of ``seeds`` seeds that diverge within
+  ``bound_steps`` steps at each of ``bound_factors`` × η_B.
+* **Speed** (``speed = true``): the time of all seeds against one seed, over the same steps, side by side.
+
+With a Dask client the seeds of a cell are split over the workers and the parts combined
+(:func:`~lindae.validation.combine_sgd_ensembles`).
+
+Layout of DIR::
+
+    cells/KEY.json  one finished cell, written atomically; a rerun skips it unless --force
+    sgd.json        every cell, in config order, with the acceptance bounds
+    bands.png       mean ± one standard deviation per mode, measured (bands) against theory (lines)
+    manifest.json   config, environment, timings
+"""
+from __future__ import annotations
+
+import os
+import time
+
+import numpy as np
+
+from lindae.derivations.files import atomic_write_json
+from lindae.validation.experiments.config import ConfigError, read_toml
+from lindae.validation.experiments.store import ResultStore, content_key, interrupt_on_sigterm, write_manifest
+
+#: Settings a config gives at the top and a case may override.
+SETTINGS = {"seeds": 200, "u0": 1e-3, "noise_var": 0.5, "sampled_noise": True, "batch_sizes": [1, 8, 64],
+            "lrs": [0.01], "time": 80.0, "records": 400, "compare": 20, "top": 16, "bound_factors": [0.9, 1.1],
+            "bound_steps": 1500, "speed": False, "seed": 0}
+CASE_KEYS = {"name", "eigenvalues", "data", "samples", "hidden"} | set(SETTINGS)
+#: The acceptance bounds (issue 22): the mean within 3 standard errors, the spread within 15 %, and at least 90 %
+#: diverged above the bound and none below.
+BOUNDS = {"mean_se": 3.0, "std_relative": 0.15, "diverged_above": 0.9, "diverged_below": 0.0}
+
+
+def _lr_spec(where, value):
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
+        return float(value)
+    if isinstance(value, str):
+        parts = value.split()
+        try:
+            if len(parts) == 2 and parts[1] == "bound" and float(parts[0]) > 0:
+                return value
+        except ValueError:
+            pass
+    raise ConfigError(f"{where}: a learning rate is a number > 0 or \"F bound\" (a fraction F of S4's bound), "
+                      f"got {value!r}")
+
+
+def parse_sgd(raw: dict) -> dict:
+    """Validate a study config; ConfigError with a one-line message otherwise."""
+    allowed = {"title", "cases"} | set(SETTINGS)
+    if set(raw) - allowed:
+        raise ConfigError(f"unknown top-level key(s) {', '.join(sorted(set(raw) - allowed))}; allowed: "
+                          f"{', '.join(sorted(allowed))}")
+    top = {k: raw.get(k, v) for k, v in SETTINGS.items()}
+    cases = raw.get("cases")
+    if not isinstance(cases, list) or not cases:
+        raise ConfigError("an SGD study needs [[cases]]")
+    out = []
+    for j, c in enumerate(cases):
+        where = f"cases[{j}]"
+        if not isinstance(c, dict):
+            raise ConfigError(f"{where} must be a table, got {type(c).__name__}")
+        if set(c) - CASE_KEYS:
+            raise ConfigError(f"{where}: unknown key(s) {', '.join(sorted(set(c) - CASE_KEYS))}; allowed: "
+                              f"{', '.join(sorted(CASE_KEYS))}")
+        if "name" not in c or "hidden" not in c:
+            raise ConfigError(f"{where}: 'name' and 'hidden' are required")
+        if ("eigenvalues" in c) == ("data" in c):
+            raise ConfigError(f"{where}: give eigenvalues (Gaussian data) or data = \"mnist\", not both or neither")
+        if "data" in c and c["data"] != "mnist":
+            raise ConfigError(f"{where}: data must be \"mnist\", got {c['data']!r}")
+        s = {k: c.get(k, top[k]) for k in SETTINGS}
+        for key in ("u0", "time"):
+            if not isinstance(s[key], (int, float)) or isinstance(s[key], bool) or s[key] <= 0:
+                raise ConfigError(f"{where}: '{key}' must be a number > 0, got {s[key]!r}")
+        if not isinstance(s["noise_var"], (int, float)) or s["noise_var"] < 0:
+            raise ConfigError(f"{where}: 'noise_var' must be a number >= 0, got {s['noise_var']!r}")
+        for key in ("seeds", "records", "compare", "top", "bound_steps", "hidden"):
+            value = c["hidden"] if key == "hidden" else s[key]
+            if not isinstance(value, int) or isinstance(value, bool) or value < (2 if key in ("seeds", "compare") else 1):
+                raise ConfigError(f"{where}: '{key}' must be an integer >= {2 if key in ('seeds', 'compare') else 1}, "
+                                  f"got {value!r}")
+        for key in ("batch_sizes", "lrs", "bound_factors"):
+            if not isinstance(s[key], list) or (not s[key] and key != "bound_factors"):
+                raise ConfigError(f"{where}: '{key}' must be a {'' if key == 'bound_factors' else 'non-empty '}list")
+        if any(not isinstance(b, int) or isinstance(b, bool) or b < 1 for b in s["batch_sizes"]):
+            raise ConfigError(f"{where}: every batch size must be an integer >= 1, got {s['batch_sizes']!r}")
+        if any(not isinstance(f, (int, float)) or f <= 0 for f in s["bound_factors"]):
+            raise ConfigError(f"{where}: every bound factor must be a number > 0, got {s['bound_factors']!r}")
+        case = dict(name=str(c["name"]), hidden=c["hidden"], data=c.get("data"), samples=int(c.get("samples", 10_000)),
+                    eigenvalues=None, **{k: s[k] for k in SETTINGS})
+        case["lrs"] = [_lr_spec(where, v) for v in s["lrs"]]
+        case["sampled_noise"] = bool(s["sampled_noise"])
+        case["u0"], case["time"], case["noise_var"] = float(s["u0"]), float(s["time"]), float(s["noise_var"])
+        if "eigenvalues" in c:
+            lam = c["eigenvalues"]
+            if (not isinstance(lam, list) or not lam or any(not isinstance(x, (int, float)) or isinstance(x, bool)
+                                                              or x <= 0 for x in lam)):
+                raise ConfigError(f"{where}: 'eigenvalues' must be a non-empty list of numbers > 0")
+            case["eigenvalues"] = [float(x) for x in lam]
+            if c["hidden"] > len(lam):
+                raise ConfigError(f"{where}: hidden = {c['hidden']} exceeds D = {len(lam)}")
+        out.append(case)
+    return dict(title=raw.get("title", "minibatch SGD study"), cases=out)
+
+
+def load_sgd(path) -> dict:
+    return parse_sgd(read_toml(path, "SGD study config"))
+
+
+def quick_sgd(study: dict) -> dict:
+    """The quick report's study: 60 seeds, B ≤ 8, learning time ≤ 8, 600 bound steps, no speed run."""
+    cases = [dict(c, seeds=min(c["seeds"], 60), batch_sizes=[b for b in c["batch_sizes"] if b <= 8] or c["batch_sizes"][:1],
+                  time=min(c["time"], 8.0), bound_steps=min(c["bound_steps"], 600), records=min(c["records"], 200),
+                  speed=False) for c in study["cases"]]
+    return dict(study, title=study["title"] + " (QUICK RUN: 60 seeds, B ≤ 8, learning time ≤ 8, 600 bound steps)",
+                cases=cases)
+
+
+def report_sgd(study: dict) -> dict:
+    """The full report's study: B ≤ 64 and at most 200 seeds (the 1000-seed case is left to ``lindae sgd``); MNIST at
+    its first learning rate, B ≤ 8 and 50 seeds, without the bound's runs or the speed run."""
+    cases = []
+    for c in study["cases"]:
+        if c["seeds"] > 200:
+            continue
+        q = dict(c, batch_sizes=[b for b in c["batch_sizes"] if b <= 64] or c["batch_sizes"][:1])
+        if c["data"] == "mnist":
+            q.update(lrs=c["lrs"][:1], bound_factors=[], speed=False, seeds=min(c["seeds"], 50),
+                     batch_sizes=[b for b in c["batch_sizes"] if b <= 8] or c["batch_sizes"][:1])
+        cases.append(q)
+    return dict(study, title=study["title"] + " (report: B ≤ 64, at most 200 seeds; MNIST at its first learning rate, "
+                "B ≤ 8 and 50 seeds, without the bound's and the speed runs; lindae sgd runs everything)", cases=cases)
+
+
+def _data(case, data):
+    """(eigenvalues, X): Gaussian data, or the rows of MNIST (or of the given array file)."""
+    if case["eigenvalues"] is not None:
+        return np.asarray(case["eigenvalues"]), None
+    from lindae.validation.data.datasets import load_array, load_mnist
+    X = load_array(data)[:case["samples"]] if data else load_mnist(case["samples"], log=lambda m: None)
+    return None, X
+
+
+def _ensemble(case, B, eta, steps, every, seeds, seed, data, client):
+    from lindae.validation.training.sgd import combine_sgd_ensembles, train_sgd_ensemble
+    lam, X = _data(case, data)
+    kw = dict(batch_size=B, eigenvalues=lam, X=X, noise_var=case["noise_var"], sampled_noise=case["sampled_noise"],
+              u0=case["u0"], record_every=every)
+    if client is None or seeds < 4:
+        return train_sgd_ensemble(case["hidden"], eta, steps, seeds=seeds, seed=seed, **kw)
+    n = max(1, min(len(client.scheduler_info()["workers"]), seeds // 2))
+    sizes = [seeds // n + (k < seeds % n) for k in range(n)]
+    futures = [client.submit(_on_worker, case["hidden"], eta, steps, sz, seed * 1000 + k, kw, pure=False)
+               for k, sz in enumerate(sizes)]
+    parts = []
+    for f in futures:
+        try:
+            parts.append(f.result())
+        except Exception as exc:                          # a part whose every seed diverged
+            from lindae.dynamics.errors import DivergenceError
+            if not isinstance(exc, DivergenceError):
+                raise
+    if not parts:
+        from lindae.dynamics.errors import DivergenceError
+        raise DivergenceError(f"every one of the {seeds} seeds diverged (lr = {eta:g}, batch size {B})")
+    out = combine_sgd_ensembles(parts)
+    out.diverged = np.concatenate([out.diverged, np.ones(seeds - out.diverged.size, dtype=bool)])
+    return out
+
+
+def _on_worker(hidden, eta, steps, seeds, seed, kw):
+    from lindae.validation.experiments.store import one_blas_thread
+    from lindae.validation.training.sgd import train_sgd_ensemble
+    with one_blas_thread():
+        return train_sgd_ensemble(hidden, eta, steps, seeds=seeds, seed=seed, **kw)
+
+
+def bound_of(case, B, data=None):
+    """S4's bound for the case at batch size B (MNIST: with its measured fourth moments)."""
+    from lindae.dynamics import sgd_lr_bound
+    lam, X = _data(case, data)
+    m4 = None
+    if X is not None:
+        from lindae.validation.data.spectrum import compute_spectrum
+        spec = compute_spectrum(X)
+        lam, m4 = np.maximum(spec.eigenvalues, 0.0), np.mean((X @ spec.eigenvectors) ** 4, axis=0)
+    H = case["hidden"]
+    return sgd_lr_bound(lam[:H], noise_var=case["noise_var"], batch_size=B, sampled_noise=case["sampled_noise"],
+                        fourth_moment=None if m4 is None else m4[:H])[0]
+
+
+def _eta(case, B, spec, data):
+    if isinstance(spec, float):
+        return spec
+    return float(spec.split()[0]) * bound_of(case, B, data)
+
+
+def compare_rows(epochs, steps, compare):
+    """Indices of ``compare`` recorded steps spread geometrically from 2 % of the run (at least the first record
+    after 0) to its end."""
+    first = max(epochs[1] if len(epochs) > 1 else steps, int(round(0.02 * steps)))
+    want = np.geomspace(max(first, 1), steps, compare)
+    return np.unique(np.clip(np.searchsorted(epochs, want), 1, len(epochs) - 1))
+
+
+def curve_cell(case, B, spec, data=None, client=None) -> dict:
+    """One (case, B, learning rate) cell of the module docstring."""
+    from lindae.dynamics.errors import DivergenceError
+    from lindae.validation.training.sgd import run_sgd_theory
+    t0 = time.perf_counter()
+    eta = _eta(case, B, spec, data)
+    steps = max(int(round(case["time"] / eta)), 1)
+    every = max(steps // case["records"], 1)
+    t = time.perf_counter()
+    try:
+        ens = _ensemble(case, B, eta, steps, every, case["seeds"], case["seed"], data, client)
+    except DivergenceError:
+        return dict(case=case["name"], B=B, lr=eta, lr_spec=spec if isinstance(spec, str) else None, steps=steps,
+                    hidden=case["hidden"], seeds=case["seeds"], diverged=case["seeds"], all_diverged=True,
+                    modes_missing=list(range(1, min(case["top"], case["hidden"]) + 1)), worst_se=None, worst_std=None,
+                    seconds=time.perf_counter() - t0)
+    t_train = time.perf_counter() - t
+    t = time.perf_counter()
+    try:
+        th = run_sgd_theory(ens)
+    except DivergenceError as exc:               # the closure's law of ln u leaves the overflow guard
+        return dict(case=case["name"], B=B, lr=eta, lr_spec=spec if isinstance(spec, str) else None, steps=steps,
+                    hidden=case["hidden"], seeds=case["seeds"], diverged=int(ens.diverged.sum()), theory_failed=str(exc),
+                    modes_missing=list(range(1, min(case["top"], case["hidden"]) + 1)), worst_se=None, worst_std=None,
+                    train_seconds=t_train, seconds=time.perf_counter() - t0)
+    t_theory = time.perf_counter() - t
+    top = min(case["top"], case["hidden"])
+    rows = compare_rows(ens.epochs, steps, case["compare"])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        z = np.abs(ens.mean[rows, :top] - th["mean"][rows, :top]) / ens.se[rows, :top]
+        rel = np.abs(ens.std[rows, :top] / th["std"][rows, :top] - 1)
+    plot = np.unique(np.concatenate([[0], np.geomspace(1, len(ens.epochs) - 1, 80).astype(int)]))
+    cell = dict(case=case["name"], B=B, lr=eta, lr_spec=spec if isinstance(spec, str) else None, steps=steps,
+                hidden=case["hidden"], seeds=case["seeds"], diverged=int(ens.diverged.sum()),
+                sampled_noise=case["sampled_noise"], noise_var=case["noise_var"], top=top,
+                mode_worst_se=[_num(v) for v in np.nanmax(z, axis=0)], mode_worst_std=[_num(v) for v in np.nanmax(rel, axis=0)],
+                compared_steps=ens.epochs[rows].tolist(),
+                curves=dict(steps=ens.epochs[plot].tolist(), mean=ens.mean[plot, :top].tolist(),
+                            std=ens.std[plot, :top].tolist(), theory_mean=th["mean"][plot, :top].tolist(),
+                            theory_std=th["std"][plot, :top].tolist()),
+                train_seconds=t_train, theory_seconds=t_theory)
+    cell["worst_se"] = max(cell["mode_worst_se"])
+    cell["worst_std"] = max(cell["mode_worst_std"])
+    cell["modes_missing"] = [k + 1 for k in range(top) if cell["mode_worst_se"][k] > BOUNDS["mean_se"]
+                             or cell["mode_worst_std"][k] > BOUNDS["std_relative"]]
+    if case["speed"]:
+        cell["speed"] = _speed(case, B, eta, data)
+    cell["seconds"] = time.perf_counter() - t0
+    return cell
+
+
+def _num(v):
+    return None if not np.isfinite(v) else float(v)
+
+
+def _speed(case, B, eta, data, steps=50):
+    """All seeds against one seed over the same steps, side by side: (seconds for all, seconds for one, ratio)."""
+    from lindae.validation.training.sgd import train_sgd_ensemble
+    lam, X = _data(case, data)
+    kw = dict(batch_size=B, eigenvalues=lam, X=X, noise_var=case["noise_var"], sampled_noise=case["sampled_noise"],
+              u0=case["u0"], record_every=steps)
+    times = {}
+    for n in (1, case["seeds"]):
+        t = time.perf_counter()
+        train_sgd_ensemble(case["hidden"], eta, steps, seeds=n, seed=1, **kw)
+        times[n] = time.perf_counter() - t
+    return dict(steps=steps, seconds_all=times[case["seeds"]], seconds_one=times[1],
+                ratio=times[case["seeds"]] / times[1])
+
+
+def bound_cell(case, B, data=None, client=None) -> dict:
+    """S4's bound at B and the share of seeds that diverge at each factor of it."""
+    from lindae.dynamics.errors import DivergenceError
+    t0 = time.perf_counter()
+    bound = bound_of(case, B, data)
+    shares = []
+    for f in case["bound_factors"]:
+        try:
+            ens = _ensemble(case, B, f * bound, case["bound_steps"], case["bound_steps"], case["seeds"],
+                            case["seed"] + 1, data, client)
+            shares.append(float(ens.diverged.mean()))
+        except DivergenceError:
+            shares.append(1.0)
+    return dict(case=case["name"], B=B, bound=bound, factors=case["bound_factors"], diverged=shares,
+                steps=case["bound_steps"], seeds=case["seeds"], seconds=time.perf_counter() - t0)
+
+
+def run_sgd_study(study: dict, out_dir, *, force=False, log=print, data=None, client=None) -> dict:
+    """Run (or resume) every cell of ``study`` and write the files of the module docstring. ``data`` (an array file)
+    replaces MNIST."""
+    start = time.perf_counter()
+    store = ResultStore(os.path.join(out_dir, "cells"))
+    todo = [("curve", c, B, lr) for c in study["cases"] for B in c["batch_sizes"] for lr in c["lrs"]]
+    todo += [("bound", c, B, None) for c in study["cases"] for B in c["batch_sizes"] if c["bound_factors"]]
+    cells = []
+    with interrupt_on_sigterm():
+        if not data and any(c["data"] == "mnist" for c in study["cases"]):
+            from lindae.validation.data.datasets import load_mnist
+            load_mnist(1, log=log)                       # fetch and cache MNIST here, with progress, once
+        for j, (kind, case, B, lr) in enumerate(todo):
+            key = content_key(kind, case, B, lr, *([os.path.abspath(data)] if data and case["data"] else []))
+            cell = None if force else store.load(key)
+            label = f"{case['name']} B = {B}" + (f", lr {lr}" if kind == "curve" else ", bound")
+            if cell is not None:
+                log(f"[{j + 1}/{len(todo)}] {label}: finished earlier, skipped (use --force to rerun)")
+            else:
+                log(f"[{j + 1}/{len(todo)}] {label} ...")
+                cell = dict(kind=kind, **(curve_cell(case, B, lr, data, client) if kind == "curve"
+                                          else bound_cell(case, B, data, client)))
+                store.save(key, cell)
+                log(f"    {summary_line(cell)}; {cell['seconds']:.1f} s")
+            cells.append(cell)
+    out = dict(title=study["title"], bounds=BOUNDS, cells=cells)
+    atomic_write_json(os.path.join(out_dir, "sgd.json"), out)
+    from lindae.validation.figures import plot_sgd_bands, write_figure
+    write_figure(plot_sgd_bands([c for c in cells if c["kind"] == "curve"]), os.path.join(out_dir, "bands.png"))
+    write_manifest(out_dir, config=study, seconds=round(time.perf_counter() - start, 3),
+                   files=["cells", "sgd.json", "bands.png"])
+    return out
+
+
+def summary_line(cell) -> str:
+    """One line of a finished cell's main numbers (the log's and the report's)."""
+    if cell["kind"] == "bound":
+        shares = ", ".join(f"{f:g}× → {d:.0%}" for f, d in zip(cell["factors"], cell["diverged"]))
+        return f"{cell['case']} B = {cell['B']}: S4's bound η_B = {cell['bound']:.4g}; diverged within {cell['steps']} steps: {shares}"
+    miss = cell["modes_missing"]
+    if cell.get("all_diverged"):
+        return f"{cell['case']} B = {cell['B']}, lr {cell['lr']:.4g}: every one of the {cell['seeds']} seeds diverged"
+    if cell.get("theory_failed"):
+        return (f"{cell['case']} B = {cell['B']}, lr {cell['lr']:.4g}: {cell['diverged']} of {cell['seeds']} seeds "
+                f"diverged; the theory fails: {cell['theory_failed']}")
+    return (f"{cell['case']} B = {cell['B']}, lr {cell['lr']:.4g} ({cell['steps']} steps, {cell['seeds']} seeds): worst mean "
+            f"{cell['worst_se']:.2f} SE, worst spread {cell['worst_std']:.1%}; modes missing: "
+            f"{', '.join(map(str, miss)) if miss else 'none'}; train {cell['train_seconds']:.1f} s, theory "
+            f"{cell['theory_seconds']:.1f} s" + (f"; speed ratio {cell['speed']['ratio']:.1f}" if "speed" in cell else ""))
+

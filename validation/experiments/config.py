@@ -315,6 +315,32 @@ def parse_config(raw: dict, source: str = "<config>") -> RunConfig:
                      train=dict(train), source=source)
 
 
+def study_cases(raw: dict, settings: dict, case_keys: set, required: tuple, what: str):
+    """The checks every study config shares: no unknown top-level key, a non-empty ``[[cases]]`` of tables with no
+    unknown key and the ``required`` ones. Returns ``(top, [(where, case, merged)])``: the top-level settings (with
+    their defaults) and each case with the settings it inherits merged in."""
+    allowed = {"title", "cases"} | set(settings)
+    if set(raw) - allowed:
+        raise ConfigError(f"unknown top-level key(s) {', '.join(sorted(set(raw) - allowed))}; allowed: "
+                          f"{', '.join(sorted(allowed))}")
+    top = {k: raw.get(k, v) for k, v in settings.items()}
+    cases = raw.get("cases")
+    if not isinstance(cases, list) or not cases:
+        raise ConfigError(f"{what} needs [[cases]]")
+    out = []
+    for j, c in enumerate(cases):
+        where = f"cases[{j}]"
+        if not isinstance(c, dict):
+            raise ConfigError(f"{where} must be a table, got {type(c).__name__}")
+        if set(c) - case_keys:
+            raise ConfigError(f"{where}: unknown key(s) {', '.join(sorted(set(c) - case_keys))}; allowed: "
+                              f"{', '.join(sorted(case_keys))}")
+        if any(k not in c for k in required):
+            raise ConfigError(f"{where}: {' and '.join(repr(k) for k in required)} are required")
+        out.append((where, c, {k: c.get(k, top[k]) for k in settings}))
+    return top, out
+
+
 def read_toml(path, what="config") -> dict:
     """The TOML table in ``path``; ConfigError with a one-line reason otherwise."""
     try:

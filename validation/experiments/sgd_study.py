@@ -34,7 +34,7 @@ import time
 import numpy as np
 
 from lindae.derivations.files import atomic_write_json
-from lindae.validation.experiments.config import ConfigError, read_toml
+from lindae.validation.experiments.config import ConfigError, read_toml, study_cases
 from lindae.validation.experiments.store import ResultStore, content_key, interrupt_on_sigterm, write_manifest
 
 #: Settings a config gives at the top and a case may override.
@@ -63,29 +63,13 @@ def _lr_spec(where, value):
 
 def parse_sgd(raw: dict) -> dict:
     """Validate a study config; ConfigError with a one-line message otherwise."""
-    allowed = {"title", "cases"} | set(SETTINGS)
-    if set(raw) - allowed:
-        raise ConfigError(f"unknown top-level key(s) {', '.join(sorted(set(raw) - allowed))}; allowed: "
-                          f"{', '.join(sorted(allowed))}")
-    top = {k: raw.get(k, v) for k, v in SETTINGS.items()}
-    cases = raw.get("cases")
-    if not isinstance(cases, list) or not cases:
-        raise ConfigError("an SGD study needs [[cases]]")
+    _, cases = study_cases(raw, SETTINGS, CASE_KEYS, ("name", "hidden"), "an SGD study")
     out = []
-    for j, c in enumerate(cases):
-        where = f"cases[{j}]"
-        if not isinstance(c, dict):
-            raise ConfigError(f"{where} must be a table, got {type(c).__name__}")
-        if set(c) - CASE_KEYS:
-            raise ConfigError(f"{where}: unknown key(s) {', '.join(sorted(set(c) - CASE_KEYS))}; allowed: "
-                              f"{', '.join(sorted(CASE_KEYS))}")
-        if "name" not in c or "hidden" not in c:
-            raise ConfigError(f"{where}: 'name' and 'hidden' are required")
+    for where, c, s in cases:
         if ("eigenvalues" in c) == ("data" in c):
             raise ConfigError(f"{where}: give eigenvalues (Gaussian data) or data = \"mnist\", not both or neither")
         if "data" in c and c["data"] != "mnist":
             raise ConfigError(f"{where}: data must be \"mnist\", got {c['data']!r}")
-        s = {k: c.get(k, top[k]) for k in SETTINGS}
         for key in ("u0", "time"):
             if not isinstance(s[key], (int, float)) or isinstance(s[key], bool) or s[key] <= 0:
                 raise ConfigError(f"{where}: '{key}' must be a number > 0, got {s[key]!r}")

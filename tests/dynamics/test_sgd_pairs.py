@@ -77,3 +77,13 @@ def test_pair_theory_reports_divergence_and_bad_cross_moments():
         dynamics.sgd_mode_moments(10, [1.0, 0.5], lr=0.01, batch_size=1, u0=0.1, cross_moment=np.ones((3, 3)))
     with pytest.raises(dynamics.InvalidArgument, match="hidden"):
         dynamics.sgd_mode_moments(10, [1.0, 0.5], lr=0.01, batch_size=1, u0=0.1, hidden=3)
+
+
+def test_the_share_past_the_escape_point_is_reported_and_grows_with_the_rate():
+    """At a small rate no node of the law of ln u passes the balanced map's escape point (2 + ηκ)/(ηξ); near S4's
+    bound at B = 1 some do (as some seeds diverge), and more at a larger rate."""
+    lam = [4.0, 1.0]
+    bound = dynamics.sgd_lr_bound(lam, noise_var=0.5, batch_size=1, sampled_noise=True)[0]
+    shares = [dynamics.sgd_mode_moments(400, lam, noise_var=0.5, lr=f * bound, batch_size=1, u0=1e-3,
+                                        sampled_noise=True, record_every=400).escaped[0] for f in (0.1, 0.6, 0.9)]
+    assert shares[0] < 1e-9 < shares[1] < shares[2] <= 1          # 1e-9: the rounding of 400 renormalisations

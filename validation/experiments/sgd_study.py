@@ -142,13 +142,13 @@ def _data(case, data):
     return None, X
 
 
-def _ensemble(case, B, eta, steps, every, seeds, seed, data, client):
+def _ensemble(case, B, eta, steps, every, seeds, seed, data, client, log=None):
     from lindae.validation.training.sgd import combine_sgd_ensembles, train_sgd_ensemble
     lam, X = _data(case, data)
     kw = dict(batch_size=B, eigenvalues=lam, X=X, noise_var=case["noise_var"], sampled_noise=case["sampled_noise"],
               u0=case["u0"], record_every=every)
     if client is None or seeds < 4:
-        return train_sgd_ensemble(case["hidden"], eta, steps, seeds=seeds, seed=seed, **kw)
+        return train_sgd_ensemble(case["hidden"], eta, steps, seeds=seeds, seed=seed, progress=log, **kw)
     n = max(1, min(len(client.scheduler_info()["workers"]), seeds // 2))
     sizes = [seeds // n + (k < seeds % n) for k in range(n)]
     futures = [client.submit(_on_worker, case["hidden"], eta, steps, sz, seed * 1000 + k, kw, pure=False)
@@ -204,7 +204,7 @@ def compare_rows(epochs, steps, compare):
     return np.unique(np.clip(np.searchsorted(epochs, want), 1, len(epochs) - 1))
 
 
-def curve_cell(case, B, spec, data=None, client=None) -> dict:
+def curve_cell(case, B, spec, data=None, client=None, log=None) -> dict:
     """One (case, B, learning rate) cell of the module docstring."""
     from lindae.dynamics.errors import DivergenceError
     from lindae.validation.training.sgd import run_sgd_theory
@@ -214,7 +214,7 @@ def curve_cell(case, B, spec, data=None, client=None) -> dict:
     every = max(steps // case["records"], 1)
     t = time.perf_counter()
     try:
-        ens = _ensemble(case, B, eta, steps, every, case["seeds"], case["seed"], data, client)
+        ens = _ensemble(case, B, eta, steps, every, case["seeds"], case["seed"], data, client, log)
     except DivergenceError:
         return dict(case=case["name"], B=B, lr=eta, lr_spec=spec if isinstance(spec, str) else None, steps=steps,
                     hidden=case["hidden"], seeds=case["seeds"], diverged=case["seeds"], all_diverged=True,
@@ -311,7 +311,8 @@ def run_sgd_study(study: dict, out_dir, *, force=False, log=print, data=None, cl
                 log(f"[{j + 1}/{len(todo)}] {label}: finished earlier, skipped (use --force to rerun)")
             else:
                 log(f"[{j + 1}/{len(todo)}] {label} ...")
-                cell = dict(kind=kind, **(curve_cell(case, B, lr, data, client) if kind == "curve"
+                progress = (lambda m: log("      " + m)) if kind == "curve" else None
+                cell = dict(kind=kind, **(curve_cell(case, B, lr, data, client, progress) if kind == "curve"
                                           else bound_cell(case, B, data, client)))
                 store.save(key, cell)
                 log(f"    {summary_line(cell)}; {cell['seconds']:.1f} s")

@@ -89,6 +89,9 @@ def test_seeds_split_over_dask_workers_equal_their_parts_trained_here():
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster, \
             Client(cluster) as client:
         ens = _ensemble(case, 4, 0.05, 40, 10, 24, 5, None, client)
+        with pytest.raises(dynamics.DivergenceError, match="every one of the 24 seeds diverged") as info:
+            _ensemble(case, 1, 5.0, 200, 200, 24, 5, None, client)         # every part diverges on its worker
+        assert 1 <= info.value.step <= 200
     parts = [validation.train_sgd_ensemble(2, 0.05, 40, batch_size=4, seeds=12, seed=5000 + k,
                                            eigenvalues=[2.0, 0.5, 0.25], noise_var=0.5, u0=1e-2, record_every=10)
              for k in range(2)]

@@ -153,17 +153,15 @@ def _ensemble(case, B, eta, steps, every, seeds, seed, data, client, log=None):
     sizes = [seeds // n + (k < seeds % n) for k in range(n)]
     futures = [client.submit(_on_worker, case["hidden"], eta, steps, sz, seed * 1000 + k, kw, pure=False)
                for k, sz in enumerate(sizes)]
-    parts = []
+    from lindae.dynamics.errors import DivergenceError
+    parts, last = [], steps
     for f in futures:
         try:
             parts.append(f.result())
-        except Exception as exc:                          # a part whose every seed diverged
-            from lindae.dynamics.errors import DivergenceError
-            if not isinstance(exc, DivergenceError):
-                raise
+        except DivergenceError as exc:                    # a part whose every seed diverged
+            last = min(last, exc.step)
     if not parts:
-        from lindae.dynamics.errors import DivergenceError
-        raise DivergenceError(f"every one of the {seeds} seeds diverged (lr = {eta:g}, batch size {B})")
+        raise DivergenceError(f"every one of the {seeds} seeds diverged (lr = {eta:g}, batch size {B})", step=last)
     out = combine_sgd_ensembles(parts)
     out.diverged = np.concatenate([out.diverged, np.ones(seeds - out.diverged.size, dtype=bool)])
     return out

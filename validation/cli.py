@@ -86,7 +86,7 @@ def add_commands(sub):
                                    "bound; write cells/KEY.json, sgd.json, bands.png and manifest.json into --out. "
                                    "Finished cells are skipped on a rerun unless --force.")
     _config_out_force(m, "CONFIG.toml", "sgd.toml", "cells")
-    m.add_argument("--quick", action="store_true", help="60 seeds, B <= 8, learning time <= 8, 600 bound steps")
+    m.add_argument("--quick", action="store_true", help="60 seeds, B <= 8, learning time <= 4, 300 bound steps")
     m.add_argument("--scheduler", default="serial", metavar="WHERE",
                    help="'serial' (this process, the default), 'local' (a local cluster of --workers processes, the "
                         "seeds of each cell split over them) or tcp://HOST:PORT of a running dask scheduler")

@@ -7,6 +7,7 @@
 ``--draws DIR`` adds R15 on new draws (``lindae study configs/random_init_draws.toml --out DIR``),
 ``--external FILE`` the models trained elsewhere (``python bench/external_models.py --out FILE``),
 ``--generalisation DIR`` the finite-data study (``lindae generalisation configs/generalisation_mnist.toml --out DIR``),
+``--sgd-speed FILE`` many SGD seeds against one (``python bench/sgd_speed.py --out FILE``),
 ``--sgd DIR`` the minibatch-SGD study (``lindae sgd configs/sgd.toml --out DIR``; several folders may be given, e.g.
 one per case, and their cells are merged),
 ``--noise FILE`` masking on MNIST (``python bench/noise_models_mnist.py --out FILE``; the report's noise-model runs
@@ -152,7 +153,7 @@ def generalisation_numbers(folder):
 def sgd_numbers(folders):
     """The SGD study's numbers, keyed for the markers: ``CASE_B8_lr0_01`` (or ``..._0_5bound``) per curve cell,
     ``CASE_B8_bound`` per bound cell, ``CASE_worst_ok`` (worst measures over the cells at B ≤ 64 with lr 0.01 or
-    at most half the bound) and ``CASE_speed_B8`` per speed run."""
+    at most half the bound)."""
     out = {}
     for folder in folders:
         with open(os.path.join(folder, "sgd.json")) as fh:
@@ -171,8 +172,6 @@ def sgd_numbers(folders):
                 worst_se=c.get("worst_se"), worst_std=None if c.get("worst_std") is None else 100 * c["worst_std"],
                 modes_missing=len(c["modes_missing"]), theory_failed=bool(c.get("theory_failed")),
                 train_seconds=c.get("train_seconds"), theory_seconds=c.get("theory_seconds"))
-            if "speed" in c:
-                out[f"{name}_speed_B{c['B']}"] = dict(ratio=c["speed"]["ratio"], seeds=c["seeds"])
     return out
 
 
@@ -185,6 +184,7 @@ def main(argv=None):
     p.add_argument("--generalisation", metavar="DIR", help="output folder of `lindae generalisation "
                    "configs/generalisation_mnist.toml --out DIR`")
     p.add_argument("--sgd", metavar="DIR", nargs="+", help="output folder(s) of `lindae sgd configs/sgd.toml --out DIR`")
+    p.add_argument("--sgd-speed", metavar="FILE", help="output of `python bench/sgd_speed.py --out FILE`")
     p.add_argument("--noise", metavar="FILE", help="output of `python bench/noise_models_mnist.py --out FILE`")
     p.add_argument("--noise-report", metavar="DIR", help="output folder of `lindae reproduce` whose noise-model runs "
                    "to quote (default: --reproduce)")
@@ -210,6 +210,10 @@ def main(argv=None):
         runs["generalisation"] = generalisation_numbers(a.generalisation)
     if a.sgd:
         runs["sgd"] = sgd_numbers(a.sgd)
+    if a.sgd_speed:
+        with open(a.sgd_speed) as fh:
+            speed = json.load(fh)
+        runs["sgd_speed"] = dict(seeds=speed["seeds"], **{f"B{r['batch_size']}": r["ratio"] for r in speed["rows"]})
     if a.only_runs:
         with open(a.out) as fh:
             claims = json.load(fh)

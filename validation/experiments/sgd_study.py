@@ -14,7 +14,8 @@ fourth moments are measured). Every (case, B, learning rate) is one cell:
   A learning rate is a number, or ``"0.9 bound"``: a fraction of S4's bound at that B.
 * **Bound.** For every (case, B): S4's bound η_B, and the share of ``seeds`` seeds that diverge within
   ``bound_steps`` steps at each of ``bound_factors`` × η_B.
-* **Speed** (``speed = true``): the time of all seeds against one seed, over the same steps, side by side.
+* **Speed** (``speed = true``): the time of all seeds against one seed, over the same steps, side by side, at each
+  B's first learning rate (``python bench/sgd_speed.py`` measures it alone).
 
 With a Dask client the seeds of a cell are split over the workers and the parts combined
 (:func:`~lindae.validation.combine_sgd_ensembles`).
@@ -248,7 +249,7 @@ def curve_cell(case, B, spec, data=None, client=None, log=None) -> dict:
     cell["worst_std"] = max(cell["mode_worst_std"])
     cell["modes_missing"] = [k + 1 for k in range(top) if cell["mode_worst_se"][k] > BOUNDS["mean_se"]
                              or cell["mode_worst_std"][k] > BOUNDS["std_relative"]]
-    if case["speed"]:
+    if case["speed"] and spec == case["lrs"][0]:            # once per (case, B)
         cell["speed"] = _speed(case, B, eta, data)
     cell["seconds"] = time.perf_counter() - t0
     return cell
@@ -258,19 +259,23 @@ def _num(v):
     return None if not np.isfinite(v) else float(v)
 
 
-def _speed(case, B, eta, data, steps=50):
-    """All seeds against one seed over the same steps, side by side: (seconds for all, seconds for one, ratio)."""
+def _speed(case, B, eta, data, steps=25):
+    """A step of all seeds against a step of one seed, side by side: each the difference between runs of 2n and n
+    steps, so that the setup they share (the data's spectrum and moments) cancels."""
     from lindae.validation.training.sgd import train_sgd_ensemble
     lam, X = _data(case, data)
     kw = dict(batch_size=B, eigenvalues=lam, X=X, noise_var=case["noise_var"], sampled_noise=case["sampled_noise"],
-              u0=case["u0"], record_every=steps)
-    times = {}
+              u0=case["u0"])
+    per_step = {}
     for n in (1, case["seeds"]):
-        t = time.perf_counter()
-        train_sgd_ensemble(case["hidden"], eta, steps, seeds=n, seed=1, **kw)
-        times[n] = time.perf_counter() - t
-    return dict(steps=steps, seconds_all=times[case["seeds"]], seconds_one=times[1],
-                ratio=times[case["seeds"]] / times[1])
+        t = []
+        for k in (steps, 2 * steps):
+            start = time.perf_counter()
+            train_sgd_ensemble(case["hidden"], eta, k, seeds=n, seed=1, record_every=k, **kw)
+            t.append(time.perf_counter() - start)
+        per_step[n] = max(t[1] - t[0], 1e-9) / steps
+    return dict(steps=steps, step_seconds_all=per_step[case["seeds"]], step_seconds_one=per_step[1],
+                ratio=per_step[case["seeds"]] / per_step[1])
 
 
 def bound_cell(case, B, data=None, client=None) -> dict:

@@ -403,14 +403,16 @@ def plot_sgd_bands(cells, max_modes=8):
     for ax, c in zip(axes.ravel(), cells):
         cv = c["curves"]
         st = np.array(cv["steps"], dtype=float)
+        M, Sd, TM, TS = (np.array(cv[k], dtype=float) for k in ("mean", "std", "theory_mean", "theory_std"))
         keep = st > 0
         top = c["top"]
         show = np.unique(np.round(np.linspace(0, top - 1, min(max_modes, top))).astype(int))
+        top_mean = np.nanmax(TM[:, show])
+        # a few seeds far out (not yet past the overflow guard) would set the scale: clip at ten times the theory
+        floor = 1e-3 * np.nanmax(np.clip(M[:, show], None, 10 * top_mean), initial=top_mean)
         for k, mode in enumerate(show):
             color = f"C{k % 10}"
-            m, s = np.array(cv["mean"])[keep, mode], np.array(cv["std"])[keep, mode]
-            tm, ts = np.array(cv["theory_mean"])[keep, mode], np.array(cv["theory_std"])[keep, mode]
-            floor = 1e-3 * min(np.nanmax(np.array(cv["mean"])), 10 * np.nanmax(np.array(cv["theory_mean"])))
+            m, s, tm, ts = M[keep, mode], Sd[keep, mode], TM[keep, mode], TS[keep, mode]
             ax.fill_between(st[keep], np.maximum(m - s, floor), m + s, color=color, alpha=0.22, lw=0)
             ax.plot(st[keep], m, "-", color=color, lw=1.1, label=f"mode {mode + 1}")
             ax.plot(st[keep], tm, "--", color="k", lw=0.8)
@@ -418,9 +420,7 @@ def plot_sgd_bands(cells, max_modes=8):
             ax.plot(st[keep], tm + ts, ":", color="k", lw=0.6)
         ax.set_xscale("log")
         ax.set_yscale("log")
-        top_mean = np.nanmax(np.array(cv["theory_mean"])[:, show])
-        ax.set_ylim(1e-3 * np.nanmax(np.array(cv["mean"])[:, show][np.isfinite(np.array(cv["mean"])[:, show])].clip(max=10 * top_mean)),
-                    3 * top_mean)            # a few seeds far out (not yet past the overflow guard) would set the scale
+        ax.set_ylim(floor, 3 * top_mean)
         ax.set_xlabel("SGD step")
         ax.set_ylabel("mode strength sᵢ")
         spread = f"{c['worst_std']:.0%}" if c["worst_std"] < 10 else "> 1000 %"

@@ -241,9 +241,9 @@ def curve_cell(case, B, spec, data=None, client=None, log=None) -> dict:
                 sampled_noise=case["sampled_noise"], noise_var=case["noise_var"], top=top,
                 mode_worst_se=[_num(v) for v in np.nanmax(z, axis=0)], mode_worst_std=[_num(v) for v in np.nanmax(rel, axis=0)],
                 compared_steps=ens.epochs[rows].tolist(),
-                curves=dict(steps=ens.epochs[plot].tolist(), mean=ens.mean[plot, :top].tolist(),
-                            std=ens.std[plot, :top].tolist(), theory_mean=th["mean"][plot, :top].tolist(),
-                            theory_std=th["std"][plot, :top].tolist()),
+                curves=dict(steps=ens.epochs[plot].tolist(), mean=_json(ens.mean[plot, :top]),
+                            std=_json(ens.std[plot, :top]), theory_mean=_json(th["mean"][plot, :top]),
+                            theory_std=_json(th["std"][plot, :top])),
                 train_seconds=t_train, theory_seconds=t_theory)
     cell["worst_se"] = max(cell["mode_worst_se"])
     cell["worst_std"] = max(cell["mode_worst_std"])
@@ -257,6 +257,11 @@ def curve_cell(case, B, spec, data=None, client=None, log=None) -> dict:
 
 def _num(v):
     return None if not np.isfinite(v) else float(v)
+
+
+def _json(a):
+    """A 2-D array as nested lists, with null where it is not finite (a record no seed survived to)."""
+    return [[_num(v) for v in row] for row in np.asarray(a, dtype=float)]
 
 
 def _speed(case, B, eta, data, steps=25):

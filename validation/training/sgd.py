@@ -38,8 +38,8 @@ class SGDEnsemble:
     epochs : ndarray (K,)
         Recorded steps (one minibatch each).
     mean, std, se : ndarray (K, D)
-        Mean, standard deviation (ddof 1) and standard error of the mean of each mode's strength over the seeds
-        that did not diverge.
+        Mean, standard deviation (ddof 1; NaN where one seed is left) and standard error of the mean of each mode's
+        strength over the seeds that did not diverge.
     diverged : ndarray (S,) of bool
         Seeds whose weights left the overflow guard.
     eigenvalues, fourth_moment : ndarray (D,)
@@ -146,7 +146,7 @@ def train_sgd_ensemble(hidden, lr, epochs, *, batch_size, seeds=200, eigenvalues
             n = counts[r] = s.shape[0]
             if n:
                 mean[r] = s.mean(axis=0)
-                std[r] = s.std(axis=0, ddof=1) if n > 1 else 0.0
+                std[r] = s.std(axis=0, ddof=1) if n > 1 else np.nan       # undefined for one seed
                 se[r] = std[r] / np.sqrt(n)
             r += 1
         if k == K:

@@ -449,21 +449,33 @@ def _study_section(out_dir, quick):
     return parts
 
 
+def _study_head(out_dir, folder, filename, heading, intro):
+    """A study section's opening: its results (None when the run did not write them), whether it was a quick run,
+    the shrunk settings its title states, and the heading, introduction and that note as HTML parts."""
+    res = _read_json(out_dir, folder, filename)
+    if res is None:
+        return None, False, "", []
+    tag = "QUICK" in res["title"]
+    reduced = res["title"][res["title"].index("("):] if "(" in res["title"] else ""
+    parts = [f"<h2>{heading}</h2>", f"<p>{intro}</p>"]
+    if reduced:
+        parts.append(f'<p class="note">{html.escape(reduced[1:-1])}.</p>')
+    return res, tag, reduced, parts
+
+
 def _generalisation_section(out_dir, quick):
     """Finite data (G1-G5): the three figures and, per cell, the acceptance numbers of the study."""
-    gen = _read_json(out_dir, "generalisation", "generalisation.json")
+    gen, tag, reduced, parts = _study_head(
+        out_dir, "generalisation", "generalisation.json",
+        "Finite data: train and test error, when to stop, the best noise or weight decay (G1–G5)",
+        "Trained on N samples, each mode heads for λ̂ᵢ/(λ̂ᵢ + ε) while its test error is least at "
+        "Mᵢᵢ/(Mᵢᵢ + ε_t), Mᵢᵢ = v̂ᵢᵀΣ_test v̂ᵢ (G1, G2); a leading mode, whose λ̂ᵢ overestimates Mᵢᵢ, passes its best "
+        "value at G3's time and then overfits. G4 and G5 give the best single noise and weight decay. For a spiked "
+        "population the whole test curve is predicted from the population spectrum and D/N alone.")
     if gen is None:
         return []
     b = gen["bounds"]
-    tag = quick or "QUICK" in gen["title"]
-    reduced = gen["title"][gen["title"].index("("):] if "(" in gen["title"] else ""
-    parts = ["<h2>Finite data: train and test error, when to stop, the best noise or weight decay (G1–G5)</h2>",
-             "<p>Trained on N samples, each mode heads for λ̂ᵢ/(λ̂ᵢ + ε) while its test error is least at "
-             "Mᵢᵢ/(Mᵢᵢ + ε_t), Mᵢᵢ = v̂ᵢᵀΣ_test v̂ᵢ (G1, G2); a leading mode, whose λ̂ᵢ overestimates Mᵢᵢ, passes its best "
-             "value at G3's time and then overfits. G4 and G5 give the best single noise and weight decay. For a spiked "
-             "population the whole test curve is predicted from the population spectrum and D/N alone.</p>"]
-    if reduced:
-        parts.append(f'<p class="note">{html.escape(reduced[1:-1])}.</p>')
+    tag = quick or tag
     parts.append(_figure("generalisation/curves.png", (
         ("QUICK RUN: " if tag else "") + "Train and test denoising error against epochs.",
         "MNIST: the aligned DAE's train and test errors, and the aligned AE's test error judged at test noise ε_t "
@@ -523,19 +535,16 @@ def _generalisation_section(out_dir, quick):
 
 def _sgd_section(out_dir, quick):
     """Minibatch SGD (S1-S4): the bands figure, every curve cell's two measures and every bound cell's shares."""
-    res = _read_json(out_dir, "sgd", "sgd.json")
+    res, tag, reduced, parts = _study_head(
+        out_dir, "sgd", "sgd.json", "Minibatch SGD: each mode's mean and spread, and the learning-rate bound (S1–S4)",
+        "Many seeds of SGD on minibatches of B samples, with the input noise drawn afresh for every sample, against "
+        "the theory: each mode's law propagated with its own minibatch noise (S1, S2), plus the leakage between every "
+        "pair of modes, which the off-diagonal entries of a minibatch's second moment drive (S3). S4's bound is where "
+        "a mode's plateau stops being mean-square stable.")
     if res is None:
         return []
     b = res["bounds"]
-    tag = quick or "QUICK" in res["title"]
-    reduced = res["title"][res["title"].index("("):] if "(" in res["title"] else ""
-    parts = ["<h2>Minibatch SGD: each mode's mean and spread, and the learning-rate bound (S1–S4)</h2>",
-             "<p>Many seeds of SGD on minibatches of B samples, with the input noise drawn afresh for every sample, "
-             "against the theory: each mode's law propagated with its own minibatch noise (S1, S2), plus the leakage "
-             "between every pair of modes, which the off-diagonal entries of a minibatch's second moment drive (S3). "
-             "S4's bound is where a mode's plateau stops being mean-square stable.</p>"]
-    if reduced:
-        parts.append(f'<p class="note">{html.escape(reduced[1:-1])}.</p>')
+    tag = quick or tag
     parts.append(_figure("sgd/bands.png", (
         ("QUICK RUN: " if tag else "") + "Every mode's strength over the seeds: mean ± one standard deviation.",
         "Coloured bands and lines: measured over the seeds that did not diverge; black dashed: the predicted mean; "

@@ -159,10 +159,12 @@ def _series(x):
     return [float(v) for v in np.asarray(x)]
 
 
-def denoising_test_error(W, X_test, test_noise_var):
-    """½ E‖x − W(x + n)‖² over the test images, n ~ N(0, ε_t I) marginalised, from the full weights W."""
-    R = X_test - X_test @ W.T
-    return float(0.5 * np.mean(np.sum(R * R, axis=1)) + 0.5 * test_noise_var * np.sum(W * W))
+def denoising_test_error(W1, W2, X_test, test_noise_var):
+    """½ E‖x − W(x + n)‖² over the test images, n ~ N(0, ε_t I) marginalised, from the weights of W = W2 W1
+    (two N x D x H products, ‖W‖² = ⟨W1W1ᵀ, W2ᵀW2⟩)."""
+    R = X_test - (X_test @ W1.T) @ W2.T
+    w2 = float(np.sum((W1 @ W1.T) * (W2.T @ W2)))
+    return float(0.5 * np.mean(np.sum(R * R, axis=1)) + 0.5 * test_noise_var * w2)
 
 
 def mnist_cell(case, N, H, X_test) -> dict:
@@ -236,7 +238,7 @@ def held_out_cell(case, X, X_test, H) -> dict:
         for value in grid:
             run = train_linear_ae(X, H, lr, epochs, init="aligned", u0=u0, record_every=epochs, spectrum=spec,
                                   seed=case["seed"], **{key: value})
-            measured.append(denoising_test_error(run.W2 @ run.W1, X_test, et))
+            measured.append(denoising_test_error(run.W1, run.W2, X_test, et))
             s_end = np.zeros_like(lam)
             s_end[:H] = _exact_map_end(lam[:H], lr, epochs, u0, key, value)
             at_end.append(float(dynamics.test_error(s_end, M, test_noise_var=et)))

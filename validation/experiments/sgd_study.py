@@ -153,15 +153,17 @@ def _ensemble(case, B, eta, steps, every, seeds, seed, data, client, log=None):
         return train_sgd_ensemble(case["hidden"], eta, steps, seeds=seeds, seed=seed, progress=log, **kw)
     n = max(1, min(len(client.scheduler_info()["workers"]), seeds // 2))
     sizes = [seeds // n + (k < seeds % n) for k in range(n)]
-    futures = [client.submit(_on_worker, case["hidden"], eta, steps, sz, seed * 1000 + k, kw, pure=False)
-               for k, sz in enumerate(sizes)]
+    X_remote = None if kw["X"] is None else client.scatter(kw["X"], broadcast=True)    # once, not in every task
+    futures = [client.submit(_on_worker, case["hidden"], eta, steps, sz, seed * 1000 + k, dict(kw, X=None), X_remote,
+                             pure=False) for k, sz in enumerate(sizes)]
     from lindae.dynamics.errors import DivergenceError
     parts, last = [], steps
     for f in futures:
-        try:
-            parts.append(f.result())
-        except DivergenceError as exc:                    # a part whose every seed diverged
-            last = min(last, exc.step)
+        part = f.result()
+        if isinstance(part, int):                         # a part whose every seed diverged, by this step
+            last = min(last, part)
+        else:
+            parts.append(part)
     if not parts:
         raise DivergenceError(f"every one of the {seeds} seeds diverged (lr = {eta:g}, batch size {B})", step=last)
     out = combine_sgd_ensembles(parts)
@@ -169,11 +171,17 @@ def _ensemble(case, B, eta, steps, every, seeds, seed, data, client, log=None):
     return out
 
 
-def _on_worker(hidden, eta, steps, seeds, seed, kw):
+def _on_worker(hidden, eta, steps, seeds, seed, kw, X):
+    """One part of an ensemble on a Dask worker; the step by which every seed diverged (an expected outcome
+    near the bound, returned rather than raised so that the worker logs no error) if they all did."""
+    from lindae.dynamics.errors import DivergenceError
     from lindae.validation.experiments.store import one_blas_thread
     from lindae.validation.training.sgd import train_sgd_ensemble
     with one_blas_thread():
-        return train_sgd_ensemble(hidden, eta, steps, seeds=seeds, seed=seed, **kw)
+        try:
+            return train_sgd_ensemble(hidden, eta, steps, seeds=seeds, seed=seed, **dict(kw, X=X))
+        except DivergenceError as exc:
+            return int(exc.step)
 
 
 def bound_of(case, B, data=None):

@@ -14,7 +14,8 @@ and its gradients need only H x H Gram matrices (O(H²D + L·H³) per epoch, ind
 
 with :math:`\partial_{M_l} = (M_{L-1}\cdots M_{l+1})^\top\,\partial_B\,(M_{l-1}\cdots M_2)^\top + \gamma M_l`.
 With an aligned start the modes decouple exactly and each follows the per-mode map of
-:func:`dynamics.depth.deep_gd_modes` (D2).
+:func:`dynamics.depth.deep_gd_modes` (D2); such a diagonal start is trained at O(L·H) per epoch
+(:mod:`.diagonal`), with the same steps.
 """
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ from lindae.dynamics.errors import DivergenceError, diverged
 
 from lindae.validation.data.spectrum import Spectrum, compute_spectrum
 from lindae.dynamics.errors import InvalidArgument, InvalidArgumentType
+from lindae.validation.training.diagonal import deep_diagonal_step, diagonal_support
 from lindae.validation.training.linear import ModeCurves, Report, given_weights, mode_indices
 from lindae.validation.training.parts import Objective, Schedule
 
@@ -138,35 +140,56 @@ def train_deep_linear_ae(X, hidden, lr, epochs, *, depth, noise_var=0.0, weight_
         return _train_sampled(np.asarray(X, dtype=np.float64), spec, (P, mids, Q),
                               Objective(noise_var, weight_decay, True), Schedule(lr, epochs, record_every), seed,
                               (init_layers, init_weights), config, Report(progress, name))
+    config = dict(name=name, hidden=H, lr=lr, epochs=epochs, depth=L, noise_var=noise_var, weight_decay=weight_decay,
+                  init=init, init_scale=init_scale, seed=seed, record_every=record_every, D=D)
     rec_epochs = np.arange(0, epochs + 1, record_every)
     if rec_epochs[-1] != epochs:
         rec_epochs = np.append(rec_epochs, epochs)
     S, loss = np.empty((len(rec_epochs), D)), np.empty(len(rec_epochs))
     row, start, half = 0, time.perf_counter(), 0.5 * float(np.sum(lam))
+    cols = diagonal_support(P, Q, mids)
+    if cols is not None:      # a diagonal start stays diagonal: each hidden unit's layer values, O(L·H) per epoch
+        units = np.flatnonzero(cols >= 0)
+        c = cols[units]
+        p, q, ms = P[units, c].copy(), Q[units, c].copy(), [m[units, units].copy() for m in mids]
+        lam_c, xi_c = lam[c], xi[c]
+
+    def result(rows):
+        return DeepResult(eigenvalues=lam, epochs=rec_epochs[:rows], strengths=S[:rows], loss=loss[:rows],
+                          init_layers=init_layers, init_weights=init_weights, config=config,
+                          seconds=time.perf_counter() - start)
     for k in range(epochs + 1):
-        B = _chain(mids, H)
-        R = B @ P
-        M = Q @ Q.T
-        RXi = R * xi
-        NR = RXi @ R.T
+        if cols is None:
+            B = _chain(mids, H)
+            R = B @ P
+            M = Q @ Q.T
+            RXi = R * xi
+            NR = RXi @ R.T
         if row < len(rec_epochs) and rec_epochs[row] == k:
-            s = np.einsum("hd,hd->d", Q, R)
-            decay = float(np.sum(P * P) + np.sum(Q * Q) + sum(np.sum(m * m) for m in mids))
-            loss[row] = half - float(lam @ s) + 0.5 * float(np.sum(M * NR)) + 0.5 * weight_decay * decay
+            if cols is None:
+                s = np.einsum("hd,hd->d", Q, R)
+                decay = float(np.sum(P * P) + np.sum(Q * Q) + sum(np.sum(m * m) for m in mids))
+                inner, traces = float(np.sum(M * NR)), (float(np.trace(M)), float(np.trace(NR)))
+            else:
+                b = np.prod(ms, axis=0) if ms else 1.0
+                s = np.zeros(D)
+                s[c] = q * b * p
+                decay = float(p @ p + q @ q + sum(m @ m for m in ms))
+                q2, r2xi = q * q, (b * p) ** 2 * xi_c
+                inner, traces = float(q2 @ r2xi), (float(np.sum(q2)), float(np.sum(r2xi)))
+            loss[row] = half - float(lam @ s) + 0.5 * inner + 0.5 * weight_decay * decay
             S[row] = s
             row += 1
-            if diverged(float(np.trace(M)), float(np.trace(NR))):
-                partial = DeepResult(eigenvalues=lam, epochs=rec_epochs[:row - 1], strengths=S[:row - 1],
-                                     loss=loss[:row - 1], init_layers=init_layers, init_weights=init_weights,
-                                     seconds=time.perf_counter() - start,
-                                     config=dict(name=name, hidden=H, lr=lr, epochs=epochs, depth=L,
-                                                 noise_var=noise_var, weight_decay=weight_decay, init=init,
-                                                 init_scale=init_scale, seed=seed, record_every=record_every, D=D))
-                raise DivergenceError(f"deep training diverged at epoch {k} (lr = {lr:g})", step=k, partial=partial)
+            if diverged(*traces):
+                raise DivergenceError(f"deep training diverged at epoch {k} (lr = {lr:g})", step=k,
+                                      partial=result(row - 1))
             if progress is not None and k and k % max(1, epochs // 10) == 0:
                 progress(f"  {name}: epoch {k}/{epochs}  loss {loss[row - 1]:.6g}")
         if k == epochs:
             break
+        if cols is not None:
+            p, ms, q = deep_diagonal_step(p, ms, q, lam_c, xi_c, lr, weight_decay)
+            continue
         gP = B.T @ (M @ RXi - Q * lam) + weight_decay * P
         gQ = NR @ Q - R * lam + weight_decay * Q
         if mids:
@@ -180,11 +203,7 @@ def train_deep_linear_ae(X, hidden, lr, epochs, *, depth, noise_var=0.0, weight_
             mids = new_mids
         P = P - lr * gP
         Q = Q - lr * gQ
-    config = dict(name=name, hidden=H, lr=lr, epochs=epochs, depth=L, noise_var=noise_var, weight_decay=weight_decay, init=init,
-                  init_scale=init_scale, seed=seed, record_every=record_every, D=D)
-    return DeepResult(eigenvalues=lam, epochs=rec_epochs[:row], strengths=S[:row], loss=loss[:row],
-                      init_layers=init_layers, config=config, seconds=time.perf_counter() - start,
-                      init_weights=init_weights)
+    return result(row)
 
 
 def _train_sampled(X, spec, weights, objective, schedule, seed, inits, config, report):

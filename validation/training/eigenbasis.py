@@ -150,6 +150,15 @@ class EigenbasisStep:
         leakage = np.sqrt(max(w2 - diag2, 0.0) / w2) if w2 > 0 else 0.0
         return s, loss, leakage
 
+    def factors(self):
+        """(P, Q), for measuring the errors of W̃ = QᵀP."""
+        return self.P, self.Q
+
+    def singular_values(self, fresh=False):
+        """Singular values of W̃ = QᵀP (:func:`low_rank_singular_values`); ``fresh``: M and PPᵀ are current
+        (right after :meth:`record`), so their Cholesky route applies."""
+        return low_rank_singular_values(self.P, self.Q, (self.M, self.gram_P()) if fresh else None)
+
     def gram_P(self):
         """PPᵀ (upper triangle) of the current weights: the one :meth:`record` formed, if it is current."""
         return self._K if self._K_fresh else _gram(self.P, self._K)

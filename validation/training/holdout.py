@@ -9,7 +9,8 @@ With the training eigenvectors :math:`\hat V`, :math:`P = W_1\hat V`, :math:`Q =
 (the traces of G1: :math:`\operatorname{tr}(\tilde WM) = \langle PM, Q\rangle`,
 :math:`\operatorname{tr}(\tilde WM\tilde W^\top) = \langle PMP^\top, QQ^\top\rangle`,
 :math:`\|\tilde W\|_F^2 = \langle PP^\top, QQ^\top\rangle`). One H x D x D product per record for the test data;
-the training data's M is the diagonal :math:`\hat\Lambda`, O(H²D).
+the training data's M is the diagonal :math:`\hat\Lambda`, O(H²D). A diagonal W̃ = diag(s) (an aligned run) needs
+only the diagonal of M, O(D) (:func:`diagonal_errors`).
 """
 from __future__ import annotations
 
@@ -40,6 +41,13 @@ def trace_errors(P, Q, M, noise_var):
     return clean, clean + 0.5 * noise_var * tr_ww
 
 
+def diagonal_errors(s, m, noise_var):
+    """(clean, denoising) error of a diagonal W̃ = diag(s) against a second moment with diagonal m (D,):
+    tr(W̃M) = Σ sᵢmᵢ, tr(W̃MW̃ᵀ) = Σ sᵢ²mᵢ, ‖W̃‖² = Σ sᵢ² (the off-diagonal of M does not enter)."""
+    clean = 0.5 * float(np.sum(m)) - float(s @ m) + 0.5 * float((s * s) @ m)
+    return clean, clean + 0.5 * noise_var * float(s @ s)
+
+
 @dataclass
 class ErrorMeter:
     """Measures the four curves of :data:`CURVES` at recorded epochs (test: the held-out second moment,
@@ -63,6 +71,10 @@ class ErrorMeter:
         """M_ii = v̂_iᵀ Σ_test v̂_i, the diagonal the per-mode theory uses (G1)."""
         return np.diag(self.test_moment_matrix).copy()
 
-    def measure(self, P, Q):
+    def measure(self, P, Q, s=None):
+        """The four curves of :data:`CURVES` for W̃ = QᵀP; for a diagonal W̃ = diag(s) give P = Q = None and s."""
+        if P is None:
+            return (*diagonal_errors(s, np.diag(self.test_moment_matrix), self.noise_var),
+                    *diagonal_errors(s, self.train_eigenvalues, self.noise_var))
         return (*trace_errors(P, Q, self.test_moment_matrix, self.noise_var),
                 *trace_errors(P, Q, self.train_eigenvalues, self.noise_var))

@@ -26,6 +26,7 @@ from lindae.dynamics.matrix import sample_loss_and_gradient
 from lindae.dynamics._checks import as_array, as_int
 
 from lindae.validation.data.datasets import check_data
+from lindae.validation.training.diagonal import DiagonalStep, diagonal_support
 from lindae.validation.training.eigenbasis import EigenbasisStep, low_rank_singular_values
 from lindae.validation.training.holdout import CURVES, ErrorMeter
 from lindae.validation.training.noise import NoiseBuffer
@@ -247,9 +248,11 @@ class Recorder:
                 self.sv_row < len(self.sv_epochs) and self.sv_epochs[self.sv_row] == k)
 
     def add(self, s, loss, leakage, P=None, Q=None):
+        """Record one epoch; the errors (X_test given) from the eigenbasis weights P, Q, or from s alone
+        when P is None (a diagonal W̃)."""
         self.S[self.row], self.loss[self.row], self.leak[self.row] = s, loss, leakage
         if self.meter is not None:
-            self.errors[self.row] = self.meter.measure(P, Q)
+            self.errors[self.row] = self.meter.measure(P, Q, s)
         self.row += 1
 
     def add_singular_values(self, sv):
@@ -282,18 +285,18 @@ class Report:
             self.progress(f"  {self.name}: epoch {k}/{epochs}  loss {rec.last_loss():.6g}  ({k / el:.0f} epochs/s)")
 
 
-def _run_eigenbasis(step: EigenbasisStep, rec: Recorder, spec: Spectrum, schedule: Schedule, report: Report):
-    """Marginalised GD in the eigenbasis: O(H²D) per epoch (products reused for every record)."""
+def _run_eigenbasis(step: EigenbasisStep | DiagonalStep, rec: Recorder, spec: Spectrum, schedule: Schedule, report: Report):
+    """Marginalised GD in the eigenbasis: O(H²D) per epoch (products reused for every record), O(H) from a
+    diagonal start."""
     epochs, lam = schedule.epochs, spec.eigenvalues
     for k in range(epochs + 1):
         if step.diverged():
             _diverged(k, lam, step.strengths(), Objective(step.noise_var, step.weight_decay), step.lr, rec.result())
         series, sv = rec.due(k)
         if series:
-            rec.add(*step.record(), step.P, step.Q)
+            rec.add(*step.record(), *step.factors())
         if sv:
-            grams = (step.M, step.gram_P()) if series else None
-            rec.add_singular_values(low_rank_singular_values(step.P, step.Q, grams))
+            rec.add_singular_values(step.singular_values(fresh=series))
         if k == epochs:
             break
         step.step()
@@ -496,7 +499,9 @@ def train(X, architecture: Architecture, start: Start, objective: Objective, sch
     if sampled_noise:
         rng = np.random.default_rng(None if seed is None else seed + 1)
         return _run_sampled(X, P @ V.T, V @ Q.T, rec, spec, objective, schedule, rng, report)
-    step = EigenbasisStep(P, Q, lam, noise_var, weight_decay, lr)
+    cols = diagonal_support(P, Q)
+    step = (EigenbasisStep(P, Q, lam, noise_var, weight_decay, lr) if cols is None else
+            DiagonalStep(P, Q, cols, lam, noise_var, weight_decay, lr))     # a diagonal start stays diagonal: O(H)
     return _run_eigenbasis(step, rec, spec, schedule, report)
 
 

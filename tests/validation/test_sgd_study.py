@@ -115,7 +115,7 @@ def test_quick_and_report_variants():
                                  {"name": "many", "eigenvalues": [1.0], "hidden": 1, "seeds": 1000}]})
     q = quick_sgd(study)
     assert q["cases"][0]["batch_sizes"] == [1, 8] and q["cases"][0]["seeds"] == 60 and "QUICK" in q["title"]
-    assert len(q["cases"]) == 2 and q["cases"][0]["time"] == 4.0
+    assert [c["name"] for c in q["cases"]] == ["g"] and q["cases"][0]["time"] == 4.0 and "Gaussian data only" in q["title"]
     r = report_sgd(study)
     assert r["cases"][0]["batch_sizes"] == [1, 8, 64] and r["cases"][1]["lrs"] == ["0.25 bound"]
     assert r["cases"][1]["bound_factors"] == [] and not r["cases"][1]["speed"] and r["cases"][1]["seeds"] == 50

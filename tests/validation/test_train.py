@@ -122,6 +122,27 @@ def test_relu_step_without_noise_is_the_backprop_gradient():
     np.testing.assert_allclose(h2, g2, rtol=1e-10, atol=1e-13)
 
 
+@pytest.mark.parametrize("noise_std", [0.0, 0.8])
+def test_relu_step_measures_what_mode_response_measures(noise_std):
+    """The record taken from an epoch's own products (clean inputs, also for a noisy epoch) against the
+    separate forward pass of mode_response, in float64 (rounding only)."""
+    from lindae.validation.training.relu import ReluStep, mode_response
+    rng = np.random.default_rng(6)
+    X = rng.random((50, 8))
+    spec = compute_spectrum(X)
+    W1, W2 = rng.standard_normal((3, 8)), rng.standard_normal((8, 3))
+    Vk, lamk = spec.eigenvectors[:, :4], spec.eigenvalues[:4]
+    step = ReluStep(X, noise_std, seed=1)
+    step.measure_with(Vk, lamk)
+    g1, g2, (m, loss) = step.gradients(W1, W2, measure=True)
+    step.close()
+    m_ref, loss_ref = mode_response(W1, W2, X, Vk, lamk, with_loss=True)
+    np.testing.assert_allclose(m, m_ref, rtol=1e-12)
+    assert loss == pytest.approx(loss_ref, rel=1e-12)
+    if not noise_std:
+        np.testing.assert_allclose(g1, relu_loss_and_gradient(W1, W2, X, X)[1], rtol=1e-10, atol=1e-13)
+
+
 def test_relu_step_noise_has_the_distribution_of_explicit_noise():
     """ReluStep draws n·H + H·D normals instead of the n·D of X + σN; the gradients must have the same law.
     Compared: the mean and the variance of every gradient entry over 20 000 draws of each, within 5 standard

@@ -93,12 +93,13 @@ def reproduce(out_dir, *, quick=False, force=False, cifar10_dir=None, data=None,
     os.makedirs(out_dir, exist_ok=True)
     timings, notes = {}, []
 
-    client = _local_client(log)
-    log("[1/5] derivations: R1-R15, D1-D9, G1-G5, N1-N8 and S1-S4, machine-checked" + (" (on a Dask worker, beside the rest)" if client else ""))
     tex = os.path.join(out_dir, "derivations.tex")
     pdf_ok = shutil.which("pdflatex") is not None
+    derive = force or not os.path.exists(tex) or (pdf_ok and not os.path.exists(tex[:-4] + ".pdf"))
+    client = _local_client(log, extra=derive)
+    log("[1/5] derivations: R1-R15, D1-D9, G1-G5, N1-N8 and S1-S4, machine-checked" + (" (on a Dask worker, beside the rest)" if client else ""))
     derivation = None
-    if force or not os.path.exists(tex) or (pdf_ok and not os.path.exists(tex[:-4] + ".pdf")):
+    if derive:
         derivation = client.submit(_derive, tex, pure=False) if client else _derive(tex)
         if not pdf_ok:
             notes.append("pdflatex was not found, so the derivations are given as LaTeX source only "
@@ -186,19 +187,21 @@ def _derive(tex):
             time.perf_counter() - t)
 
 
-def _local_client(log):
+def _local_client(log, extra=False):
     """A Dask client on a local cluster of one single-threaded worker process per core (None on one core):
-    the models of a config that need only the spectrum train side by side on it."""
+    the models of a config that need only the spectrum train side by side on it. ``extra`` adds one worker
+    for the derivations, so that the checks (a single task of half a minute) do not hold up a core's queue."""
     cores = os.cpu_count() or 1
     if cores < 2:
         return None
     from lindae.validation.experiments import cluster
     try:
-        client = cluster.local_client(cores)
+        client = cluster.local_client(cores + bool(extra))
     except Exception as exc:    # noqa: BLE001 - no cluster (no free ports, no process spawning) means a serial run
         log(f"  Dask: no local cluster ({type(exc).__name__}: {exc}); every part runs in this process")
         return None
-    log(f"  Dask: a local cluster of {cores} single-threaded workers")
+    log(f"  Dask: a local cluster of {cores + bool(extra)} single-threaded workers on {cores} cores"
+        + (" (one more than the cores, for the derivations)" if extra else ""))
     return client
 
 

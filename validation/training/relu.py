@@ -147,8 +147,27 @@ class ReluStep:
         if self._pool is not None:
             self._pool.shutdown(wait=False)
 
-    def gradients(self, W1, W2):
-        """(dL/dW1, dL/dW2) of the loss of :func:`relu_loss_and_gradient` at fresh noise.
+    def measure_with(self, Vk, lamk):
+        """Let :meth:`gradients` also measure m_i of the columns of Vk and the clean loss (:func:`mode_response`)
+        when asked, from the products it forms anyway (module docstring)."""
+        self._XVt = np.ascontiguousarray((self.X @ Vk).T)                     # k x n
+        self._Vk, self._lamk = Vk, np.asarray(lamk, dtype=np.float64)
+        self._x2 = float(np.einsum("ij,ij->", self.X, self.X, dtype=np.float64))
+
+    def _measure(self, W2, Hz, HzHz, HzX):
+        r"""(m, clean loss) from the clean relu(Z) (H x n) and its products: with F = relu(Z)ᵀW2ᵀ,
+        :math:`m_i = \sum_n (a_i^	op H_z)_n (Xv_i)_n/(N\lambda_i)`, :math:`a_i = W_2^	op v_i`, and
+        :math:`\|F - X\|^2 = \langle W_2^	op W_2, H_zH_z^	opangle - 2\langle W_2^	op, H_zXangle + \|X\|^2`."""
+        n = self.X.shape[0]
+        FV = (W2.T @ self._Vk).T @ Hz                                        # (F V_k)ᵀ, k x n
+        m = np.einsum("kn,kn->k", FV, self._XVt, dtype=np.float64) / (n * self._lamk)
+        f2 = float(np.einsum("ij,ij->", (W2.T @ W2).astype(np.float64), HzHz.astype(np.float64)))
+        fx = float(np.einsum("ij,ji->", W2.astype(np.float64), HzX.astype(np.float64)))
+        return m, (f2 - 2 * fx + self._x2) / self.X.size
+
+    def gradients(self, W1, W2, measure=False):
+        """(dL/dW1, dL/dW2) of the loss of :func:`relu_loss_and_gradient` at fresh noise; with ``measure``
+        (after :meth:`measure_with`) also (m, clean loss) at these weights, as :func:`mode_response` gives them.
 
         Works in the transposed layout (H x n blocks), so that every elementwise pass runs over contiguous
         memory and both large products take X as it is stored: ``[W1; W2ᵀ] Xᵀ`` and ``[Hzᵀ; dZᵀ] X``.
@@ -163,6 +182,10 @@ class ReluStep:
         WW[h:] = W2.T
         ZZ = np.matmul(WW, X.T, out=self._buffer("ZZ", (2 * h, n)))       # (X W1ᵀ)ᵀ and (X W2)ᵀ in one product
         Z, XW2 = ZZ[:h], ZZ[h:]
+        measured = None
+        if measure and self.noise_std:      # the clean forward pass, before the noise enters Z
+            Hc = np.maximum(Z, 0)
+            measured = self._measure(W2, Hc, Hc @ Hc.T, Hc @ X)
         if self.noise_std:
             Phi, R = _row_basis(W1)                            # W1ᵀ = Φᵀ R
             G, K = G(), K()
@@ -175,7 +198,10 @@ class ReluStep:
         mask = np.greater(Z, 0, out=self._mask(Z.shape))
         dZ *= mask
         GX = HD @ X                                            # relu(Z)ᵀX and dZᵀX in one product
-        g2 = W2 @ (Hz @ Hz.T)
+        HzHz = Hz @ Hz.T
+        if measure and not self.noise_std:
+            measured = self._measure(W2, Hz, HzHz, GX[:h])
+        g2 = W2 @ HzHz
         g2 -= GX[:h].T
         g1 = GX[h:]
         if self.noise_std:
@@ -184,7 +210,7 @@ class ReluStep:
             g1 += self.noise_std * ((dZ @ G.T) @ Phi + C @ K)
         g1 *= self.scale
         g2 *= self.scale
-        return g1, g2
+        return (g1, g2, measured) if measure else (g1, g2)
 
     def _mask(self, shape):
         b = self._buffers.get("mask")
@@ -267,15 +293,19 @@ def train_relu_ae(X, hidden, lr, epochs, *, noise_std=0.0, weight_decay=0.0, ini
 
 def _relu_loop(W1, W2, Xd, stepper, shrink, lr, epochs, rec, M, losses, Vk, lamk, config, progress, name, start):
     row = 0
-    XV = Xd @ Vk
+    stepper.measure_with(Vk, lamk)
     report_every = max(1, epochs // 10)
     for k in range(epochs + 1):
-        if row < len(rec) and rec[row] == k:
-            M[row], losses[row] = mode_response(W1, W2, Xd, Vk, lamk, with_loss=True, XV=XV)
-            row += 1
+        due = row < len(rec) and rec[row] == k
         if k == epochs:
+            if due:
+                M[row], losses[row] = mode_response(W1, W2, Xd, Vk, lamk, with_loss=True)
             break
-        g1, g2 = stepper.gradients(W1, W2)
+        if due:     # measured from the epoch's own products, at the same weights
+            g1, g2, (M[row], losses[row]) = stepper.gradients(W1, W2, measure=True)
+            row += 1
+        else:
+            g1, g2 = stepper.gradients(W1, W2)
         W1 *= shrink                    # W <- W - lr (grad + wd W)
         W1 -= lr * g1
         W2 *= shrink

@@ -98,11 +98,11 @@ def sgd_step_moments_function(sampled: bool):
 def sgd_pair_block_function(sampled: bool):
     """S3 generated: returns ``(blocks, feedback)``.
 
-    ``blocks(p_i, q_i, p_j, q_j, lam_i, lam_j, eps, gamma, eta, m_ij) -> (A, N, C)``, nested lists (4 × 4, 4 × 3,
-    3 × 3) of arrays: the linear map, the noise loading and the per-sample covariance C of (P_ij, P_ji, R_ij)
-    (sampled noise, or m_ij in every entry when the noise is marginalised); ``feedback(p_i, q_i, p_j, q_j, lam_i,
-    lam_j, eps, gamma, eta, S_aa, S_ab, ..., S_dd) -> δw``, a list of 4 arrays: the drift of (p_i, q_i, p_j, q_j)
-    from the pair's covariance (its upper triangle, row by row)."""
+    ``blocks(p_i, q_i, p_j, q_j, lam_i, lam_j, eps, gamma, eta, m_ij) -> (A, N, C)``, arrays (4, 4, P), (4, 3, P)
+    and (3, 3, P) for P pairs (entry-first): the linear map, the noise loading and the per-sample covariance C of
+    (P_ij, P_ji, R_ij) (sampled noise, or m_ij in every entry when the noise is marginalised); ``feedback(p_i, q_i,
+    p_j, q_j, lam_i, lam_j, eps, gamma, eta, S_aa, S_ab, ..., S_dd) -> δw``, an array (4, P): the drift of
+    (p_i, q_i, p_j, q_j) from the pair's covariance (its upper triangle, row by row)."""
     import numpy as np
     from .sgd_leakage import SIG, XI, lam_i, lam_j, m_ij, p_i, p_j, q_i, q_j
     stmt = get("pair_block").statement
@@ -115,18 +115,20 @@ def sgd_pair_block_function(sampled: bool):
     fd = _lambdify(args[:9] + sig, list(delta), "S3's feedback δw.")
 
     def entries(values, lead):
-        return [v if isinstance(v, np.ndarray) and v.shape == lead else np.full(lead, v, dtype=float) for v in values]
+        """The generated entries (arrays, or numbers where an entry is constant) stacked into one array."""
+        out = np.empty((len(values),) + lead)
+        for k, v in enumerate(values):
+            out[k] = v
+        return out
 
     def blocks(*v):
-        """(A, N, C) as nested lists of arrays, entry by entry (structure of arrays: fast for many small blocks)."""
-        lead = np.broadcast(*v).shape
-        out = entries(fa(*v), lead)
-        return ([out[4 * r:4 * r + 4] for r in range(4)], [out[16 + 3 * r:19 + 3 * r] for r in range(4)],
-                [out[28 + 3 * r:31 + 3 * r] for r in range(3)])
+        """(A, N, C) laid out entry-first (structure of arrays: fast for many small blocks)."""
+        out = entries(fa(*v), np.broadcast(*v).shape)
+        return out[:16].reshape((4, 4) + out.shape[1:]), out[16:28].reshape((4, 3) + out.shape[1:]), \
+            out[28:].reshape((3, 3) + out.shape[1:])
 
     def feedback(*v):
-        lead = np.broadcast(*v).shape
-        return entries(fd(*v), lead)
+        return entries(fd(*v), np.broadcast(*v).shape)
     return blocks, feedback
 
 

@@ -201,7 +201,8 @@ def sgd_mode_moments(epochs, lam, *, noise_var=0.0, weight_decay=0.0, lr, batch_
             wd = pair.weights(ubar)
             # the closure is second order: its feedback may at most halve a mode in one step (it only comes near that
             # for a mode far below its leakage, such as one decaying from u0 = 1e-300)
-            rate = pair.feedback(wd) / np.maximum(ubar, np.finfo(float).tiny)
+            with np.errstate(over="ignore"):       # an infinite rate is dropped just below
+                rate = pair.feedback(wd) / np.maximum(ubar, np.finfo(float).tiny)
             ratio = np.maximum(ratio + np.where(np.isfinite(rate), rate, 0.0), 0.5 * ratio)
             pair.advance(wd)
         spread = np.log1p(qv / ratio ** 2)
@@ -224,107 +225,84 @@ def sgd_mode_moments(epochs, lam, *, noise_var=0.0, weight_decay=0.0, lr, batch_
 
 def _sandwich(A, S):
     """A S Aᵀ for stacks laid out entry-first: A (k, m, P), S (m, m, P) -> (k, k, P)."""
-    AS = (A[:, :, None] * S[None]).sum(1)
-    return (AS[:, None] * A[None]).sum(2)
+    return np.einsum("ikp,klp,jlp->ijp", A, S, A)
 
 
-class _Group:
-    """The pairs of one shape: ``full`` pairs (both modes hidden) carry (a, b, c, d); the others (c, d) only."""
-
-    def __init__(self, I, J, m22, full):
-        self.I, self.J, self.m22, self.full = I, J, m22, full
-        self.ix = [0, 1, 2, 3] if full else [2, 3]
-        k = len(self.ix)
-        self.Sig = np.zeros((k, k, I.size))
-
-    def sig4(self, r, c):
-        """Σ's entry (r, c) of (a, b, c, d), 0 for entries this group does not carry."""
-        if r in self.ix and c in self.ix:
-            return self.Sig[self.ix.index(r), self.ix.index(c)]
-        return 0.0
+#: The upper triangle of (a, b, c, d)'s 4 x 4 covariance, row by row: the order of S3's feedback arguments.
+_UPPER = np.triu_indices(4)
 
 
 class _Pairs:
-    """S3's leakage covariances of every pair (i < j, i < H), advanced one step at a time. Pairs whose second mode
-    has a hidden unit carry all four entries; the rest only (c, d) = (W₁[i, j], W₂[j, i])."""
+    """S3's leakage covariances of every pair (i < j, i < H), advanced one step at a time, all pairs in one stack Σ
+    (4, 4, P) of (a, b, c, d). Pairs whose second mode has no hidden unit (j ≥ H) carry only (c, d) = (W₁[i, j],
+    W₂[j, i]): their rows a, b of A and N are zero, so Σ's a, b entries stay 0."""
 
     def __init__(self, lam, H, eps, gam, eta, B, sampled, cross_moment):
         from lindae.derivations import sgd_pair_block_function
         self.blocks, self.delta = sgd_pair_block_function(bool(sampled))
         D = lam.size
         self.D, self.H, self.lam, self.consts, self.B = D, H, lam, (eps, gam, eta), B
-        I, J = _pair_indices(D, H)
+        self.I, self.J = _pair_indices(D, H)
         if cross_moment is None:
-            m22 = lam[I] * lam[J]
+            self.m22 = lam[self.I] * lam[self.J]
         else:
             cm = np.asarray(as_array("cross_moment", cross_moment, lo=0.0), dtype=float)
             if cm.shape != (D, D):
                 raise InvalidArgument(f"cross_moment must be a {D} x {D} array of E x_i^2 x_j^2")
-            m22 = cm[I, J]
-        both = J < H
-        self.groups = [g for g in (_Group(I[both], J[both], m22[both], True), _Group(I[~both], J[~both], m22[~both], False))
-                       if g.I.size]
+            self.m22 = cm[self.I, self.J]
+        P = self.I.size
+        self.full = self.J < H
+        self.rows = np.ones((4, 1, P))
+        self.rows[:2, :, ~self.full] = 0.0          # no a, b for a pair whose second mode has no hidden unit
+        self.Sig = np.zeros((4, 4, P))
+        self.eye = np.eye(4)[:, :, None]
         self.wd = np.zeros(D)
 
     def finite(self):
-        return all(bool(np.all(np.isfinite(g.Sig))) and np.abs(g.Sig).max(initial=0.0) < OVERFLOW_GUARD
-                   for g in self.groups)
+        return bool(np.all(np.isfinite(self.Sig))) and np.abs(self.Sig).max(initial=0.0) < OVERFLOW_GUARD
 
-    def _scatter(self, f):
-        """Sum f(group) -> (values for mode i, values for mode j) over the groups into two length-D arrays."""
-        out = np.zeros(self.D)
-        for g in self.groups:
-            vi, vj = f(g)
-            np.add.at(out, g.I, vi)
-            np.add.at(out, g.J, vj)
-        return out
+    def _scatter(self, vi, vj):
+        """Per-pair values for mode i and for mode j, summed into a length-D array."""
+        return np.bincount(self.I, vi, self.D) + np.bincount(self.J, vj, self.D)
 
     def strength(self):
         """Additions to every mode's mean and variance: Σ_ab (mode i), Σ_cd (mode j), and Isserlis' variances."""
-        dm = self._scatter(lambda g: (g.sig4(1, 0), g.sig4(3, 2)))
-        dv = self._scatter(lambda g: (g.sig4(0, 0) * g.sig4(1, 1) + g.sig4(1, 0) ** 2,
-                                      g.sig4(2, 2) * g.sig4(3, 3) + g.sig4(3, 2) ** 2))
+        S = self.Sig
+        dm = self._scatter(S[1, 0], S[3, 2])
+        dv = self._scatter(S[0, 0] * S[1, 1] + S[1, 0] ** 2, S[2, 2] * S[3, 3] + S[3, 2] ** 2)
         return dm, dv
 
     def weights(self, ubar):
         """Balanced diagonal weights √s̄ of every mode (0 beyond H), from the mean strengths with their leakage."""
-        s = self._scatter(lambda g: (g.sig4(1, 0), g.sig4(3, 2)))
+        s = self._scatter(self.Sig[1, 0], self.Sig[3, 2])
         out = np.zeros(self.D)
         out[:self.H] = np.sqrt(np.maximum(ubar + s[:self.H], np.finfo(float).tiny))
         return out
 
-    def _args(self, g, wd):
-        return (wd[g.I], wd[g.I], wd[g.J], wd[g.J], self.lam[g.I], self.lam[g.J], *self.consts)
+    def _args(self, wd):
+        wi, wj = wd[self.I], wd[self.J]
+        return (wi, wi, wj, wj, self.lam[self.I], self.lam[self.J], *self.consts)
 
     def feedback(self, wd):
         """The drift S3's δw adds to every hidden mode's u = pq: q δp + p δq, summed over the mode's pairs."""
-        def one(g):
-            sig = [g.sig4(r, c) for r in range(4) for c in range(r, 4)]
-            dw = self.delta(*self._args(g, wd), *sig)
-            return wd[g.I] * (dw[0] + dw[1]), wd[g.J] * (dw[2] + dw[3])
-        return self._scatter(one)[:self.H]
+        dw = self.delta(*self._args(wd), *self.Sig[_UPPER])
+        return self._scatter(wd[self.I] * (dw[0] + dw[1]), wd[self.J] * (dw[2] + dw[3]))[:self.H]
 
     def advance(self, wd):
-        for g in self.groups:
-            A, N, C = self.blocks(*self._args(g, wd), g.m22)
-            A = np.array([[A[r][c] for c in g.ix] for r in g.ix])
-            N = np.array([N[r] for r in g.ix])
-            new = _sandwich(A, g.Sig) + _sandwich(N, np.array(C)) / self.B
-            if g.full:          # project out the rotation of hidden units i and j (gauge)
-                gv = np.array([wd[g.I], wd[g.I], -wd[g.J], -wd[g.J]])
-                gv = gv / np.sqrt(np.maximum((gv ** 2).sum(0), np.finfo(float).tiny))
-                Pm = np.eye(4)[:, :, None] - gv[:, None] * gv[None]
-                new = _sandwich(Pm, new)
-            g.Sig = new
+        A, N, C = self.blocks(*self._args(wd), self.m22)
+        new = _sandwich(A * self.rows, self.Sig) + _sandwich(N * self.rows, C) / self.B
+        # project out the rotation of hidden units i and j (gauge); g = 0 (no projection) where j has no hidden unit
+        gv = np.array([wd[self.I], wd[self.I], -wd[self.J], -wd[self.J]]) * self.full
+        gv = gv / np.sqrt(np.maximum((gv ** 2).sum(0), np.finfo(float).tiny))
+        self.Sig = _sandwich(self.eye - gv[:, None] * gv[None], new)
         self.wd = wd
 
     def leakage(self):
         """Standard deviation of every off-diagonal entry of W₂W₁: δW_ij = q_i c + p_j b, δW_ji = q_j a + p_i d."""
         out = np.zeros((self.D, self.D))
-        for g in self.groups:
-            wi, wj = self.wd[g.I], self.wd[g.J]
-            v_ij = wi ** 2 * g.sig4(2, 2) + wj ** 2 * g.sig4(1, 1) + 2 * wi * wj * g.sig4(1, 2)
-            v_ji = wj ** 2 * g.sig4(0, 0) + wi ** 2 * g.sig4(3, 3) + 2 * wi * wj * g.sig4(0, 3)
-            out[g.I, g.J] = np.sqrt(np.maximum(v_ij, 0.0))
-            out[g.J, g.I] = np.sqrt(np.maximum(v_ji, 0.0))
+        S, wi, wj = self.Sig, self.wd[self.I], self.wd[self.J]
+        v_ij = wi ** 2 * S[2, 2] + wj ** 2 * S[1, 1] + 2 * wi * wj * S[1, 2]
+        v_ji = wj ** 2 * S[0, 0] + wi ** 2 * S[3, 3] + 2 * wi * wj * S[0, 3]
+        out[self.I, self.J] = np.sqrt(np.maximum(v_ij, 0.0))
+        out[self.J, self.I] = np.sqrt(np.maximum(v_ji, 0.0))
         return out

@@ -296,8 +296,8 @@ def write_report(out_dir, timings, notes, quick):
     parts.append("<h2>Timings</h2>")
     parts.append(_table(["part", "seconds"], [(k, f"{v:.1f}") for k, v in timings.items()],
                         table_caption("Wall-clock time of each part of this run, in seconds. The derivations are checked on a Dask "
-                                      "worker while Figures 1-6 and the depth run go on, so the parts add up to more "
-                                      "than the total.", quick)))
+                                      "worker of their own while every other part up to the SGD study runs, so the parts "
+                                      "add up to more than the total.", quick)))
     parts.append("<h2>Environment</h2>")
     parts.append(_table(["", ""], sorted(environment().items()),
                         table_caption("Software and machine of this run.", quick)))

@@ -70,6 +70,7 @@ def add_commands(sub):
                                    "Finished cells are skipped on a rerun unless --force.")
     _config_out_force(y, "STUDY.toml", "random_init_study.toml", "cells")
     y.add_argument("--quick", action="store_true", help="synthetic cases only, first seed and init scale")
+    _scheduler_options(y, "the synthetic cells side by side on them")
     g = sub.add_parser("generalisation", help="the finite-data study: train and test error, best stopping, best noise",
                        description="Train every (case, N, H) cell of CONFIG.toml on N samples and compare the train and "
                                    "test errors, the best stopping epoch and the best noise and weight decay with "
@@ -87,10 +88,23 @@ def add_commands(sub):
                                    "Finished cells are skipped on a rerun unless --force.")
     _config_out_force(m, "CONFIG.toml", "sgd.toml", "cells")
     m.add_argument("--quick", action="store_true", help="60 seeds, B <= 8, learning time <= 4, 300 bound steps")
-    m.add_argument("--scheduler", default="serial", metavar="WHERE",
-                   help="'serial' (this process, the default), 'local' (a local cluster of --workers processes, the "
-                        "seeds of each cell split over them) or tcp://HOST:PORT of a running dask scheduler")
-    m.add_argument("--workers", type=int, default=2, metavar="N", help="worker processes for --scheduler local (default 2)")
+    _scheduler_options(m, "the seeds of each cell split over them")
+
+
+def _scheduler_options(parser, how):
+    """--scheduler and --workers of a study command; ``how`` says what the workers do."""
+    parser.add_argument("--scheduler", default="serial", metavar="WHERE",
+                        help=f"'serial' (this process, the default), 'local' (a local cluster of --workers processes, "
+                             f"{how}) or tcp://HOST:PORT of a running dask scheduler")
+    parser.add_argument("--workers", type=int, default=2, metavar="N",
+                        help="worker processes for --scheduler local (default 2)")
+
+
+def _check_scheduler(prog, args):
+    if args.workers < 1:
+        fail(prog, f"--workers must be >= 1, got {args.workers}")
+    if args.scheduler not in ("serial", "local") and not args.scheduler.startswith(("tcp://", "tls://")):
+        fail(prog, f"--scheduler must be serial, local or tcp://HOST:PORT, got {args.scheduler}")
 
 
 def _config_out_force(parser, metavar, example, parts):
@@ -149,9 +163,12 @@ def run(args, prog) -> int:
             return 0
         if args.command == "study":
             from lindae.validation.experiments.study import load_study, quick_study, run_study
+            _check_scheduler(prog, args)
             study = load_study(args.config)
             _check_out(prog, args.out)
-            run_study(quick_study(study) if args.quick else study, args.out, force=args.force, log=log)
+            from lindae.validation.experiments.cluster import open_client
+            with open_client(args.scheduler, args.workers) as client:
+                run_study(quick_study(study) if args.quick else study, args.out, force=args.force, log=log, client=client)
             return 0
         if args.command == "generalisation":
             from lindae.validation.experiments.generalisation_study import (load_generalisation, quick_generalisation,
@@ -162,10 +179,7 @@ def run(args, prog) -> int:
             return 0
         if args.command == "sgd":
             from lindae.validation.experiments.sgd_study import load_sgd, quick_sgd, run_sgd_study
-            if args.workers < 1:
-                fail(prog, f"--workers must be >= 1, got {args.workers}")
-            if args.scheduler not in ("serial", "local") and not args.scheduler.startswith(("tcp://", "tls://")):
-                fail(prog, f"--scheduler must be serial, local or tcp://HOST:PORT, got {args.scheduler}")
+            _check_scheduler(prog, args)
             study = load_sgd(args.config)
             _check_out(prog, args.out)
             from lindae.validation.experiments.cluster import open_client

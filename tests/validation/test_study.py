@@ -115,3 +115,32 @@ def test_a_basis_changes_the_data_and_is_recorded(tmp_path):
     a, b = out["cells"]
     assert (a["basis"], b["basis"]) == (1, 2)
     assert a["errors"]["coupled"]["worst"] != b["errors"]["coupled"]["worst"]
+
+
+def test_cells_on_dask_workers_equal_the_serial_ones(tmp_path):
+    """The synthetic cells of a study run side by side on workers give the same cells, in config order."""
+    from distributed import Client, LocalCluster
+    from lindae.validation.experiments.study import run_study
+    study = parse_study({"seeds": [0, 1], "init_scales": [1e-4], "cases": [
+        {"name": "geo", "spectrum": {"kind": "geometric", "D": 6, "top": 3.0, "bottom": 0.5}, "hidden": 2, "lr": 0.1,
+         "epochs": 100, "models": [{"name": "AE"}, {"name": "DAE", "noise_var": 0.5}], "bases": [1, 2]}]})
+    serial = run_study(study, tmp_path / "a", log=lambda m: None)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster, \
+            Client(cluster) as client:
+        lines = []
+        remote = run_study(study, tmp_path / "b", log=lines.append, client=client)
+    assert any("8 synthetic cells side by side" in m for m in lines)
+    assert len(remote["cells"]) == 8
+    for a, b in zip(serial["cells"], remote["cells"]):
+        assert (a["model"], a["seed"], a["basis"]) == (b["model"], b["seed"], b["basis"])
+        assert a["errors"]["coupled"]["worst"] == pytest.approx(b["errors"]["coupled"]["worst"], rel=1e-9)
+
+
+def test_the_study_command_rejects_a_bad_scheduler(tmp_path):
+    import subprocess
+    import sys
+    for args in (["--scheduler", "nowhere"], ["--scheduler", "local", "--workers", "0"]):
+        bad = subprocess.run([sys.executable, "-m", "lindae", "study", "random_init_study.toml", "--out",
+                              str(tmp_path / "o"), *args], capture_output=True, text=True)
+        assert bad.returncode == 2 and "Traceback" not in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
+        assert not (tmp_path / "o").exists()

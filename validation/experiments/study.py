@@ -245,46 +245,68 @@ def _case_spectrum(case, log, basis=DEFAULT_BASIS):
     return compute_spectrum(exact_data(spectrum_values(case["spectrum"]), seed=basis))
 
 
-def run_study(study: dict, out_dir, *, force=False, log=print, shared=None) -> dict:
+def run_study(study: dict, out_dir, *, force=False, log=print, shared=None, client=None) -> dict:
     """Run (or resume) every cell of ``study`` and write the files of the module docstring. ``shared``
     (a :class:`~lindae.validation.experiments.model_training.SharedTrainings`) serves cells whose training
-    an earlier part of the same job already ran (the report's Figure 5 models are its MNIST cells)."""
+    an earlier part of the same job already ran (the report's Figure 5 models are its MNIST cells). With
+    ``client`` (a ``distributed.Client``) the synthetic cells run side by side on its workers, one BLAS thread
+    each; the cells and their order are the same as in a serial run."""
     start = time.perf_counter()
     store = ResultStore(os.path.join(out_dir, "cells"))
-    cells = []
-    total = sum(len(c["models"]) * len(c["seeds"]) * len(c["init_scales"]) * len(c.get("bases", [0]))
-                for c in study["cases"])
-    done = 0
+    plan = []          # (case, model, seed, scale, basis, key, first) in config order
+    for case in study["cases"]:
+        synthetic = case["data"] is None
+        for basis in case.get("bases", [DEFAULT_BASIS]) if synthetic else [None]:
+            for model in case["models"]:
+                for scale in case["init_scales"]:
+                    for seed in case["seeds"]:
+                        fixed = {k: v for k, v in case.items() if k not in ("models", "seeds", "init_scales", "bases")}
+                        # the default basis keeps the keys cells had before bases existed
+                        key = content_key(fixed, model, seed, scale) if basis in (None, DEFAULT_BASIS) else \
+                            content_key(fixed, model, seed, scale, basis)
+                        first = (seed == case["seeds"][0] and scale == min(case["init_scales"])
+                                 and basis in (None, case.get("bases", [DEFAULT_BASIS])[0]))
+                        plan.append((case, model, seed, scale, basis, key, first))
+    cells = [None if force else store.load(job[5]) for job in plan]
+    spectra = {}
+
+    def spectrum_of(case, basis):
+        k = (id(case), basis)
+        if k not in spectra:
+            spectra[k] = _case_spectrum(case, log, basis) if case["data"] is None else _case_spectrum(case, log)
+        return spectra[k]
+
+    def finish(j, cell):
+        case, model, seed, scale, basis, key, _ = plan[j]
+        store.save(key, cell)
+        cells[j] = cell
+        e = cell["errors"]["coupled"]
+        log(f"[{sum(c is not None for c in cells)}/{len(plan)}] {case['name']} {model['name']} "
+            + ("" if basis is None else f"basis {basis} ") + f"seed {seed} scale {scale:g}: "
+            f"R15 worst {e['worst']:.3g} (mode {e['mode']}), effective "
+            f"{cell['errors']['effective']['worst']:.3g}; {cell['seconds']:.1f} s")
+
+    pending = [j for j, c in enumerate(cells) if c is None]
+    remote = [j for j in pending if client is not None and plan[j][0]["data"] is None] if len(pending) > 1 else []
     with interrupt_on_sigterm():
-        for case in study["cases"]:
-            synthetic = case["data"] is None
-            for basis in case.get("bases", [DEFAULT_BASIS]) if synthetic else [None]:
-                spec = None
-                for model in case["models"]:
-                    for scale in case["init_scales"]:
-                        for seed in case["seeds"]:
-                            done += 1
-                            fixed = {k: v for k, v in case.items() if k not in ("models", "seeds", "init_scales", "bases")}
-                            # the default basis keeps the keys cells had before bases existed
-                            key = content_key(fixed, model, seed, scale) if basis in (None, DEFAULT_BASIS) else \
-                                content_key(fixed, model, seed, scale, basis)
-                            cell = None if force else store.load(key)
-                            if cell is not None:
-                                cells.append(cell)
-                                continue
-                            if spec is None:
-                                spec = _case_spectrum(case, log, basis) if synthetic else _case_spectrum(case, log)
-                            first = (seed == case["seeds"][0] and scale == min(case["init_scales"])
-                                     and basis in (None, case.get("bases", [DEFAULT_BASIS])[0]))
-                            cell = run_cell(case, model, seed, scale, spec, keep_curves=first, shared=shared,
-                                            basis=basis)
-                            store.save(key, cell)
-                            cells.append(cell)
-                            e = cell["errors"]["coupled"]
-                            log(f"[{done}/{total}] {case['name']} {model['name']} "
-                                + ("" if basis is None else f"basis {basis} ") + f"seed {seed} scale {scale:g}: "
-                                f"R15 worst {e['worst']:.3g} (mode {e['mode']}), effective "
-                                f"{cell['errors']['effective']['worst']:.3g}; {cell['seconds']:.1f} s")
+        futures = {}
+        if remote:
+            from distributed import as_completed
+            log(f"  {len(remote)} synthetic cells side by side on {len(client.scheduler_info()['workers'])} Dask workers")
+            futures = {client.submit(_cell_on_worker, *plan[j][:4], spectrum_of(plan[j][0], plan[j][4]), plan[j][6],
+                                     plan[j][4], pure=False): j for j in remote}
+        try:
+            for j in pending:                  # the rest here meanwhile (MNIST cells may be served by shared)
+                if j not in remote:
+                    case, model, seed, scale, basis, _, first = plan[j]
+                    finish(j, run_cell(case, model, seed, scale, spectrum_of(case, basis), keep_curves=first,
+                                       shared=shared, basis=basis))
+            if futures:
+                for fut in as_completed(list(futures), loop=client.loop):
+                    finish(futures[fut], fut.result())
+        finally:
+            for fut in futures:
+                fut.cancel()
     out = dict(title=study["title"], bound=BOUND, window=WINDOW, cells=cells)
     atomic_write_json(os.path.join(out_dir, "study.json"), out)
     atomic_write_bytes(os.path.join(out_dir, "table.csv"), table_csv(cells).encode())
@@ -293,6 +315,13 @@ def run_study(study: dict, out_dir, *, force=False, log=print, shared=None) -> d
     write_manifest(out_dir, config=study, seconds=round(time.perf_counter() - start, 3),
                    files=["cells", "study.json", "table.csv", "study.png"])
     return out
+
+
+def _cell_on_worker(case, model, seed, scale, spec, first, basis):
+    """:func:`run_cell` on a Dask worker, BLAS pinned to one thread so that the workers share the cores."""
+    from lindae.validation.experiments.store import one_blas_thread
+    with one_blas_thread():
+        return run_cell(case, model, seed, scale, spec, keep_curves=first, basis=basis)
 
 
 def table_csv(cells) -> str:

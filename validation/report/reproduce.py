@@ -146,6 +146,14 @@ def reproduce(out_dir, *, quick=False, force=False, cifar10_dir=None, data=None,
         run_sgd_study(quick_sgd(sgd) if quick else report_sgd(sgd), os.path.join(out_dir, "sgd"), force=force, log=log,
                       data=data, client=client)
         timings["sgd_study"] = time.perf_counter() - t
+        if quick or not data:       # the quick study is synthetic only; the full one needs MNIST
+            log("[4/5] random-initialisation study (R15 against every mode)")
+            t = time.perf_counter()
+            from lindae.validation.experiments.study import load_study, quick_study, report_study, run_study
+            study = load_study(config_path("random_init_study"))
+            run_study(quick_study(study) if quick else report_study(study), os.path.join(out_dir, "random_init_study"),
+                      force=force, log=log, shared=shared, client=client)
+            timings["random_init_study"] = time.perf_counter() - t
         if derivation is not None:
             rows, timings["derivations"] = derivation.result() if client else derivation
             atomic_write_text(os.path.join(out_dir, "derivations.json"), json.dumps(rows, indent=1))
@@ -157,14 +165,6 @@ def reproduce(out_dir, *, quick=False, force=False, cifar10_dir=None, data=None,
         if client is not None:
             client.close()
             client.cluster.close()
-    if quick or not data:       # the quick study is synthetic only; the full one needs MNIST
-        log("[4/5] random-initialisation study (R15 against every mode)")
-        t = time.perf_counter()
-        from lindae.validation.experiments.study import load_study, quick_study, report_study, run_study
-        study = load_study(config_path("random_init_study"))
-        run_study(quick_study(study) if quick else report_study(study), os.path.join(out_dir, "random_init_study"),
-                  force=force, log=log, shared=shared)
-        timings["random_init_study"] = time.perf_counter() - t
     timings["total"] = time.perf_counter() - start
     log("[5/5] report")
     index = write_report(out_dir, timings, notes + failures, quick)
@@ -296,7 +296,7 @@ def write_report(out_dir, timings, notes, quick):
     parts.append("<h2>Timings</h2>")
     parts.append(_table(["part", "seconds"], [(k, f"{v:.1f}") for k, v in timings.items()],
                         table_caption("Wall-clock time of each part of this run, in seconds. The derivations are checked on a Dask "
-                                      "worker of their own while every other part up to the SGD study runs, so the parts "
+                                      "worker of their own while the other parts run, so the parts "
                                       "add up to more than the total.", quick)))
     parts.append("<h2>Environment</h2>")
     parts.append(_table(["", ""], sorted(environment().items()),

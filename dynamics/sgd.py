@@ -225,84 +225,120 @@ def sgd_mode_moments(epochs, lam, *, noise_var=0.0, weight_decay=0.0, lr, batch_
 
 def _sandwich(A, S):
     """A S Aᵀ for stacks laid out entry-first: A (k, m, P), S (m, m, P) -> (k, k, P)."""
-    return np.einsum("ikp,klp,jlp->ijp", A, S, A)
+    return np.einsum("ilp,jlp->ijp", np.einsum("ikp,klp->ilp", A, S), A)
 
 
 #: The upper triangle of (a, b, c, d)'s 4 x 4 covariance, row by row: the order of S3's feedback arguments.
 _UPPER = np.triu_indices(4)
 
 
+class _Group:
+    """The pairs of one shape, their covariances stacked entry-first: ``full`` pairs (both modes hidden) carry
+    (a, b, c, d), Σ (4, 4, P); the others only (c, d), Σ (2, 2, P)."""
+
+    def __init__(self, I, J, m22, full):
+        self.I, self.J, self.m22, self.full = I, J, m22, full
+        self.ix = slice(0, 4) if full else slice(2, 4)
+        k = 4 if full else 2
+        self.Sig = np.zeros((k, k, I.size))
+
+    def sig4(self):
+        """Σ as the 4 x 4 stack of (a, b, c, d), zeros for the entries this group does not carry."""
+        if self.full:
+            return self.Sig
+        out = np.zeros((4, 4, self.I.size))
+        out[2:, 2:] = self.Sig
+        return out
+
+
 class _Pairs:
-    """S3's leakage covariances of every pair (i < j, i < H), advanced one step at a time, all pairs in one stack Σ
-    (4, 4, P) of (a, b, c, d). Pairs whose second mode has no hidden unit (j ≥ H) carry only (c, d) = (W₁[i, j],
-    W₂[j, i]): their rows a, b of A and N are zero, so Σ's a, b entries stay 0."""
+    """S3's leakage covariances of every pair (i < j, i < H), advanced one step at a time. Pairs whose second mode
+    has a hidden unit carry all four entries; the rest only (c, d) = (W₁[i, j], W₂[j, i])."""
 
     def __init__(self, lam, H, eps, gam, eta, B, sampled, cross_moment):
         from lindae.derivations import sgd_pair_block_function
         self.blocks, self.delta = sgd_pair_block_function(bool(sampled))
         D = lam.size
         self.D, self.H, self.lam, self.consts, self.B = D, H, lam, (eps, gam, eta), B
-        self.I, self.J = _pair_indices(D, H)
+        I, J = _pair_indices(D, H)
         if cross_moment is None:
-            self.m22 = lam[self.I] * lam[self.J]
+            m22 = lam[I] * lam[J]
         else:
             cm = np.asarray(as_array("cross_moment", cross_moment, lo=0.0), dtype=float)
             if cm.shape != (D, D):
                 raise InvalidArgument(f"cross_moment must be a {D} x {D} array of E x_i^2 x_j^2")
-            self.m22 = cm[self.I, self.J]
-        P = self.I.size
-        self.full = self.J < H
-        self.rows = np.ones((4, 1, P))
-        self.rows[:2, :, ~self.full] = 0.0          # no a, b for a pair whose second mode has no hidden unit
-        self.Sig = np.zeros((4, 4, P))
-        self.eye = np.eye(4)[:, :, None]
+            m22 = cm[I, J]
+        both = J < H
+        self.groups = [g for g in (_Group(I[both], J[both], m22[both], True), _Group(I[~both], J[~both], m22[~both], False))
+                       if g.I.size]
         self.wd = np.zeros(D)
 
     def finite(self):
-        return bool(np.all(np.isfinite(self.Sig))) and np.abs(self.Sig).max(initial=0.0) < OVERFLOW_GUARD
+        return all(bool(np.all(np.isfinite(g.Sig))) and np.abs(g.Sig).max(initial=0.0) < OVERFLOW_GUARD
+                   for g in self.groups)
 
-    def _scatter(self, vi, vj):
-        """Per-pair values for mode i and for mode j, summed into a length-D array."""
-        return np.bincount(self.I, vi, self.D) + np.bincount(self.J, vj, self.D)
+    def _scatter(self, f):
+        """Sum f(group) -> (values for mode i, values for mode j) over the groups into a length-D array."""
+        out = np.zeros(self.D)
+        for g in self.groups:
+            vi, vj = f(g)
+            out += np.bincount(g.I, vi, self.D) + np.bincount(g.J, vj, self.D)
+        return out
+
+    @staticmethod
+    def _ab_cd(g):
+        """(Σ_ab, Σ_cd) of a group's pairs (Σ_ab = 0 where a, b are not carried)."""
+        S = g.Sig
+        return (S[1, 0], S[3, 2]) if g.full else (np.zeros(g.I.size), S[1, 0])
 
     def strength(self):
         """Additions to every mode's mean and variance: Σ_ab (mode i), Σ_cd (mode j), and Isserlis' variances."""
-        S = self.Sig
-        dm = self._scatter(S[1, 0], S[3, 2])
-        dv = self._scatter(S[0, 0] * S[1, 1] + S[1, 0] ** 2, S[2, 2] * S[3, 3] + S[3, 2] ** 2)
-        return dm, dv
+        dm = self._scatter(self._ab_cd)
+
+        def variances(g):
+            S = g.sig4()
+            return S[0, 0] * S[1, 1] + S[1, 0] ** 2, S[2, 2] * S[3, 3] + S[3, 2] ** 2
+        return dm, self._scatter(variances)
 
     def weights(self, ubar):
         """Balanced diagonal weights √s̄ of every mode (0 beyond H), from the mean strengths with their leakage."""
-        s = self._scatter(self.Sig[1, 0], self.Sig[3, 2])
+        s = self._scatter(self._ab_cd)
         out = np.zeros(self.D)
         out[:self.H] = np.sqrt(np.maximum(ubar + s[:self.H], np.finfo(float).tiny))
         return out
 
-    def _args(self, wd):
-        wi, wj = wd[self.I], wd[self.J]
-        return (wi, wi, wj, wj, self.lam[self.I], self.lam[self.J], *self.consts)
+    def _args(self, g, wd):
+        wi, wj = wd[g.I], wd[g.J]
+        return (wi, wi, wj, wj, self.lam[g.I], self.lam[g.J], *self.consts)
 
     def feedback(self, wd):
         """The drift S3's δw adds to every hidden mode's u = pq: q δp + p δq, summed over the mode's pairs."""
-        dw = self.delta(*self._args(wd), *self.Sig[_UPPER])
-        return self._scatter(wd[self.I] * (dw[0] + dw[1]), wd[self.J] * (dw[2] + dw[3]))[:self.H]
+        def one(g):
+            S = g.Sig           # the entries of (a, b, c, d) a group does not carry enter as 0
+            sig = S[_UPPER] if g.full else [S[r - 2, c - 2] if r >= 2 else 0.0 for r, c in zip(*_UPPER)]
+            dw = self.delta(*self._args(g, wd), *sig)
+            return wd[g.I] * (dw[0] + dw[1]), wd[g.J] * (dw[2] + dw[3])
+        return self._scatter(one)[:self.H]
 
     def advance(self, wd):
-        A, N, C = self.blocks(*self._args(wd), self.m22)
-        new = _sandwich(A * self.rows, self.Sig) + _sandwich(N * self.rows, C) / self.B
-        # project out the rotation of hidden units i and j (gauge); g = 0 (no projection) where j has no hidden unit
-        gv = np.array([wd[self.I], wd[self.I], -wd[self.J], -wd[self.J]]) * self.full
-        gv = gv / np.sqrt(np.maximum((gv ** 2).sum(0), np.finfo(float).tiny))
-        self.Sig = _sandwich(self.eye - gv[:, None] * gv[None], new)
+        for g in self.groups:
+            A, N, C = self.blocks(*self._args(g, wd), g.m22)
+            A, N = A[g.ix, g.ix], N[g.ix]
+            new = _sandwich(A, g.Sig) + _sandwich(N, C) / self.B
+            if g.full:          # project out the rotation of hidden units i and j (gauge)
+                gv = np.array([wd[g.I], wd[g.I], -wd[g.J], -wd[g.J]])
+                gv = gv / np.sqrt(np.maximum((gv ** 2).sum(0), np.finfo(float).tiny))
+                new = _sandwich(np.eye(4)[:, :, None] - gv[:, None] * gv[None], new)
+            g.Sig = new
         self.wd = wd
 
     def leakage(self):
         """Standard deviation of every off-diagonal entry of W₂W₁: δW_ij = q_i c + p_j b, δW_ji = q_j a + p_i d."""
         out = np.zeros((self.D, self.D))
-        S, wi, wj = self.Sig, self.wd[self.I], self.wd[self.J]
-        v_ij = wi ** 2 * S[2, 2] + wj ** 2 * S[1, 1] + 2 * wi * wj * S[1, 2]
-        v_ji = wj ** 2 * S[0, 0] + wi ** 2 * S[3, 3] + 2 * wi * wj * S[0, 3]
-        out[self.I, self.J] = np.sqrt(np.maximum(v_ij, 0.0))
-        out[self.J, self.I] = np.sqrt(np.maximum(v_ji, 0.0))
+        for g in self.groups:
+            S, wi, wj = g.sig4(), self.wd[g.I], self.wd[g.J]
+            v_ij = wi ** 2 * S[2, 2] + wj ** 2 * S[1, 1] + 2 * wi * wj * S[1, 2]
+            v_ji = wj ** 2 * S[0, 0] + wi ** 2 * S[3, 3] + 2 * wi * wj * S[0, 3]
+            out[g.I, g.J] = np.sqrt(np.maximum(v_ij, 0.0))
+            out[g.J, g.I] = np.sqrt(np.maximum(v_ji, 0.0))
         return out

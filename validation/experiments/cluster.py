@@ -86,3 +86,16 @@ def train_on_workers(client, jobs, spec, modes, shared, finish, log):
     finally:
         for fut in futures:
             fut.cancel()
+
+
+def map_on_workers(client, fn, jobs, finish):
+    """Run ``fn(*args)`` for every ``(key, args)`` of ``jobs`` on ``client``'s workers and call ``finish(key, result)``
+    as each completes (in completion order); the remaining tasks are cancelled if one fails or on interrupt."""
+    from distributed import as_completed
+    futures = {client.submit(fn, *args, pure=False): key for key, args in jobs}
+    try:
+        for fut in as_completed(list(futures), loop=client.loop):
+            finish(futures[fut], fut.result())
+    finally:
+        for fut in futures:
+            fut.cancel()

@@ -375,15 +375,9 @@ def run_generalisation(study: dict, out_dir, *, force=False, log=print, data=Non
             log(f"[{len(cells)}/{len(todo)}] {summary_line(cell)}; {cell['seconds']:.1f} s")
 
         if client is not None and len(pending) > 1:
-            from distributed import as_completed
+            from lindae.validation.experiments.cluster import map_on_workers
             log(f"  {len(pending)} cells side by side on {len(client.scheduler_info()['workers'])} Dask workers")
-            futures = {client.submit(_on_worker, *todo[j], data, pure=False): j for j in pending}
-            try:
-                for fut in as_completed(list(futures), loop=client.loop):
-                    finish(futures[fut], fut.result())
-            finally:
-                for fut in futures:
-                    fut.cancel()
+            map_on_workers(client, _on_worker, [(j, (*todo[j], data)) for j in pending], finish)
         else:
             for j in pending:
                 finish(j, compute_cell(*todo[j], data))

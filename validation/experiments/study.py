@@ -289,24 +289,16 @@ def run_study(study: dict, out_dir, *, force=False, log=print, shared=None, clie
     pending = [j for j, c in enumerate(cells) if c is None]
     remote = [j for j in pending if client is not None and plan[j][0]["data"] is None] if len(pending) > 1 else []
     with interrupt_on_sigterm():
-        futures = {}
+        for j in pending:                  # first the cells here (MNIST cells may be served by shared)
+            if j not in remote:
+                case, model, seed, scale, basis, _, first = plan[j]
+                finish(j, run_cell(case, model, seed, scale, spectrum_of(case, basis), keep_curves=first,
+                                   shared=shared, basis=basis))
         if remote:
-            from distributed import as_completed
+            from lindae.validation.experiments.cluster import map_on_workers
             log(f"  {len(remote)} synthetic cells side by side on {len(client.scheduler_info()['workers'])} Dask workers")
-            futures = {client.submit(_cell_on_worker, *plan[j][:4], spectrum_of(plan[j][0], plan[j][4]), plan[j][6],
-                                     plan[j][4], pure=False): j for j in remote}
-        try:
-            for j in pending:                  # the rest here meanwhile (MNIST cells may be served by shared)
-                if j not in remote:
-                    case, model, seed, scale, basis, _, first = plan[j]
-                    finish(j, run_cell(case, model, seed, scale, spectrum_of(case, basis), keep_curves=first,
-                                       shared=shared, basis=basis))
-            if futures:
-                for fut in as_completed(list(futures), loop=client.loop):
-                    finish(futures[fut], fut.result())
-        finally:
-            for fut in futures:
-                fut.cancel()
+            map_on_workers(client, _cell_on_worker, [(j, (*plan[j][:4], spectrum_of(plan[j][0], plan[j][4]), plan[j][6],
+                                                          plan[j][4])) for j in remote], finish)
     out = dict(title=study["title"], bound=BOUND, window=WINDOW, cells=cells)
     atomic_write_json(os.path.join(out_dir, "study.json"), out)
     atomic_write_bytes(os.path.join(out_dir, "table.csv"), table_csv(cells).encode())

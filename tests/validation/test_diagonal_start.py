@@ -55,7 +55,7 @@ def test_only_diagonal_starts_are_diagonal():
     P, Q = np.zeros((3, 6)), np.zeros((3, 6))
     P[0, 2], Q[0, 2], P[1, 4] = 0.1, 0.2, 0.3
     assert list(diagonal_support(P, Q)) == [2, 4, -1]
-    assert list(diagonal_support(P, Q, [np.diag([1.0, 2.0, 3.0])])) == [2, 4, -1]
+    assert list(diagonal_support(P, Q, [np.diag([1.0, 2.0, 0.0])])) == [2, 4, -1]
     Q2 = Q.copy()
     Q2[0, 3] = 1e-300                       # a second mode on one unit
     assert diagonal_support(P, Q2) is None
@@ -65,4 +65,5 @@ def test_only_diagonal_starts_are_diagonal():
     mid = np.diag([1.0, 2.0, 3.0])
     mid[0, 1] = 1e-300                      # a middle layer that mixes units
     assert diagonal_support(P, Q, [mid]) is None
+    assert diagonal_support(P, Q, [np.diag([1.0, 2.0, 1e-300])]) is None     # a unit without a mode, in the middle
     assert diagonal_support(np.random.default_rng(0).standard_normal((3, 6)), Q) is None

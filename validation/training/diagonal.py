@@ -24,7 +24,8 @@ from lindae.dynamics.errors import diverged
 
 def diagonal_support(P, Q, mids=()):
     """The modes (columns) c_h of a diagonal start, one per hidden unit (−1 for a unit that touches none),
-    or None when (P, Q, middle layers) is not diagonal (module docstring)."""
+    or None when (P, Q, middle layers) is not diagonal (module docstring) or a middle layer is nonzero on a
+    unit without a mode."""
     H, D = P.shape
     nz = (P != 0) | (Q != 0)
     if np.any(nz.sum(axis=1) > 1):
@@ -33,8 +34,8 @@ def diagonal_support(P, Q, mids=()):
     used = cols[cols >= 0]
     if len(np.unique(used)) != len(used):
         return None
-    for M in mids:
-        if np.any(M[~np.eye(H, dtype=bool)] != 0):
+    for M in mids:      # middle layers diagonal, and zero on units without a mode (their decay is not tracked)
+        if np.any(M[~np.eye(H, dtype=bool)] != 0) or np.any(np.diag(M)[cols < 0] != 0):
             return None
     return cols
 

@@ -131,16 +131,13 @@ def test_the_command_runs_a_config_and_rejects_a_bad_one(tmp_path):
     assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1 and "Traceback" not in bad.stderr
 
 
-def test_cells_on_dask_workers_equal_the_serial_ones(tmp_path):
+def test_cells_on_dask_workers_equal_the_serial_ones(tmp_path, dask_client):
     """Two population cells side by side on a local cluster give the serial run's numbers (same seeds)."""
-    from distributed import Client, LocalCluster
     study = parse_generalisation({"epochs": 80, "record_every": 10, "hidden": [4], "cases": [
         {"name": "p", "population": {"kind": "spiked", "D": 30, "spikes": [3.0]}, "sizes": [60, 90], "draws": 2}]})
     serial = run_generalisation(study, tmp_path / "serial", log=lambda m: None)
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster, \
-            Client(cluster) as client:
-        lines = []
-        parallel = run_generalisation(study, tmp_path / "dask", log=lines.append, client=client)
+    lines = []
+    parallel = run_generalisation(study, tmp_path / "dask", log=lines.append, client=dask_client)
     assert any("side by side" in line for line in lines)
     for a, b in zip(serial["cells"], parallel["cells"]):
         np.testing.assert_allclose(a["measured"]["test_denoising_error"], b["measured"]["test_denoising_error"],

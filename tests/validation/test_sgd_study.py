@@ -83,19 +83,16 @@ def test_combined_parts_give_the_pooled_statistics():
         validation.combine_sgd_ensembles([parts[0], validation.SGDEnsemble(np.arange(3), *[None] * 7)])
 
 
-def test_seeds_split_over_dask_workers_equal_their_parts_trained_here(tmp_path):
-    from distributed import Client, LocalCluster
+def test_seeds_split_over_dask_workers_equal_their_parts_trained_here(tmp_path, dask_client):
     case = parse_sgd(SMALL)["cases"][0]
     X = np.random.default_rng(2).standard_normal((40, 5)) * [1.5, 1.0, 0.7, 0.4, 0.2]
     np.save(tmp_path / "x.npy", X)
     on_data = dict(case, eigenvalues=None, samples=40)
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster, \
-            Client(cluster) as client:
-        ens = _ensemble(case, 4, 0.05, 40, 10, 24, 5, None, client)
-        ens_x = _ensemble(on_data, 4, 0.05, 40, 10, 24, 5, str(tmp_path / "x.npy"), client)   # X scattered once
-        with pytest.raises(dynamics.DivergenceError, match="every one of the 24 seeds diverged") as info:
-            _ensemble(case, 1, 5.0, 200, 200, 24, 5, None, client)         # every part diverges on its worker
-        assert 1 <= info.value.step <= 200
+    ens = _ensemble(case, 4, 0.05, 40, 10, 24, 5, None, dask_client)
+    ens_x = _ensemble(on_data, 4, 0.05, 40, 10, 24, 5, str(tmp_path / "x.npy"), dask_client)   # X scattered once
+    with pytest.raises(dynamics.DivergenceError, match="every one of the 24 seeds diverged") as info:
+        _ensemble(case, 1, 5.0, 200, 200, 24, 5, None, dask_client)         # every part diverges on its worker
+    assert 1 <= info.value.step <= 200
     parts = [validation.train_sgd_ensemble(2, 0.05, 40, batch_size=4, seeds=12, seed=5000 + k,
                                            eigenvalues=[2.0, 0.5, 0.25], noise_var=0.5, u0=1e-2, record_every=10)
              for k in range(2)]

@@ -117,18 +117,15 @@ def test_a_basis_changes_the_data_and_is_recorded(tmp_path):
     assert a["errors"]["coupled"]["worst"] != b["errors"]["coupled"]["worst"]
 
 
-def test_cells_on_dask_workers_equal_the_serial_ones(tmp_path):
+def test_synthetic_cells_on_dask_workers_equal_the_serial_ones(tmp_path, dask_client):
     """The synthetic cells of a study run side by side on workers give the same cells, in config order."""
-    from distributed import Client, LocalCluster
     from lindae.validation.experiments.study import run_study
     study = parse_study({"seeds": [0, 1], "init_scales": [1e-4], "cases": [
         {"name": "geo", "spectrum": {"kind": "geometric", "D": 6, "top": 3.0, "bottom": 0.5}, "hidden": 2, "lr": 0.1,
          "epochs": 100, "models": [{"name": "AE"}, {"name": "DAE", "noise_var": 0.5}], "bases": [1, 2]}]})
     serial = run_study(study, tmp_path / "a", log=lambda m: None)
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster, \
-            Client(cluster) as client:
-        lines = []
-        remote = run_study(study, tmp_path / "b", log=lines.append, client=client)
+    lines = []
+    remote = run_study(study, tmp_path / "b", log=lines.append, client=dask_client)
     assert any("8 synthetic cells side by side" in m for m in lines)
     assert len(remote["cells"]) == 8
     for a, b in zip(serial["cells"], remote["cells"]):

@@ -50,14 +50,15 @@ def add_commands(sub):
     sub.add_parser("list", help="list the result names", description="Print the name of every result, one a line.")
 
 
-def write_document(out: str, fmt: str = "tex", pdf: bool = False, verify: bool = True):
-    """Write the document to ``out`` (atomically); return (paths written, verifications)."""
+def write_document(out: str, fmt: str = "tex", pdf: bool = False, verify: bool = True, numeric_points: int = 3):
+    """Write the document to ``out`` (atomically); return (paths written, verifications). Each result's numeric
+    check runs at ``numeric_points`` random points (``reproduce --quick`` uses one)."""
     if os.path.isdir(out):
         raise IsADirectoryError(f"--out {out} is a directory; give a file name such as {os.path.join(out, 'derivations.tex')}")
     directory = os.path.dirname(os.path.abspath(out))
     if not os.path.isdir(directory):
         raise FileNotFoundError(f"directory {directory} does not exist")
-    verifications = check_all() if verify else []
+    verifications = check_all(numeric_points=numeric_points) if verify else []
     text = render_latex(verifications) if fmt == "tex" else render_markdown(verifications)
     atomic_write_text(out, text)
     written = [out]

@@ -76,6 +76,7 @@ def results() -> list[Result]:
     return [get(n) for n in BUILDERS]
 
 
-def check_all(selected=None, seed: int = 0):
-    """Verify the selected results (all by default); returns a list of Verification."""
-    return [get(n).verify(seed=seed) for n in (selected or names())]
+def check_all(selected=None, seed: int = 0, numeric_points: int = 3):
+    """Verify the selected results (all by default), each numeric check at ``numeric_points`` random points;
+    returns a list of Verification."""
+    return [get(n).verify(seed=seed, numeric_points=numeric_points) for n in (selected or names())]

@@ -224,9 +224,11 @@ def sgd_moment_equations() -> Result:
         var_u = _s0 + _s1 * (u - ustar) + _s2 * (u - ustar) ** 2 / 2
         Fu = one_step_mean_expr(mu_u, var_u)
         F0, F1, F2 = (sp.diff(Fu, u, k).subs(u, ustar) for k in range(3))
-        d = sp.Symbol("delta")
-        delta = sp.solve(sp.Eq(ustar + d, F0 + F1 * d + F2 * stmt[2].rhs / 2), d)[0]
-        first = sp.series(delta, eta, 0, 2).removeO()
+        # u* + δ = F0 + F1 δ + ½F2 V_∞ is linear in δ: its one root
+        num, den = sp.fraction(sp.cancel((F0 - ustar + F2 * stmt[2].rhs / 2) / (1 - F1)))
+        # δ = P(η)/Q(η): its Taylor polynomial to first order from the two lowest coefficients of P and Q
+        (p0, p1), (q0, q1) = ([sp.expand(f).coeff(eta, k) for k in (0, 1)] for f in (num, den))
+        first = p0 / q0 + eta * (p1 * q0 - p0 * q1) / q0 ** 2
         return sp.simplify(first - stmt[3].rhs)
 
     def gauss_check(stmt):

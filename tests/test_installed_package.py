@@ -130,6 +130,7 @@ def test_reproduce_quick_from_the_wheel_writes_a_report_whose_figures_all_exist(
     from lindae import derivations
     n = len(derivations.names())
     assert f"{n} of {n} results verified" in page and "E1" in page and "Environment" in page
+    assert "each numeric check at one random point; lindae check uses three" in page     # what the quick run checked
     # a quick report says so on every figure and every table, and states the shrunk settings it ran
     captions = re.findall(r"<figcaption>(.*?)</figcaption>", page, re.S)
     tables = re.findall(r"<caption>(.*?)</caption>", page, re.S)

@@ -37,7 +37,8 @@ def add_commands(sub):
                        description="Reproduce the whole paper into --out: the machine-checked derivations (PDF), "
                                    "Figures 1-6 and an HTML report with agreement tables, errata, timings and environment.")
     q.add_argument("--out", default="report", metavar="DIR", help="output directory (default: report)")
-    q.add_argument("--quick", action="store_true", help="shrink every experiment (the whole report in under a minute)")
+    q.add_argument("--quick", action="store_true", help="shrink every experiment, and check each derivation's numerics at one random point instead of three "
+                        "(a smoke run of the whole report)")
     q.add_argument("--force", action="store_true", help="redo parts that finished before")
     q.add_argument("--cifar10-dir", metavar="DIR", help="also run Figure 5 on CIFAR-10 from this folder")
     q.add_argument("--data", metavar="FILE", help="use this (N, D) .npy/.npz array instead of MNIST (e.g. for tests)")

@@ -330,3 +330,19 @@ def test_reproduce_runs_serially_when_no_local_cluster_starts(monkeypatch):
     logs = []
     assert reproduce._local_client(logs.append) is None
     assert "every part runs in this process" in logs[0] and "no free port" in logs[0]
+
+
+def test_a_full_run_redoes_the_derivations_of_a_quick_run(tmp_path):
+    """A quick run checks each result's numerics at one point; a full run into the same folder must not reuse that."""
+    import json
+    from lindae.validation.report.reproduce import _derivations_due
+    assert _derivations_due(tmp_path, 3, pdf_ok=False)                     # nothing there yet
+    (tmp_path / "derivations.tex").write_text("x")
+    rows = [{"number": "R1", "name": "noise_marginalisation", "ok": True, "seconds": 0.1, "numeric_points": 1}]
+    (tmp_path / "derivations.json").write_text(json.dumps(rows))
+    assert not _derivations_due(tmp_path, 1, pdf_ok=False)                 # a quick rerun keeps the quick checks
+    assert _derivations_due(tmp_path, 3, pdf_ok=False)                     # a full run redoes them
+    assert _derivations_due(tmp_path, 1, pdf_ok=True)                      # the PDF is missing
+    rows[0]["numeric_points"] = 3
+    (tmp_path / "derivations.json").write_text(json.dumps(rows))
+    assert not _derivations_due(tmp_path, 3, pdf_ok=False)

@@ -36,8 +36,8 @@ QUICK = {  # every experiment shrunk so that the whole report takes well under a
     "data": {"n_samples": 2000},
     "relu_train": {"epochs": 60, "hidden": 16, "record_every": 5},
     "relu_data": {"n_samples": 1000},
-    "depth_train": {"epochs": 3000, "hidden": 16, "record_every": 5},
-    "corrupted_train": {"epochs": 600, "hidden": 16, "record_every": 20},
+    "depth_train": {"epochs": 1500, "hidden": 16, "record_every": 5},
+    "corrupted_train": {"epochs": 300, "hidden": 16, "record_every": 20},
 }
 
 ERRATA = [
@@ -95,12 +95,13 @@ def reproduce(out_dir, *, quick=False, force=False, cifar10_dir=None, data=None,
 
     tex = os.path.join(out_dir, "derivations.tex")
     pdf_ok = shutil.which("pdflatex") is not None
-    derive = force or not os.path.exists(tex) or (pdf_ok and not os.path.exists(tex[:-4] + ".pdf"))
+    points = 1 if quick else 3     # random points of each numeric check: one in a quick run (lindae check uses three)
+    derive = force or _derivations_due(out_dir, points, pdf_ok)
     client = _local_client(log, extra=derive)
     log("[1/5] derivations: R1-R15, D1-D9, G1-G5, N1-N8 and S1-S4, machine-checked" + (" (on a Dask worker, beside the rest)" if client else ""))
     derivation = None
     if derive:
-        derivation = client.submit(_derive, tex, pure=False) if client else _derive(tex)
+        derivation = client.submit(_derive, tex, points, pure=False) if client else _derive(tex, points)
         if not pdf_ok:
             notes.append("pdflatex was not found, so the derivations are given as LaTeX source only "
                          "(install Debian's texlive-latex-base and texlive-latex-recommended for the PDF).")
@@ -178,13 +179,23 @@ def reproduce(out_dir, *, quick=False, force=False, cifar10_dir=None, data=None,
     return index
 
 
-def _derive(tex):
-    """Write and machine-check the derivations document (a Dask task); (verification rows, seconds)."""
+def _derivations_due(out_dir, points, pdf_ok):
+    """Whether ``out_dir`` lacks the derivations document (or its PDF, when pdflatex exists), or holds one whose
+    numeric checks ran at fewer than ``points`` random points (a quick run's, before a full run)."""
+    tex = os.path.join(out_dir, "derivations.tex")
+    earlier = _read_json(out_dir, "derivations.json") or []
+    return (not os.path.exists(tex) or (pdf_ok and not os.path.exists(tex[:-4] + ".pdf"))
+            or any(r.get("numeric_points", 3) < points for r in earlier))
+
+
+def _derive(tex, numeric_points=3):
+    """Write and machine-check the derivations document (a Dask task), each numeric check at ``numeric_points``
+    random points; (verification rows, seconds)."""
     from lindae.derivations.cli import write_document
     t = time.perf_counter()
-    _, verifications = write_document(tex, "tex", pdf=False)
-    return ([{"number": v.number, "name": v.name, "ok": v.ok, "seconds": round(v.seconds, 3)} for v in verifications],
-            time.perf_counter() - t)
+    _, verifications = write_document(tex, "tex", pdf=False, numeric_points=numeric_points)
+    return ([{"number": v.number, "name": v.name, "ok": v.ok, "seconds": round(v.seconds, 3),
+              "numeric_points": numeric_points} for v in verifications], time.perf_counter() - t)
 
 
 def _local_client(log, extra=False):
@@ -234,8 +245,10 @@ def write_report(out_dir, timings, notes, quick):
     if ver is not None:
         ok = sum(v["ok"] for v in ver)
         link = "derivations.pdf" if os.path.exists(os.path.join(out_dir, "derivations.pdf")) else "derivations.tex"
-        parts.append(f'<p>{ok} of {len(ver)} results verified symbolically and at 50 digits: '
-                     f'<a href="{link}">{link}</a>.</p>')
+        points = min(v.get("numeric_points", 3) for v in ver) if ver else 3
+        where = "one random point" if points == 1 else f"{points} random points"
+        parts.append(f'<p>{ok} of {len(ver)} results verified symbolically and at 50 digits (each numeric check at '
+                     f'{where}{"; lindae check uses three" if points < 3 else ""}): <a href="{link}">{link}</a>.</p>')
         parts.append(_table(["result", "name", "status", "seconds"],
                             [(v["number"], v["name"], "verified" if v["ok"] else "FAILED", v["seconds"]) for v in ver],
                             table_caption("Verification of each result (lindae check gives the same).", quick)))

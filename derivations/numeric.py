@@ -132,6 +132,58 @@ def sgd_pair_block_function(sampled: bool):
     return blocks, feedback
 
 
+@functools.lru_cache(maxsize=None)
+def sgd_pair_block_polynomials(sampled: bool):
+    r"""S3 at balanced weights (:math:`p_i = q_i = w_i`, :math:`p_j = q_j = w_j`, where the SGD closure evaluates it at
+    every step), as polynomials in :math:`(w_i, w_j)`: returns ``(exponents, coefficients, feedback_exponents,
+    feedback_coefficients)``.
+
+    Every entry of A, N and C (flattened, as :func:`sgd_pair_block_function` lays them out) is
+    :math:`\sum_m c_m\,w_i^{a_m}w_j^{b_m}` over ``exponents`` (M, 2), with
+    ``coefficients(lam_i, lam_j, eps, gamma, eta, m_ij)`` -> array (37, M, P); each component r of δw is
+    :math:`\sum_{m,s} d_{rms}\,w_i^{a_m}w_j^{b_m}\Sigma_s` (linear in Σ's upper triangle s, checked here), with
+    ``feedback_coefficients(lam_i, lam_j, eps, gamma, eta)`` -> array (4, M', 10, P). The coefficients are fixed for
+    a pair, so a step costs one product with the monomials instead of the whole generated expression."""
+    import numpy as np
+    from .sgd_leakage import SIG, XI, lam_i, lam_j, m_ij, p_i, p_j, q_i, q_j
+    stmt = get("pair_block").statement
+    A, N, C, delta = (stmt[k].rhs.xreplace(XI) for k in (0, 1, 2, 4))
+    if not sampled:
+        C = sp.Matrix(3, 3, lambda r, s: m_ij)
+    wi, wj = sp.symbols("w_i w_j", positive=True)
+    balanced = {p_i: wi, q_i: wi, p_j: wj, q_j: wj}
+    sig = [SIG[(r, s)] for r in range(4) for s in range(r, 4)]
+
+    def poly(e, *gens):
+        return sp.Poly(sp.expand(e.xreplace(balanced)), wi, wj, *gens)
+    polys = [poly(e) for e in list(A) + list(N) + list(C)]
+    exps = sorted(set().union(*(P.monoms() for P in polys)))
+    fc = _lambdify([lam_i, lam_j, eps, gam, eta, m_ij], [P.coeff_monomial(m) for P in polys for m in exps],
+                   "S3's A, N and C at balanced weights: the coefficient of every monomial of every entry.")
+    dpolys = [poly(e, *sig) for e in delta]
+    if any(sum(m[2:]) != 1 for P in dpolys for m in P.monoms()):
+        raise AssertionError("S3's feedback δw is no longer linear in Σ; sgd_pair_block_polynomials needs updating")
+    dexps = sorted({m[:2] for P in dpolys for m in P.monoms()})
+    unit = [tuple(int(k == s) for k in range(len(sig))) for s in range(len(sig))]
+    fd = _lambdify([lam_i, lam_j, eps, gam, eta], [P.coeff_monomial(m + e) for P in dpolys for m in dexps for e in unit],
+                   "S3's δw at balanced weights: the coefficient of every monomial times Σ's entry.")
+
+    def stacked(values, lead, shape):
+        out = np.empty((len(values),) + lead)
+        for k, v in enumerate(values):
+            out[k] = v
+        return out.reshape(shape + lead)
+
+    def coefficients(lam_i_, lam_j_, eps_, gam_, eta_, m_ij_):
+        v = (lam_i_, lam_j_, eps_, gam_, eta_, m_ij_)
+        return stacked(fc(*v), np.broadcast(*v).shape, (len(polys), len(exps)))
+
+    def feedback_coefficients(lam_i_, lam_j_, eps_, gam_, eta_):
+        v = (lam_i_, lam_j_, eps_, gam_, eta_)
+        return stacked(fd(*v), np.broadcast(*v).shape, (len(dpolys), len(dexps), len(sig)))
+    return np.array(exps, dtype=int), coefficients, np.array(dexps, dtype=int), feedback_coefficients
+
+
 def sgd_lr_bound_function(sampled: bool):
     """(lam, eps, gamma, B, m4) -> η_B, S4's learning-rate bound of each mode (sampled or marginalised noise)."""
     from .sgd import _Vsym, batch, m4

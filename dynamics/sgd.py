@@ -170,6 +170,7 @@ def sgd_mode_moments(epochs, lam, *, noise_var=0.0, weight_decay=0.0, lr, batch_
     guard = np.log(OVERFLOW_GUARD)
     kap, xi = lam[:H] - gam, lam[:H] + eps
     escape = np.log(np.maximum(2 + eta * kap, 1.0) / (eta * np.maximum(xi, np.finfo(float).tiny)))
+    escape_min = float(np.min(escape))
     lost = np.zeros(H)
     rows = list(range(0, K + 1, every))
     if rows[-1] != K:
@@ -178,8 +179,9 @@ def sgd_mode_moments(epochs, lam, *, noise_var=0.0, weight_decay=0.0, lr, batch_
     pair = _Pairs(lam, H, eps, gam, eta, B, sampled_noise, cross_moment) if pairs and D > 1 else None
     r = 0
     for k in range(K + 1):
-        L = mu + np.sqrt(s2) * x[:, None]
-        top = np.max(L, axis=0)
+        sd = np.sqrt(s2)
+        L = mu + sd * x[:, None]
+        top = mu + sd * x[-1]           # the largest node (the nodes ascend)
         if not np.all(np.isfinite(top) & (top < guard)) or (pair is not None and not pair.finite()):
             bad = int(np.argmax(np.where(np.isfinite(top), top, np.inf))) + 1
             raise DivergenceError(f"SGD theory diverges: mode {bad} leaves the overflow guard at step {k} (lr = {eta:g})",
@@ -207,6 +209,10 @@ def sgd_mode_moments(epochs, lam, *, noise_var=0.0, weight_decay=0.0, lr, batch_
             pair.advance(wd)
         spread = np.log1p(qv / ratio ** 2)
         Ln = L + np.log(ratio) - 0.5 * spread
+        if Ln.max() < escape_min:       # no node near an escape point (the rule below, with nothing to take out)
+            mu = w @ Ln
+            s2 = w @ ((Ln - mu) ** 2 + spread)
+            continue
         # a node past the balanced map's escape point u_e = (2 + ηκ)/(ηξ) leaves for good, as a diverged seed does
         # (the measured statistics drop such seeds): it is taken out and the rest renormalised
         keep = w[:, None] * (Ln < escape)
@@ -230,17 +236,37 @@ def _sandwich(A, S):
 
 #: The upper triangle of (a, b, c, d)'s 4 x 4 covariance, row by row: the order of S3's feedback arguments.
 _UPPER = np.triu_indices(4)
+#: Those of its entries that a pair carrying only (c, d) has: their places in _UPPER and in its 2 x 2 covariance.
+_CD = np.flatnonzero(_UPPER[0] >= 2)
+_CD_ENTRIES = (_UPPER[0][_CD] - 2, _UPPER[1][_CD] - 2)
+
+
+def _monomials(exps, wi, wj):
+    """w_i^a w_j^b for every exponent pair (a, b) in ``exps`` (M, 2): an array (M, P)."""
+    return wi[None] ** exps[:, :1] * wj[None] ** exps[:, 1:]
 
 
 class _Group:
     """The pairs of one shape, their covariances stacked entry-first: ``full`` pairs (both modes hidden) carry
-    (a, b, c, d), Σ (4, 4, P); the others only (c, d), Σ (2, 2, P)."""
+    (a, b, c, d), Σ (4, 4, P); the others only (c, d), Σ (2, 2, P).
 
-    def __init__(self, I, J, m22, full):
-        self.I, self.J, self.m22, self.full = I, J, m22, full
-        self.ix = slice(0, 4) if full else slice(2, 4)
-        k = 4 if full else 2
-        self.Sig = np.zeros((k, k, I.size))
+    One step is :math:`\Sigma' = MSM^\top` with :math:`M = [A\ \ N/\sqrt B]` and S = diag(Σ, C): S3's
+    :math:`A\Sigma A^\top + NCN^\top/B` in one sandwich. M's entries are polynomials in the weights (coefficients
+    ``coef``, (k, k + 3, M, P)); C does not depend on them and is set in S once."""
+
+    def __init__(self, I, J, full, exps, coefficients, feedback_coefficients, B):
+        self.I, self.J, self.full = I, J, full
+        k, ix, P = (4 if full else 2), slice(0, 4) if full else slice(2, 4), I.size
+        A, N, C = (coefficients[r].reshape(shape + coefficients.shape[1:])
+                   for r, shape in ((slice(0, 16), (4, 4)), (slice(16, 28), (4, 3)), (slice(28, 37), (3, 3))))
+        self.coef = np.concatenate([A[ix, ix], N[ix] / np.sqrt(B)], axis=1)
+        constant = np.all(exps == 0, axis=1)
+        if np.any(C[:, :, ~constant]):
+            raise AssertionError("S3's C depends on the weights; _Group must then rebuild S every step")
+        self.S = np.zeros((k + 3, k + 3, P))
+        self.S[k:, k:] = C[:, :, constant].sum(axis=2)
+        self.Sig = self.S[:k, :k].copy()
+        self.dcoef = feedback_coefficients if full else feedback_coefficients[:, :, _CD]     # Σ's carried entries only
 
     def sig4(self):
         """Σ as the 4 x 4 stack of (a, b, c, d), zeros for the entries this group does not carry."""
@@ -256,10 +282,12 @@ class _Pairs:
     has a hidden unit carry all four entries; the rest only (c, d) = (W₁[i, j], W₂[j, i])."""
 
     def __init__(self, lam, H, eps, gam, eta, B, sampled, cross_moment):
-        from lindae.derivations import sgd_pair_block_function
-        self.blocks, self.delta = sgd_pair_block_function(bool(sampled))
+        from lindae.derivations import sgd_pair_block_polynomials
+        # S3 at the balanced weights the closure uses, as polynomials in (w_i, w_j) whose coefficients are fixed for a
+        # pair: a step is one product with the monomials (the generated expressions would be evaluated every step)
+        self.exps, coefficients, self.dexps, feedback_coefficients = sgd_pair_block_polynomials(bool(sampled))
         D = lam.size
-        self.D, self.H, self.lam, self.consts, self.B = D, H, lam, (eps, gam, eta), B
+        self.D, self.H = D, H
         I, J = _pair_indices(D, H)
         if cross_moment is None:
             m22 = lam[I] * lam[J]
@@ -269,13 +297,14 @@ class _Pairs:
                 raise InvalidArgument(f"cross_moment must be a {D} x {D} array of E x_i^2 x_j^2")
             m22 = cm[I, J]
         both = J < H
-        self.groups = [g for g in (_Group(I[both], J[both], m22[both], True), _Group(I[~both], J[~both], m22[~both], False))
-                       if g.I.size]
+        self.groups = [_Group(I[k], J[k], full, self.exps, coefficients(lam[I[k]], lam[J[k]], eps, gam, eta, m22[k]),
+                              feedback_coefficients(lam[I[k]], lam[J[k]], eps, gam, eta), B)
+                       for k, full in ((both, True), (~both, False)) if np.any(k)]
         self.wd = np.zeros(D)
 
     def finite(self):
-        return all(bool(np.all(np.isfinite(g.Sig))) and np.abs(g.Sig).max(initial=0.0) < OVERFLOW_GUARD
-                   for g in self.groups)
+        # the largest |Σ| entry is NaN (a NaN anywhere propagates through max) or inf, or beyond the guard, or neither
+        return all(float(np.abs(g.Sig).max(initial=0.0)) < OVERFLOW_GUARD for g in self.groups)
 
     def _scatter(self, f):
         """Sum f(group) -> (values for mode i, values for mode j) over the groups into a length-D array."""
@@ -307,29 +336,26 @@ class _Pairs:
         out[:self.H] = np.sqrt(np.maximum(ubar + s[:self.H], np.finfo(float).tiny))
         return out
 
-    def _args(self, g, wd):
-        wi, wj = wd[g.I], wd[g.J]
-        return (wi, wi, wj, wj, self.lam[g.I], self.lam[g.J], *self.consts)
-
     def feedback(self, wd):
         """The drift S3's δw adds to every hidden mode's u = pq: q δp + p δq, summed over the mode's pairs."""
         def one(g):
-            S = g.Sig           # the entries of (a, b, c, d) a group does not carry enter as 0
-            sig = S[_UPPER] if g.full else [S[r - 2, c - 2] if r >= 2 else 0.0 for r, c in zip(*_UPPER)]
-            dw = self.delta(*self._args(g, wd), *sig)
-            return wd[g.I] * (dw[0] + dw[1]), wd[g.J] * (dw[2] + dw[3])
+            wi, wj = wd[g.I], wd[g.J]
+            sig = g.Sig[_UPPER] if g.full else g.Sig[_CD_ENTRIES]      # the entries a group does not carry are 0
+            dw = np.einsum("rmsp,mp,sp->rp", g.dcoef, _monomials(self.dexps, wi, wj), sig)
+            return wi * (dw[0] + dw[1]), wj * (dw[2] + dw[3])
         return self._scatter(one)[:self.H]
 
     def advance(self, wd):
         for g in self.groups:
-            A, N, C = self.blocks(*self._args(g, wd), g.m22)
-            A, N = A[g.ix, g.ix], N[g.ix]
-            new = _sandwich(A, g.Sig) + _sandwich(N, C) / self.B
-            if g.full:          # project out the rotation of hidden units i and j (gauge)
-                gv = np.array([wd[g.I], wd[g.I], -wd[g.J], -wd[g.J]])
-                gv = gv / np.sqrt(np.maximum((gv ** 2).sum(0), np.finfo(float).tiny))
-                new = _sandwich(np.eye(4)[:, :, None] - gv[:, None] * gv[None], new)
-            g.Sig = new
+            wi, wj = wd[g.I], wd[g.J]
+            M = np.einsum("ijmp,mp->ijp", g.coef, _monomials(self.exps, wi, wj))      # [A  N/√B]
+            if g.full:          # project out the rotation g of hidden units i and j (gauge): M <- (I − ggᵀ)M
+                gv = np.array([wi, wi, -wj, -wj])
+                gv /= np.sqrt(np.maximum(2 * (wi * wi + wj * wj), np.finfo(float).tiny))
+                M -= gv[:, None] * np.einsum("ip,ijp->jp", gv, M)[None]
+            k = g.Sig.shape[0]
+            g.S[:k, :k] = g.Sig
+            g.Sig = _sandwich(M, g.S)
         self.wd = wd
 
     def leakage(self):

@@ -129,7 +129,8 @@ SYMBOLIC_ONLY = {
     ("S2", 2): "V_inf; dynamics.sgd_stationary, tested against the statement at 400 digits",
     ("S2", 3): "the bias; dynamics.sgd_stationary, tested against the statement at 400 digits",
     ("S2", 4): "V_inf for Gaussian data; dynamics.sgd_stationary reproduces the issue's numbers",
-    ("S3", 0): "the pair block A; lambdified into dynamics.sgd_mode_moments (derivations.sgd_pair_block_function)",
+    ("S3", 0): "the pair block A; generated into dynamics.sgd_mode_moments as polynomials in the balanced weights "
+               "(derivations.sgd_pair_block_polynomials), tested against derivations.sgd_pair_block_function",
     ("S3", 1): "the noise loading N; lambdified into dynamics.sgd_mode_moments",
     ("S3", 2): "the off-diagonal moments' covariance; lambdified into dynamics.sgd_mode_moments",
     ("S3", 3): "the rotation gauge g; projected out in dynamics.sgd_mode_moments",

@@ -87,3 +87,44 @@ def test_the_share_past_the_escape_point_is_reported_and_grows_with_the_rate():
     shares = [dynamics.sgd_mode_moments(400, lam, noise_var=0.5, lr=f * bound, batch_size=1, u0=1e-3,
                                         sampled_noise=True, record_every=400).escaped[0] for f in (0.1, 0.6, 0.9)]
     assert shares[0] < 1e-9 < shares[1] < shares[2] <= 1          # 1e-9: the rounding of 400 renormalisations
+
+
+@pytest.mark.parametrize("sampled", [False, True])
+@pytest.mark.parametrize("hidden", [4, 3])
+def test_one_pair_step_is_s3s_generated_sandwich_with_the_rotation_projected_out(sampled, hidden):
+    """The closure's step (polynomial coefficients, one fused sandwich) against S3's generated A, N, C and δw at the
+    same balanced weights, combined as written: Σ' = P(AΣAᵀ + NCNᵀ/B)Pᵀ with P = I − ggᵀ, g = (w_i, w_i, −w_j, −w_j)/|g|."""
+    from lindae.derivations import sgd_pair_block_function
+    from lindae.dynamics.sgd import _UPPER, _Pairs
+    rng = np.random.default_rng(hidden + 10 * sampled)
+    lam = np.sort(rng.uniform(0.05, 3.0, 4))[::-1]
+    eps, gam, eta, B = 0.4, 0.03, 0.05, 3.0
+    pairs = _Pairs(lam, hidden, eps, gam, eta, B, sampled, None)
+    wd = np.append(rng.uniform(0.2, 1.2, hidden), np.zeros(4 - hidden))
+    for g in pairs.groups:      # a random symmetric positive semidefinite covariance for every pair
+        k = g.Sig.shape[0]
+        R = rng.standard_normal((k, k, g.I.size)) * 0.1
+        g.Sig = np.einsum("ikp,jkp->ijp", R, R)
+    before = [g.sig4().copy() for g in pairs.groups]
+    drift = pairs.feedback(wd)
+    pairs.advance(wd)
+    blocks, delta = sgd_pair_block_function(sampled)
+    expected_drift = np.zeros(4)
+    for g, S in zip(pairs.groups, before):
+        wi, wj = wd[g.I], wd[g.J]
+        args = (wi, wi, wj, wj, lam[g.I], lam[g.J], eps, gam, eta)
+        A, N, C = blocks(*args, lam[g.I] * lam[g.J])
+        for p in range(g.I.size):
+            a, n, c = A[..., p], N[..., p], C[..., p]
+            new = a @ S[..., p] @ a.T + n @ c @ n.T / B
+            if g.full:
+                gv = np.array([wi[p], wi[p], -wj[p], -wj[p]]) / np.sqrt(2 * (wi[p] ** 2 + wj[p] ** 2))
+                P = np.eye(4) - np.outer(gv, gv)
+                new = P @ new @ P
+            else:
+                new = new[2:, 2:]
+            np.testing.assert_allclose(g.Sig[..., p], new, rtol=1e-12, atol=1e-15)
+        dw = delta(*args, *S[_UPPER])
+        np.add.at(expected_drift, g.I, wi * (dw[0] + dw[1]))
+        np.add.at(expected_drift, g.J, wj * (dw[2] + dw[3]))
+    np.testing.assert_allclose(drift, expected_drift[:hidden], rtol=1e-12, atol=1e-15)

@@ -135,15 +135,17 @@ def sgd_pair_block_function(sampled: bool):
 @functools.lru_cache(maxsize=None)
 def sgd_pair_block_polynomials(sampled: bool):
     r"""S3 at balanced weights (:math:`p_i = q_i = w_i`, :math:`p_j = q_j = w_j`, where the SGD closure evaluates it at
-    every step), as polynomials in :math:`(w_i, w_j)`: returns ``(exponents, coefficients, feedback_exponents,
-    feedback_coefficients)``.
+    every step), as sparse polynomials in :math:`(w_i, w_j)`: returns ``(exponents, blocks, feedback)``.
 
-    Every entry of A, N and C (flattened, as :func:`sgd_pair_block_function` lays them out) is
-    :math:`\sum_m c_m\,w_i^{a_m}w_j^{b_m}` over ``exponents`` (M, 2), with
-    ``coefficients(lam_i, lam_j, eps, gamma, eta, m_ij)`` -> array (37, M, P); each component r of δw is
-    :math:`\sum_{m,s} d_{rms}\,w_i^{a_m}w_j^{b_m}\Sigma_s` (linear in Σ's upper triangle s, checked here), with
-    ``feedback_coefficients(lam_i, lam_j, eps, gamma, eta)`` -> array (4, M', 10, P). The coefficients are fixed for
-    a pair, so a step costs one product with the monomials instead of the whole generated expression."""
+    ``exponents`` (M, 2) lists the monomials :math:`w_i^aw_j^b` that occur. Every entry e of A, N and C (flattened,
+    as :func:`sgd_pair_block_function` lays them out) is :math:`\sum_k c_{ke}\,\mathrm{mono}_{t_{ke}}` over at most
+    K terms: ``blocks = (t, coefficients)`` with t (K, 37) monomial indices and ``coefficients(lam_i, lam_j, eps,
+    gamma, eta, m_ij)`` -> (K, 37, P) (zero where an entry has fewer terms). Each component r of δw is
+    :math:`\sum_{s}\sum_k d_{krs}\,\mathrm{mono}_{t'_{krs}}\,\Sigma_s`, linear in Σ's upper triangle s (checked
+    here): ``feedback = (t', feedback_coefficients)`` with t' (K', 4, 10) and ``feedback_coefficients(lam_i, lam_j,
+    eps, gamma, eta)`` -> (K', 4, 10, P). Which terms exist is read from the symbolic coefficients, so it holds for
+    every parameter value. The coefficients are fixed for a pair: a step costs a few products with the monomials
+    instead of the whole generated expression."""
     import numpy as np
     from .sgd_leakage import SIG, XI, lam_i, lam_j, m_ij, p_i, p_j, q_i, q_j
     stmt = get("pair_block").statement
@@ -157,31 +159,32 @@ def sgd_pair_block_polynomials(sampled: bool):
     def poly(e, *gens):
         return sp.Poly(sp.expand(e.xreplace(balanced)), wi, wj, *gens)
     polys = [poly(e) for e in list(A) + list(N) + list(C)]
-    exps = sorted(set().union(*(P.monoms() for P in polys)))
-    fc = _lambdify([lam_i, lam_j, eps, gam, eta, m_ij], [P.coeff_monomial(m) for P in polys for m in exps],
-                   "S3's A, N and C at balanced weights: the coefficient of every monomial of every entry.")
     dpolys = [poly(e, *sig) for e in delta]
     if any(sum(m[2:]) != 1 for P in dpolys for m in P.monoms()):
         raise AssertionError("S3's feedback δw is no longer linear in Σ; sgd_pair_block_polynomials needs updating")
-    dexps = sorted({m[:2] for P in dpolys for m in P.monoms()})
-    unit = [tuple(int(k == s) for k in range(len(sig))) for s in range(len(sig))]
-    fd = _lambdify([lam_i, lam_j, eps, gam, eta], [P.coeff_monomial(m + e) for P in dpolys for m in dexps for e in unit],
-                   "S3's δw at balanced weights: the coefficient of every monomial times Σ's entry.")
+    exps = sorted(set().union(*(P.monoms() for P in polys), *({m[:2] for m in P.monoms()} for P in dpolys)))
+    index = {m: k for k, m in enumerate(exps)}
 
-    def stacked(values, lead, shape):
-        out = np.empty((len(values),) + lead)
-        for k, v in enumerate(values):
-            out[k] = v
-        return out.reshape(shape + lead)
+    def sparse(term_lists, shape, args, doc):
+        """Pad each entry's [(monomial, coefficient)] to K terms; (indices (K, *shape), coefficient function)."""
+        K = max(1, max(len(t) for t in term_lists))
+        padded = [t + [((0, 0), sp.Integer(0))] * (K - len(t)) for t in term_lists]
+        idx = np.array([[index[t[k][0]] for t in padded] for k in range(K)], dtype=int).reshape((K,) + shape)
+        fn = _lambdify(args, [t[k][1] for k in range(K) for t in padded], doc)
 
-    def coefficients(lam_i_, lam_j_, eps_, gam_, eta_, m_ij_):
-        v = (lam_i_, lam_j_, eps_, gam_, eta_, m_ij_)
-        return stacked(fc(*v), np.broadcast(*v).shape, (len(polys), len(exps)))
-
-    def feedback_coefficients(lam_i_, lam_j_, eps_, gam_, eta_):
-        v = (lam_i_, lam_j_, eps_, gam_, eta_)
-        return stacked(fd(*v), np.broadcast(*v).shape, (len(dpolys), len(dexps), len(sig)))
-    return np.array(exps, dtype=int), coefficients, np.array(dexps, dtype=int), feedback_coefficients
+        def coefficients(*v):
+            lead = np.broadcast(*v).shape
+            out = np.empty((K * len(padded),) + lead)
+            for k, c in enumerate(fn(*v)):
+                out[k] = c
+            return out.reshape((K,) + shape + lead)
+        return idx, coefficients
+    blocks = sparse([[(m, c) for m, c in zip(P.monoms(), P.coeffs())] for P in polys], (len(polys),),
+                    [lam_i, lam_j, eps, gam, eta, m_ij], "S3's A, N and C at balanced weights: every term's coefficient.")
+    feedback = sparse([[(m[:2], c) for m, c in zip(P.monoms(), P.coeffs()) if m[2 + k] == 1]
+                       for P in dpolys for k in range(len(sig))], (len(dpolys), len(sig)),
+                      [lam_i, lam_j, eps, gam, eta], "S3's δw at balanced weights: every term's coefficient.")
+    return np.array(exps, dtype=int), blocks, feedback
 
 
 def sgd_lr_bound_function(sampled: bool):

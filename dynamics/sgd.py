@@ -242,31 +242,69 @@ _CD_ENTRIES = (_UPPER[0][_CD] - 2, _UPPER[1][_CD] - 2)
 
 
 def _monomials(exps, wi, wj):
-    """w_i^a w_j^b for every exponent pair (a, b) in ``exps`` (M, 2): an array (M, P)."""
-    return wi[None] ** exps[:, :1] * wj[None] ** exps[:, 1:]
+    """w_i^a w_j^b for every exponent pair (a, b) in ``exps`` (M, 2): an array (M, P), from tables of powers."""
+    top = int(exps.max())
+    pi, pj = np.empty((top + 1, wi.size)), np.empty((top + 1, wj.size))
+    pi[0], pj[0] = 1.0, 1.0
+    for k in range(1, top + 1):
+        np.multiply(pi[k - 1], wi, out=pi[k])
+        np.multiply(pj[k - 1], wj, out=pj[k])
+    return pi[exps[:, 0]] * pj[exps[:, 1]]
 
 
 class _Group:
     """The pairs of one shape, their covariances stacked entry-first: ``full`` pairs (both modes hidden) carry
     (a, b, c, d), Σ (4, 4, P); the others only (c, d), Σ (2, 2, P).
 
-    One step is :math:`\Sigma' = MSM^\top` with :math:`M = [A\ \ N/\sqrt B]` and S = diag(Σ, C): S3's
-    :math:`A\Sigma A^\top + NCN^\top/B` in one sandwich. M's entries are polynomials in the weights (coefficients
-    ``coef``, (k, k + 3, M, P)); C does not depend on them and is set in S once."""
+    A step is :math:`\Sigma' = A\Sigma A^\top + NCN^\top/B` with the rotation of the two hidden units projected out
+    of :math:`M = [A\ \ N/\sqrt B]` (k x (k + 3)); C does not depend on the weights and is evaluated once. Up to
+    :data:`POLY_PAIRS` pairs, M and δw come from S3's sparse polynomials in the weights, whose terms are fixed for a
+    pair (a few calls a step, whatever the size of the expressions); beyond, from S3's generated expressions, which
+    move less memory per pair. Both are generated from S3 and agree to rounding."""
 
-    def __init__(self, I, J, full, exps, coefficients, feedback_coefficients, B):
+    def __init__(self, I, J, full, lam, m22, consts, B, sampled):
+        from lindae.derivations import sgd_pair_block_function, sgd_pair_block_polynomials
         self.I, self.J, self.full = I, J, full
-        k, ix, P = (4 if full else 2), slice(0, 4) if full else slice(2, 4), I.size
-        A, N, C = (coefficients[r].reshape(shape + coefficients.shape[1:])
-                   for r, shape in ((slice(0, 16), (4, 4)), (slice(16, 28), (4, 3)), (slice(28, 37), (3, 3))))
-        self.coef = np.concatenate([A[ix, ix], N[ix] / np.sqrt(B)], axis=1)
-        constant = np.all(exps == 0, axis=1)
-        if np.any(C[:, :, ~constant]):
-            raise AssertionError("S3's C depends on the weights; _Group must then rebuild S every step")
-        self.S = np.zeros((k + 3, k + 3, P))
-        self.S[k:, k:] = C[:, :, constant].sum(axis=2)
-        self.Sig = self.S[:k, :k].copy()
-        self.dcoef = feedback_coefficients if full else feedback_coefficients[:, :, _CD]     # Σ's carried entries only
+        self.k, first = (4, 0) if full else (2, 2)
+        k, self.rows = self.k, slice(first, 4)
+        exps, (t, coefficients), (dt, feedback_coefficients) = sgd_pair_block_polynomials(sampled)
+        coef = coefficients(lam[I], lam[J], *consts, m22)
+        one = int(np.flatnonzero(np.all(exps == 0, axis=1))[0])
+        if np.any(t[:, 28:] != one):
+            raise AssertionError("S3's C depends on the weights; _Group must then evaluate it every step")
+        self.C = coef[:, 28:].sum(axis=0).reshape((3, 3) + coef.shape[2:])
+        self.Sig = np.zeros((k, k, I.size))
+        self.root_b = np.sqrt(B)
+        cols = slice(None) if full else _CD                  # Σ's entries the group carries
+        if I.size <= POLY_PAIRS:
+            sel = [(first + r) * 4 + first + c if c < k else 16 + (first + r) * 3 + c - k
+                   for r in range(k) for c in range(k + 3)]
+            scale = np.array([1.0 if c < k else 1.0 / self.root_b for r in range(k) for c in range(k + 3)])
+            dcoef = feedback_coefficients(lam[I], lam[J], *consts)
+            self.poly = (exps, t[:, sel], coef[:, sel] * scale[:, None], dt[:, :, cols], dcoef[:, :, cols])
+        else:
+            self.poly = None
+            self.blocks, self.delta = sgd_pair_block_function(sampled)
+            self.args, self.m22, self.cols = (lam[I], lam[J], *consts), m22, cols
+
+    def m(self, wi, wj):
+        """M = [A  N/√B] at the balanced weights w_i, w_j, as its two parts (k, k, P) and (k, 3, P)."""
+        if self.poly is not None:
+            exps, t, coef = self.poly[:3]
+            M = np.einsum("kep,kep->ep", coef, _monomials(exps, wi, wj)[t]).reshape((self.k, self.k + 3, wi.size))
+            return M[:, :self.k], M[:, self.k:]
+        A, N, _ = self.blocks(wi, wi, wj, wj, *self.args, self.m22)
+        return A[self.rows, self.rows], N[self.rows] / self.root_b
+
+    def dw(self, wi, wj, sig):
+        """S3's δw (4, P) from Σ's carried upper-triangle entries ``sig``."""
+        if self.poly is not None:
+            exps, _, _, dt, dcoef = self.poly
+            return np.einsum("rsp,sp->rp", np.einsum("krsp,krsp->rsp", dcoef, _monomials(exps, wi, wj)[dt]), sig)
+        full = [0.0] * len(_UPPER[0])
+        for k, row in zip(range(len(_UPPER[0]))[self.cols] if isinstance(self.cols, slice) else self.cols, sig):
+            full[k] = row
+        return self.delta(wi, wi, wj, wj, *self.args[:5], *full)
 
     def sig4(self):
         """Σ as the 4 x 4 stack of (a, b, c, d), zeros for the entries this group does not carry."""
@@ -277,15 +315,15 @@ class _Group:
         return out
 
 
+#: Largest group of pairs whose step is evaluated from S3's polynomial terms (beyond it, from the expressions).
+POLY_PAIRS = 1000
+
+
 class _Pairs:
     """S3's leakage covariances of every pair (i < j, i < H), advanced one step at a time. Pairs whose second mode
     has a hidden unit carry all four entries; the rest only (c, d) = (W₁[i, j], W₂[j, i])."""
 
     def __init__(self, lam, H, eps, gam, eta, B, sampled, cross_moment):
-        from lindae.derivations import sgd_pair_block_polynomials
-        # S3 at the balanced weights the closure uses, as polynomials in (w_i, w_j) whose coefficients are fixed for a
-        # pair: a step is one product with the monomials (the generated expressions would be evaluated every step)
-        self.exps, coefficients, self.dexps, feedback_coefficients = sgd_pair_block_polynomials(bool(sampled))
         D = lam.size
         self.D, self.H = D, H
         I, J = _pair_indices(D, H)
@@ -297,8 +335,7 @@ class _Pairs:
                 raise InvalidArgument(f"cross_moment must be a {D} x {D} array of E x_i^2 x_j^2")
             m22 = cm[I, J]
         both = J < H
-        self.groups = [_Group(I[k], J[k], full, self.exps, coefficients(lam[I[k]], lam[J[k]], eps, gam, eta, m22[k]),
-                              feedback_coefficients(lam[I[k]], lam[J[k]], eps, gam, eta), B)
+        self.groups = [_Group(I[k], J[k], full, lam, m22[k], (eps, gam, eta), B, bool(sampled))
                        for k, full in ((both, True), (~both, False)) if np.any(k)]
         self.wd = np.zeros(D)
 
@@ -340,22 +377,20 @@ class _Pairs:
         """The drift S3's δw adds to every hidden mode's u = pq: q δp + p δq, summed over the mode's pairs."""
         def one(g):
             wi, wj = wd[g.I], wd[g.J]
-            sig = g.Sig[_UPPER] if g.full else g.Sig[_CD_ENTRIES]      # the entries a group does not carry are 0
-            dw = np.einsum("rmsp,mp,sp->rp", g.dcoef, _monomials(self.dexps, wi, wj), sig)
+            dw = g.dw(wi, wj, g.Sig[_UPPER] if g.full else g.Sig[_CD_ENTRIES])      # entries not carried are 0
             return wi * (dw[0] + dw[1]), wj * (dw[2] + dw[3])
         return self._scatter(one)[:self.H]
 
     def advance(self, wd):
         for g in self.groups:
             wi, wj = wd[g.I], wd[g.J]
-            M = np.einsum("ijmp,mp->ijp", g.coef, _monomials(self.exps, wi, wj))      # [A  N/√B]
+            A, N = g.m(wi, wj)
             if g.full:          # project out the rotation g of hidden units i and j (gauge): M <- (I − ggᵀ)M
                 gv = np.array([wi, wi, -wj, -wj])
                 gv /= np.sqrt(np.maximum(2 * (wi * wi + wj * wj), np.finfo(float).tiny))
-                M -= gv[:, None] * np.einsum("ip,ijp->jp", gv, M)[None]
-            k = g.Sig.shape[0]
-            g.S[:k, :k] = g.Sig
-            g.Sig = _sandwich(M, g.S)
+                A = A - gv[:, None] * np.einsum("ip,ijp->jp", gv, A)[None]
+                N = N - gv[:, None] * np.einsum("ip,ijp->jp", gv, N)[None]
+            g.Sig = _sandwich(A, g.Sig) + _sandwich(N, g.C)          # [A  N/√B] diag(Σ, C) [A  N/√B]ᵀ
         self.wd = wd
 
     def leakage(self):

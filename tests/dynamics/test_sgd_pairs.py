@@ -91,11 +91,14 @@ def test_the_share_past_the_escape_point_is_reported_and_grows_with_the_rate():
 
 @pytest.mark.parametrize("sampled", [False, True])
 @pytest.mark.parametrize("hidden", [4, 3])
-def test_one_pair_step_is_s3s_generated_sandwich_with_the_rotation_projected_out(sampled, hidden):
-    """The closure's step (polynomial coefficients, one fused sandwich) against S3's generated A, N, C and δw at the
-    same balanced weights, combined as written: Σ' = P(AΣAᵀ + NCNᵀ/B)Pᵀ with P = I − ggᵀ, g = (w_i, w_i, −w_j, −w_j)/|g|."""
+@pytest.mark.parametrize("poly_pairs", [1000, 0])       # S3's polynomial terms, and its expressions (many pairs)
+def test_one_pair_step_is_s3s_generated_sandwich_with_the_rotation_projected_out(sampled, hidden, poly_pairs, monkeypatch):
+    """The closure's step against S3's generated A, N, C and δw at the same balanced weights, combined as written:
+    Σ' = P(AΣAᵀ + NCNᵀ/B)Pᵀ with P = I − ggᵀ, g = (w_i, w_i, −w_j, −w_j)/|g|."""
     from lindae.derivations import sgd_pair_block_function
+    from lindae.dynamics import sgd
     from lindae.dynamics.sgd import _UPPER, _Pairs
+    monkeypatch.setattr(sgd, "POLY_PAIRS", poly_pairs)
     rng = np.random.default_rng(hidden + 10 * sampled)
     lam = np.sort(rng.uniform(0.05, 3.0, 4))[::-1]
     eps, gam, eta, B = 0.4, 0.03, 0.05, 3.0

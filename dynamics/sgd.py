@@ -253,7 +253,7 @@ def _monomials(exps, wi, wj):
 
 
 class _Group:
-    """The pairs of one shape, their covariances stacked entry-first: ``full`` pairs (both modes hidden) carry
+    r"""The pairs of one shape, their covariances stacked entry-first: ``full`` pairs (both modes hidden) carry
     (a, b, c, d), Σ (4, 4, P); the others only (c, d), Σ (2, 2, P).
 
     A step is :math:`\Sigma' = A\Sigma A^\top + NCN^\top/B` with the rotation of the two hidden units projected out

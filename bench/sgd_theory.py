@@ -17,8 +17,8 @@ import time
 
 import numpy as np
 
+from bench_data import write_numbers
 from lindae import dynamics, validation
-from lindae.derivations.files import atomic_write_json
 from lindae.dynamics.errors import DivergenceError
 
 LAM = 2.0 ** (2 - np.arange(8))          # λᵢ = 2^(3−i), i = 1, ..., 8: 4, 2, ..., 1/32
@@ -83,10 +83,7 @@ def main(argv=None):
     out = dict(cost=cost(a.seeds, int(round(a.time / 0.01)), a.batch_sizes))
     if a.scan:
         out["divergence"] = scan(a.batch_sizes, a.scan_steps, a.scan_seeds)
-    if a.out:
-        atomic_write_json(a.out, out)
-        print(f"wrote {a.out}")
-    return out
+    return write_numbers(out, a.out)
 
 
 if __name__ == "__main__":

@@ -33,8 +33,8 @@ from __future__ import annotations
 
 import numpy as np
 from scipy.linalg import eigh, qr
-from scipy.linalg.blas import dsyrk, dtrmm, dtrsm
-from scipy.linalg.lapack import dpotrf, dtrcon, dtrtri
+from scipy.linalg.blas import dsyrk, dtrsm
+from scipy.linalg.lapack import dpotrf, dtrcon
 
 from ._checks import as_array, as_int
 from .statements import implements
@@ -79,7 +79,7 @@ class _Factor:
     conditioned) the new factor is :math:`R' = UR`, and :math:`Z' = ZU^{-1}` transforms each row by the
     same well-conditioned triangle, so every row keeps its relative accuracy. Large scale changes are
     split into substeps of spread :data:`STEP_SPREAD` (any path of row scalings gives the same R').
-    One step costs a D x H scaling, a rank-k update, an H x H Cholesky and a triangular product,
+    One step costs a D x H scaling, a rank-k update, an H x H Cholesky and a triangular solve,
     against a QR of a (D + H) x H matrix. Rows of Z are stored as :math:`e^{w_i}\hat z_i` with
     :math:`\max_h|\hat z_{ih}| = 1`, since :math:`\|z_i\|` ranges up to :math:`e^{m/2}`.
     """
@@ -160,9 +160,8 @@ class _Factor:
         U, info = dpotrf(G, lower=0, clean=1, overwrite_a=1)
         if info != 0 or dtrcon(U, norm="1", uplo="U")[0] < MIN_RCOND:
             return False
-        Ui, _ = dtrtri(U, lower=0)
-        Z = dtrmm(1.0, Ui, self.Z.T, side=0, lower=0, trans_a=1).T                   # rows z_i U^-1
-        T = dtrmm(1.0, Ui, Tb, side=1, lower=0, overwrite_b=1)
+        Z = dtrsm(1.0, U, self.Z.T, side=0, lower=0, trans_a=1).T                    # rows z_i U^-1: Uᵀ X = Zᵀ
+        T = dtrsm(1.0, U, Tb, side=1, lower=0, overwrite_b=1)                         # T U^-1
         self._set(lc, m, np.ascontiguousarray(Z), np.asfortranarray(T), self.w)
         return True
 

@@ -149,6 +149,39 @@ def test_models_trained_on_dask_workers_equal_the_serial_run(tmp_path, array_fil
     assert len(shared._runs) == 3
 
 
+def relu_config(path, epochs=30):
+    return {"title": "relu test", "figure": "fig6", "data": {"dataset": "array", "path": str(path)},
+            "train": {"kind": "relu", "hidden": 4, "lr": 0.5, "epochs": epochs, "record_every": 5, "n_modes": 2,
+                      "dtype": "float64", "init_scale": 0.1},
+            "models": [{"name": "AE"}, {"name": "DAE", "noise_std": 0.5}, {"name": "WDAE", "weight_decay": 0.01}]}
+
+
+@pytest.mark.slow
+def test_configs_started_together_on_workers_equal_their_serial_runs(tmp_path, array_file):
+    """start_config submits a config's models (also those that read the data: ReLU, sampled noise) before the one
+    started earlier is finished; each finished run equals its serial run up to BLAS rounding (one thread on a worker,
+    several here) and keeps the config's model order."""
+    from distributed import Client, LocalCluster
+    from lindae.validation.experiments.runner import start_config
+    configs = {"linear": small_config(array_file), "relu": relu_config(array_file)}
+    serial = {k: run_config(c, tmp_path / "serial" / k, log=lambda m: None) for k, c in configs.items()}
+    logs = []
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+            Client(cluster, set_as_default=False) as client:
+        started = {k: start_config(c, tmp_path / "par" / k, log=logs.append, client=client) for k, c in configs.items()}
+        assert sum("concurrently on 2 Dask workers" in m for m in logs) == 2     # both submitted before either ends
+        par = {k: finish() for k, finish in started.items()}
+    assert not any("training (relu" in m for m in logs)                         # no model trained in this process
+    for k in configs:
+        assert list(par[k]["models"]) == list(serial[k]["models"]) == ["AE", "DAE", "WDAE"]
+        for name, model in serial[k]["models"].items():
+            assert model["series"]
+            for key, series in model["series"].items():
+                for field, values in series.items():     # measured and predicted curves (ReLU: m_i)
+                    # 1e-9: rounding of 30 (linear: 60) GD steps in float64 under another BLAS summation order
+                    np.testing.assert_allclose(par[k]["models"][name]["series"][key][field], values, rtol=1e-9, atol=1e-12)
+
+
 def test_shared_trainings_serve_a_coarser_grid_exactly_and_nothing_else(tmp_path, synthetic_data):
     """A training kept by SharedTrainings serves the same model on a coarser grid with exactly the rows a fresh
     run records, and never a model whose trajectory differs or whose grid it did not record."""

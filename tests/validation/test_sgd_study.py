@@ -105,6 +105,23 @@ def test_seeds_split_over_dask_workers_equal_their_parts_trained_here(tmp_path, 
     assert ens.diverged.size == 24
 
 
+def test_a_run_on_dask_workers_computes_each_cells_theory_there_and_keeps_config_order(tmp_path, dask_client):
+    """With a client a cell's theory is a task on the workers while the next cells train: every cell still equals
+    the theory of its own ensemble (the seeds split over the two workers as _ensemble splits them), in config order."""
+    study = parse_sgd(SMALL)
+    out = run_sgd_study(study, tmp_path, log=lambda m: None, client=dask_client)
+    assert [c["kind"] for c in out["cells"]] == ["curve", "curve", "bound"]
+    case = study["cases"][0]
+    for c in out["cells"][:2]:
+        every = max(c["steps"] // 50, 1)
+        ens = _ensemble(case, 4, c["lr"], c["steps"], every, 24, 0, None, dask_client)
+        th = validation.run_sgd_theory(ens)
+        rows = compare_rows(ens.epochs, c["steps"], 6)
+        z = np.abs(ens.mean[rows, :2] - th["mean"][rows, :2]) / ens.se[rows, :2]
+        assert c["mode_worst_se"] == pytest.approx(list(z.max(0)), rel=1e-12)
+        assert c["curves"]["theory_std"][-1] == pytest.approx(list(th["std"][-1, :2]), rel=1e-12)
+
+
 def test_quick_and_report_variants():
     study = parse_sgd({"cases": [{"name": "g", "eigenvalues": [1.0], "hidden": 1, "batch_sizes": [1, 8, 64, 512]},
                                  {"name": "m", "data": "mnist", "hidden": 4, "lrs": ["0.25 bound", "0.9 bound"],

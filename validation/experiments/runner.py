@@ -260,8 +260,8 @@ def run_config(config, out_dir, *, force=False, cifar10_dir=None, log=print, mod
 
     ``shared`` (a :class:`~lindae.validation.experiments.model_training.SharedTrainings`) keeps the finished
     trainings for later parts of the same job, and serves any it already holds. With ``client`` (a
-    ``distributed.Client``), the models that need only the spectrum train concurrently on its workers
-    (one BLAS thread each); the results are the same as serial ones up to rounding.
+    ``distributed.Client``), the models train concurrently on its workers (one BLAS thread each; the data is sent
+    once to every worker for the models that read it); the results are the same as serial ones up to rounding.
     """
     cfg = load_config(config) if isinstance(config, (str, os.PathLike)) else parse_config(config)
     if models is not None:
@@ -271,62 +271,91 @@ def run_config(config, out_dir, *, force=False, cifar10_dir=None, log=print, mod
                                   f"{', '.join(m.name for m in cfg.models)}")
         cfg = dataclasses.replace(cfg, models=tuple(m for m in cfg.models if m.name in models))
     with interrupt_on_sigterm():
-        return _run(cfg, out_dir, force, cifar10_dir, log, shared, client)
+        return _start(cfg, out_dir, force, cifar10_dir, log, shared, client)()
 
 
-def _run(cfg: RunConfig, out_dir, force, cifar10_dir, log, shared=None, client=None):
-    start = time.perf_counter()
-    title = cfg.title or cfg.figure
-    log(f"{title}: {cfg.data.dataset} data, {len(cfg.models)} model(s) -> {out_dir}")
-    X, spec = load_inputs(cfg, cifar10_dir=cifar10_dir, log=log)
-    timings = {"data_and_spectrum_seconds": round(time.perf_counter() - start, 3)}
-    store = ResultStore(os.path.join(out_dir, "models"))
-    summaries, failures = {}, []
-    modes = list(cfg.report_modes)
-    todo = []
-    for m in cfg.models:
-        h = model_hash(cfg.data, m)
-        old = None if force else store.load(m.name, key=h, finished=True)
-        if old is not None:
-            log(f"model {m.name}: finished earlier, skipped (use --force to rerun)")
-            summaries[m.name] = old
-        else:
-            todo.append((m, h))
+def start_config(config, out_dir, *, force=False, cifar10_dir=None, log=print, shared=None, client=None):
+    """:func:`run_config` in two halves: load the data and submit the models that train on ``client``'s workers now,
+    and return a function that trains the rest, collects every model and writes the results (``run_config`` is
+    ``start_config(...)()``). A job that starts several configs before finishing the first keeps every core busy
+    while a config's last model trains alone."""
+    cfg = load_config(config) if isinstance(config, (str, os.PathLike)) else parse_config(config)
+    with interrupt_on_sigterm():
+        rest = _start(cfg, out_dir, force, cifar10_dir, log, shared, client)
 
-    def finish(m, h, summary, seconds):
+    def finish():
+        with interrupt_on_sigterm():
+            return rest()
+    return finish
+
+
+def _start(cfg: RunConfig, out_dir, force, cifar10_dir, log, shared=None, client=None):
+    """Load the inputs and submit the remote models of ``cfg``; return the function that finishes the run."""
+    return _ConfigRun(cfg, out_dir, force, cifar10_dir, log, shared, client).finish
+
+
+class _ConfigRun:
+    """One config's run between :func:`start_config` (data loaded, remote models submitted) and its end."""
+
+    def __init__(self, cfg: RunConfig, out_dir, force, cifar10_dir, log, shared=None, client=None):
+        self.start = time.perf_counter()
+        self.cfg, self.out_dir, self.log, self.shared = cfg, out_dir, log, shared
+        self.title = cfg.title or cfg.figure
+        log(f"{self.title}: {cfg.data.dataset} data, {len(cfg.models)} model(s) -> {out_dir}")
+        self.X, self.spec = load_inputs(cfg, cifar10_dir=cifar10_dir, log=log)
+        self.timings = {"data_and_spectrum_seconds": round(time.perf_counter() - self.start, 3)}
+        self.store = ResultStore(os.path.join(out_dir, "models"))
+        self.summaries, self.failures, self.modes, self.todo = {}, [], list(cfg.report_modes), []
+        for m in cfg.models:
+            h = model_hash(cfg.data, m)
+            old = None if force else self.store.load(m.name, key=h, finished=True)
+            if old is not None:
+                log(f"model {m.name}: finished earlier, skipped (use --force to rerun)")
+                self.summaries[m.name] = old
+            else:
+                self.todo.append((m, h))
+        self.remote = [(m, h) for m, h in self.todo if client is not None and len(self.todo) > 1
+                       and (self.X is not None or not needs_data(m)) and not (shared is not None and shared.has(m, self.spec))]
+        self.collect = None
+        if self.remote:
+            from lindae.validation.experiments.cluster import submit_trainings
+            self.collect = submit_trainings(client, self.remote, self.spec, self.modes, shared, log, X=self.X)
+
+    def _done(self, m, h, summary, seconds):
         if summary["status"] == "diverged":
-            log(f"model {m.name}: DIVERGED - {summary['error']}")
-            failures.append(f"{m.name}: {summary['error']}")
+            self.log(f"model {m.name}: DIVERGED - {summary['error']}")
+            self.failures.append(f"{m.name}: {summary['error']}")
         summary.update(key=h, config=m.to_dict(), wall_seconds=round(seconds, 3))
-        store.save(m.name, summary)
-        summaries[m.name] = summary
-        log(f"model {m.name}: done in {summary['wall_seconds']:.1f} s")
+        self.store.save(m.name, summary)
+        self.summaries[m.name] = summary
+        self.log(f"model {m.name}: done in {summary['wall_seconds']:.1f} s")
 
-    remote = [(m, h) for m, h in todo if client is not None and len(todo) > 1 and not needs_data(m)
-              and not (shared is not None and shared.has(m, spec))]
-    if remote:
-        from lindae.validation.experiments.cluster import train_on_workers
-        train_on_workers(client, remote, spec, modes, shared, finish, log)
-    for m, h in todo:
-        if (m, h) in remote:
-            continue
-        log(f"model {m.name}: training ({m.kind}, H = {m.hidden}, lr = {m.lr:g}, {m.epochs} epochs)")
-        t = time.perf_counter()
-        finish(m, h, train_and_summarise(m, X, spec, modes, log=log, shared=shared)[0], time.perf_counter() - t)
-    summaries = {m.name: summaries[m.name] for m in cfg.models}      # config order, whoever finished first
-    results = {"title": title, "config": cfg.to_dict(), "n_samples": int(spec.n_samples),
-               "dimension": int(len(spec.eigenvalues)), "eigenvalues": _round(spec.eigenvalues),
-               "models": {k: {kk: vv for kk, vv in v.items() if kk not in ("seconds", "wall_seconds")}
-                          for k, v in summaries.items()},
-               "timings": {**timings, **{f"{k}_seconds": v.get("wall_seconds") for k, v in summaries.items()}}}
-    atomic_write_json(os.path.join(out_dir, "results.json"), results)
-    if cfg.figure != "none":
-        from lindae.validation.figures import plot_results, write_figure
-        write_figure(plot_results(results), os.path.join(out_dir, "figure.png"))
-        log(f"wrote {os.path.join(out_dir, 'figure.png')}")
-    results["timings"]["total_seconds"] = round(time.perf_counter() - start, 3)
-    write_manifest(out_dir, config=cfg.to_dict(), seeds={m.name: m.seed for m in cfg.models},
-                   timings=results["timings"], files=sorted(os.listdir(out_dir)))
-    if failures:
-        raise RunFailed("; ".join(failures))
-    return results
+    def finish(self):
+        """Collect the remote models, train the others here, and write results.json, the figure and the manifest."""
+        cfg, log = self.cfg, self.log
+        if self.collect is not None:
+            self.collect(self._done)
+        for m, h in self.todo:
+            if (m, h) in self.remote:
+                continue
+            log(f"model {m.name}: training ({m.kind}, H = {m.hidden}, lr = {m.lr:g}, {m.epochs} epochs)")
+            t = time.perf_counter()
+            self._done(m, h, train_and_summarise(m, self.X, self.spec, self.modes, log=log, shared=self.shared)[0],
+                       time.perf_counter() - t)
+        summaries = {m.name: self.summaries[m.name] for m in cfg.models}      # config order, whoever finished first
+        results = {"title": self.title, "config": cfg.to_dict(), "n_samples": int(self.spec.n_samples),
+                   "dimension": int(len(self.spec.eigenvalues)), "eigenvalues": _round(self.spec.eigenvalues),
+                   "models": {k: {kk: vv for kk, vv in v.items() if kk not in ("seconds", "wall_seconds")}
+                              for k, v in summaries.items()},
+                   "timings": {**self.timings, **{f"{k}_seconds": v.get("wall_seconds") for k, v in summaries.items()}}}
+        atomic_write_json(os.path.join(self.out_dir, "results.json"), results)
+        if cfg.figure != "none":
+            from lindae.validation.figures import plot_results, write_figure
+            write_figure(plot_results(results), os.path.join(self.out_dir, "figure.png"))
+            log(f"wrote {os.path.join(self.out_dir, 'figure.png')}")
+        results["timings"]["total_seconds"] = round(time.perf_counter() - self.start, 3)
+        write_manifest(self.out_dir, config=cfg.to_dict(), seeds={m.name: m.seed for m in cfg.models},
+                       timings=results["timings"], files=sorted(os.listdir(self.out_dir)))
+        if self.failures:
+            raise RunFailed("; ".join(self.failures))
+        return results

@@ -18,7 +18,8 @@ fourth moments are measured). Every (case, B, learning rate) is one cell:
   B's first learning rate (``python bench/sgd_speed.py`` measures it alone).
 
 With a Dask client the seeds of a cell are split over the workers and the parts combined
-(:func:`~lindae.validation.combine_sgd_ensembles`).
+(:func:`~lindae.validation.combine_sgd_ensembles`), and a cell's theory runs as a task on the workers while the next
+cells train (a cell's line is logged when its theory is in).
 
 Layout of DIR::
 
@@ -214,6 +215,12 @@ def compare_rows(epochs, steps, compare):
 
 def curve_cell(case, B, spec, data=None, client=None, log=None) -> dict:
     """One (case, B, learning rate) cell of the module docstring."""
+    return curve_cell_later(case, B, spec, data, client, log)()
+
+
+def curve_cell_later(case, B, spec, data=None, client=None, log=None):
+    """Train the cell's seeds now and return a function that gives the cell (:func:`curve_cell`). With ``client`` the
+    theory runs as a task on its workers, so that the next cell's seeds can train while it does."""
     from lindae.dynamics.errors import DivergenceError
     from lindae.validation.training.sgd import run_sgd_theory
     t0 = time.perf_counter()
@@ -224,20 +231,43 @@ def curve_cell(case, B, spec, data=None, client=None, log=None) -> dict:
     try:
         ens = _ensemble(case, B, eta, steps, every, case["seeds"], case["seed"], data, client, log)
     except DivergenceError:
-        return dict(case=case["name"], B=B, lr=eta, lr_spec=spec if isinstance(spec, str) else None, steps=steps,
+        cell = dict(case=case["name"], B=B, lr=eta, lr_spec=spec if isinstance(spec, str) else None, steps=steps,
                     hidden=case["hidden"], seeds=case["seeds"], diverged=case["seeds"], all_diverged=True,
                     modes_missing=list(range(1, min(case["top"], case["hidden"]) + 1)), worst_se=None, worst_std=None,
                     seconds=time.perf_counter() - t0)
+        return lambda: cell
     t_train = time.perf_counter() - t
+    theory = client.submit(_timed, run_sgd_theory, client.scatter(ens), pure=False) if client is not None else None
+
+    before = time.perf_counter() - t0
+
+    def finish():
+        th = theory.result() if theory is not None else _timed(run_sgd_theory, ens)
+        return _curve_result(case, B, spec, data, ens, eta, steps, before, t_train, th)
+    return finish
+
+
+def _timed(fn, *args):
+    """(fn(*args) or the DivergenceError it raised, seconds)."""
+    from lindae.dynamics.errors import DivergenceError
     t = time.perf_counter()
     try:
-        th = run_sgd_theory(ens)
-    except DivergenceError as exc:               # the closure's law of ln u leaves the overflow guard
+        out = fn(*args)
+    except DivergenceError as exc:
+        out = exc
+    return out, time.perf_counter() - t
+
+
+def _curve_result(case, B, spec, data, ens, eta, steps, before, t_train, theory):
+    """The cell from its ensemble and (theory or its DivergenceError, seconds); ``before``: the seconds the cell
+    took up to the theory (its seconds are those plus the theory's and this function's)."""
+    th, t_theory = theory
+    t0 = time.perf_counter() - before - t_theory
+    if isinstance(th, Exception):               # the closure's law of ln u leaves the overflow guard
         return dict(case=case["name"], B=B, lr=eta, lr_spec=spec if isinstance(spec, str) else None, steps=steps,
-                    hidden=case["hidden"], seeds=case["seeds"], diverged=int(ens.diverged.sum()), theory_failed=str(exc),
+                    hidden=case["hidden"], seeds=case["seeds"], diverged=int(ens.diverged.sum()), theory_failed=str(th),
                     modes_missing=list(range(1, min(case["top"], case["hidden"]) + 1)), worst_se=None, worst_std=None,
                     train_seconds=t_train, seconds=time.perf_counter() - t0)
-    t_theory = time.perf_counter() - t
     top = min(case["top"], case["hidden"])
     rows = compare_rows(ens.epochs, steps, case["compare"])
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -315,25 +345,40 @@ def run_sgd_study(study: dict, out_dir, *, force=False, log=print, data=None, cl
     store = ResultStore(os.path.join(out_dir, "cells"))
     todo = [("curve", c, B, lr) for c in study["cases"] for B in c["batch_sizes"] for lr in c["lrs"]]
     todo += [("bound", c, B, None) for c in study["cases"] for B in c["batch_sizes"] if c["bound_factors"]]
-    cells = []
     with interrupt_on_sigterm():
         if not data and any(c["data"] == "mnist" for c in study["cases"]):
             from lindae.validation.data.datasets import load_mnist
             load_mnist(1, log=log)                       # fetch and cache MNIST here, with progress, once
+        cells, pending = [None] * len(todo), {}
+
+        def settle(j, key, label, later):
+            cell = cells[j] = dict(kind="curve", **later())
+            store.save(key, cell)
+            log(f"    [{j + 1}/{len(todo)}] {label}: {summary_line(cell)}; {cell['seconds']:.1f} s")
+
         for j, (kind, case, B, lr) in enumerate(todo):
             key = content_key(kind, case, B, lr, *([os.path.abspath(data)] if data and case["data"] else []))
             cell = None if force else store.load(key)
             label = f"{case['name']} B = {B}" + (f", lr {lr}" if kind == "curve" else ", bound")
             if cell is not None:
                 log(f"[{j + 1}/{len(todo)}] {label}: finished earlier, skipped (use --force to rerun)")
-            else:
-                log(f"[{j + 1}/{len(todo)}] {label} ...")
-                progress = (lambda m: log("      " + m)) if kind == "curve" else None
-                cell = dict(kind=kind, **(curve_cell(case, B, lr, data, client, progress) if kind == "curve"
-                                          else bound_cell(case, B, data, client)))
-                store.save(key, cell)
-                log(f"    {summary_line(cell)}; {cell['seconds']:.1f} s")
-            cells.append(cell)
+                cells[j] = cell
+                continue
+            log(f"[{j + 1}/{len(todo)}] {label} ...")
+            if kind == "curve":        # its theory may run on a worker while the next cells train
+                timed = case["speed"] and lr == case["lrs"][0]
+                if timed:              # the speed measurement (when the cell is settled) wants idle workers
+                    for jj in list(pending):
+                        settle(jj, *pending.pop(jj))
+                pending[j] = (key, label, curve_cell_later(case, B, lr, data, client, lambda m: log("      " + m)))
+                if client is None or timed:
+                    settle(j, *pending.pop(j))
+                continue
+            cell = cells[j] = dict(kind=kind, **bound_cell(case, B, data, client))
+            store.save(key, cell)
+            log(f"    {summary_line(cell)}; {cell['seconds']:.1f} s")
+        for jj in list(pending):
+            settle(jj, *pending.pop(jj))
     out = dict(title=study["title"], bounds=BOUNDS, cells=cells)
     atomic_write_json(os.path.join(out_dir, "sgd.json"), out)
     from lindae.validation.figures import plot_sgd_bands, write_figure

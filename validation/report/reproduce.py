@@ -85,7 +85,7 @@ def reproduce(out_dir, *, quick=False, force=False, cifar10_dir=None, data=None,
     """Run everything into ``out_dir``; return the path of index.html."""
     from lindae.derivations.cli import compile_pdf
     from lindae.dynamics.figures import write_figures
-    from lindae.validation.experiments.runner import RunFailed, run_config
+    from lindae.validation.experiments.runner import RunFailed, start_config
     start = time.perf_counter()
     if data:
         from lindae.validation.data.datasets import load_array
@@ -97,8 +97,8 @@ def reproduce(out_dir, *, quick=False, force=False, cifar10_dir=None, data=None,
     pdf_ok = shutil.which("pdflatex") is not None
     points = 1 if quick else 3     # random points of each numeric check: one in a quick run (lindae check uses three)
     derive = force or _derivations_due(out_dir, points, pdf_ok)
-    client = _local_client(log, extra=derive)
-    log("[1/5] derivations: R1-R15, D1-D9, G1-G5, N1-N8 and S1-S4, machine-checked" + (" (on a Dask worker, beside the rest)" if client else ""))
+    client = _local_client(log)
+    log("[1/5] derivations: R1-R15, D1-D9, G1-G5, N1-N8 and S1-S4, machine-checked" + (" (a task on the Dask workers, beside the rest)" if client else ""))
     derivation = None
     if derive:
         derivation = client.submit(_derive, tex, points, pure=False) if client else _derive(tex, points)
@@ -123,15 +123,21 @@ def reproduce(out_dir, *, quick=False, force=False, cifar10_dir=None, data=None,
         runs.append(("fig5", "fig5_cifar10"))
     failures = []
     try:
+        # every config's models are submitted to the workers first and collected in order, so that no core waits
+        # while a config's last model trains alone; a part's time is then the wait for it after the parts before
+        started = []
         for fig, name in runs:
             t = time.perf_counter()
             raw = _shrink(config_path(name), quick, data if name not in ("fig5_cifar10", "dropout_synthetic") else None)
+            started.append((name, start_config(raw, os.path.join(out_dir, name), force=force, cifar10_dir=cifar10_dir,
+                                               log=log, shared=shared, client=client), time.perf_counter() - t))
+        for name, finish, seconds in started:
+            t = time.perf_counter()
             try:
-                run_config(raw, os.path.join(out_dir, name), force=force, cifar10_dir=cifar10_dir, log=log,
-                           shared=shared, client=client)
+                finish()
             except RunFailed as exc:
                 failures.append(f"{name}: {exc}")
-            timings[name] = time.perf_counter() - t
+            timings[name] = seconds + time.perf_counter() - t
         log("[4/5] finite-data study (G1-G5: train and test error, best stopping, best noise and decay)")
         t = time.perf_counter()
         from lindae.validation.experiments.generalisation_study import (load_generalisation, quick_generalisation,
@@ -198,21 +204,20 @@ def _derive(tex, numeric_points=3):
               "numeric_points": numeric_points} for v in verifications], time.perf_counter() - t)
 
 
-def _local_client(log, extra=False):
-    """A Dask client on a local cluster of one single-threaded worker process per core (None on one core):
-    the models of a config that need only the spectrum train side by side on it. ``extra`` adds one worker
-    for the derivations, so that the checks (a single task of half a minute) do not hold up a core's queue."""
+def _local_client(log):
+    """A Dask client on a local cluster of one single-threaded worker process per core (None on one core). The
+    derivations and every config's models run on it as tasks, the longest (the ReLU models) first, so that the
+    cores stay busy with one process each until the last model is in."""
     cores = os.cpu_count() or 1
     if cores < 2:
         return None
     from lindae.validation.experiments import cluster
     try:
-        client = cluster.local_client(cores + bool(extra))
+        client = cluster.local_client(cores)
     except Exception as exc:    # noqa: BLE001 - no cluster (no free ports, no process spawning) means a serial run
         log(f"  Dask: no local cluster ({type(exc).__name__}: {exc}); every part runs in this process")
         return None
-    log(f"  Dask: a local cluster of {cores + bool(extra)} single-threaded workers on {cores} cores"
-        + (" (one more than the cores, for the derivations)" if extra else ""))
+    log(f"  Dask: a local cluster of {cores} single-threaded workers")
     return client
 
 
@@ -308,9 +313,11 @@ def write_report(out_dir, timings, notes, quick):
     parts.append(_table(["", "where", "what"], ERRATA, table_caption("Errata (docs/errata.md).", quick)))
     parts.append("<h2>Timings</h2>")
     parts.append(_table(["part", "seconds"], [(k, f"{v:.1f}") for k, v in timings.items()],
-                        table_caption("Wall-clock time of each part of this run, in seconds. The derivations are checked on a Dask "
-                                      "worker of their own while the other parts run, so the parts "
-                                      "add up to more than the total.", quick)))
+                        table_caption("Wall-clock time of each part of this run, in seconds. The derivations and every "
+                                      "config's models (Figures 5 and 6, the depth-3 run, the noise models) are handed to the "
+                                      "Dask workers together, the longest first, and collected in order: a config's time is "
+                                      "the wait for it after the configs before it (a later one may need almost none), and "
+                                      "the derivations' time overlaps the rest.", quick)))
     parts.append("<h2>Environment</h2>")
     parts.append(_table(["", ""], sorted(environment().items()),
                         table_caption("Software and machine of this run.", quick)))

@@ -77,14 +77,15 @@ def train_on_workers(client, jobs, spec, modes, shared, finish, log, X=None):
 
 def submit_trainings(client, jobs, spec, modes, shared, log, X=None):
     """Submit ``jobs`` [(model, key)] to ``client``'s workers and return a collector: ``collect(finish)`` calls
-    ``finish(model, key, summary, seconds)`` as each completes and keeps the eligible trainings in ``shared``. Jobs
-    submitted earlier start earlier, so a job can submit several configs' models before collecting the first, and
-    no core waits while one config's last model finishes. ``X`` (the data, for the models that read it) is sent to
-    every worker once; those models, the long ones, print their progress from the worker.
+    ``finish(model, key, summary, seconds)`` as each completes and keeps the eligible trainings in ``shared``. A job
+    can so submit several configs' models before collecting the first, and no core waits while one config's last
+    model finishes. The models that read the data ``X`` (ReLU, sampled noise: the long ones) get a higher Dask
+    priority; ``X`` is sent to every worker once, and those models print their progress from the worker.
 
-    One BLAS thread per worker is also the faster way to share two cores between such models: a ReLU epoch
-    (Figure 6's reduced setting) runs at 1.8x (AE) and 1.4x (DAE) its one-thread speed on two threads, so two
-    models side by side on one thread each finish before the same two one after the other on two threads."""
+    One BLAS thread per worker is also the cheaper way to share two cores between such models: a ReLU epoch
+    (Figure 6's reduced setting) runs at only 1.8x (AE) and 1.4x (DAE) its one-thread speed on two threads; we
+    measured AE and DAE side by side on one thread each finishing in 0.87x the time of the two one after the other
+    on two threads."""
     from distributed import as_completed
     from lindae.validation.experiments.runner import needs_data
     log(f"training {len(jobs)} models concurrently on {len(client.scheduler_info()['workers'])} Dask workers: "

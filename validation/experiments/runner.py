@@ -271,7 +271,7 @@ def run_config(config, out_dir, *, force=False, cifar10_dir=None, log=print, mod
                                   f"{', '.join(m.name for m in cfg.models)}")
         cfg = dataclasses.replace(cfg, models=tuple(m for m in cfg.models if m.name in models))
     with interrupt_on_sigterm():
-        return _start(cfg, out_dir, force, cifar10_dir, log, shared, client)()
+        return _ConfigRun(cfg, out_dir, force, cifar10_dir, log, shared, client).finish()
 
 
 def start_config(config, out_dir, *, force=False, cifar10_dir=None, log=print, shared=None, client=None):
@@ -281,7 +281,7 @@ def start_config(config, out_dir, *, force=False, cifar10_dir=None, log=print, s
     while a config's last model trains alone."""
     cfg = load_config(config) if isinstance(config, (str, os.PathLike)) else parse_config(config)
     with interrupt_on_sigterm():
-        rest = _start(cfg, out_dir, force, cifar10_dir, log, shared, client)
+        rest = _ConfigRun(cfg, out_dir, force, cifar10_dir, log, shared, client).finish
 
     def finish():
         with interrupt_on_sigterm():
@@ -289,13 +289,9 @@ def start_config(config, out_dir, *, force=False, cifar10_dir=None, log=print, s
     return finish
 
 
-def _start(cfg: RunConfig, out_dir, force, cifar10_dir, log, shared=None, client=None):
-    """Load the inputs and submit the remote models of ``cfg``; return the function that finishes the run."""
-    return _ConfigRun(cfg, out_dir, force, cifar10_dir, log, shared, client).finish
-
-
 class _ConfigRun:
-    """One config's run between :func:`start_config` (data loaded, remote models submitted) and its end."""
+    """One config's run between :func:`start_config` (data loaded, remote models submitted) and its end. The data
+    stays in memory until then (a job that starts every config at once holds all of their data sets)."""
 
     def __init__(self, cfg: RunConfig, out_dir, force, cifar10_dir, log, shared=None, client=None):
         self.start = time.perf_counter()

@@ -64,7 +64,8 @@ def reproduce_numbers(report_dir):
         t = json.load(fh)
     if t.get("quick"):
         raise SystemExit(f"{report_dir} is a --quick run; the README quotes the full one")
-    return {"total_seconds": t["seconds"]["total"], "parts": t["seconds"], "trainings_shared": t["trainings_shared"]}
+    return {"total_seconds": t["seconds"]["total"], "parts": t["seconds"], "trainings_shared": t["trainings_shared"],
+            "core_gflops": t.get("core_gflops")}
 
 
 def draws_numbers(study_dir, bound=0.05):

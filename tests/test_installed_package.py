@@ -1,6 +1,7 @@
 """The installed package: the wheel built from this tree and installed (not editable) into a fresh venv holds only
 the ``lindae`` package, keeps the layer contracts (import-linter), and runs ``lindae reproduce --quick`` from an
 unrelated folder into a full report."""
+import json
 import os
 import pathlib
 import re
@@ -127,6 +128,9 @@ def test_reproduce_quick_from_the_wheel_writes_a_report_whose_figures_all_exist(
     links = re.findall(r'<a href="([^"]+)"', page)
     assert links and all((out / link).exists() for link in links)
     assert (out / "derivations.pdf").exists()
+    speed = json.loads((out / "timings.json").read_text())["core_gflops"]   # the machine's speed beside its times
+    assert 0.1 < speed["start"] < 1e4 and 0.1 < speed["end"] < 1e4
+    assert f"{speed['start']:.1f} GFlop/s at the start and {speed['end']:.1f} at the end" in page
     from lindae import derivations
     n = len(derivations.names())
     assert f"{n} of {n} results verified" in page and "E1" in page and "Environment" in page

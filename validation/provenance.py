@@ -60,3 +60,27 @@ def environment() -> dict:
             "sympy": sympy.__version__, "mpmath": mpmath.__version__, "matplotlib": version("matplotlib"),
             "machine": platform.machine(), "system": platform.system(), "processor": platform.processor(),
             "cpus": os.cpu_count(), "git_commit": git_commit()}
+
+
+def machine_speed(repeats=30) -> float:
+    """GFlop/s of one core on the eigenbasis step's main product (a float64 H x D by D x H ``dgemm`` with H = 256,
+    D = 784, one BLAS thread; the best of ``repeats``). ``reproduce`` records it at its start and end: the same
+    machine has been measured anywhere from 4.5 to 7.9 ms per Figure 5 epoch within an hour, so a run's times
+    are comparable only with this next to them."""
+    import time
+
+    import numpy as np
+    from scipy.linalg.blas import dgemm
+
+    from lindae.dynamics._blas import one_blas_thread
+    rng = np.random.default_rng(0)
+    A = np.asfortranarray(rng.standard_normal((256, 784)))
+    best = np.inf
+    with one_blas_thread():
+        dgemm(1.0, A, A, trans_b=1)
+        for _ in range(repeats):
+            t = time.perf_counter()
+            dgemm(1.0, A, A, trans_b=1)
+            best = min(best, time.perf_counter() - t)
+    return 2 * 256 * 784 * 256 / best / 1e9
+

@@ -27,7 +27,7 @@ from lindae.derivations.files import atomic_write_text
 
 from lindae.validation.report.captions import dynamics_caption, table_caption, training_caption
 from lindae.validation.experiments.config import RunConfig, load_config
-from lindae.validation.provenance import environment
+from lindae.validation.provenance import environment, machine_speed
 
 from lindae.configs import config_path
 
@@ -87,6 +87,7 @@ def reproduce(out_dir, *, quick=False, force=False, cifar10_dir=None, data=None,
     from lindae.dynamics.figures import write_figures
     from lindae.validation.experiments.runner import RunFailed, start_config
     start = time.perf_counter()
+    speed = [machine_speed()]             # one core's GFlop/s now and at the end: the machine's speed drifts
     if data:
         from lindae.validation.data.datasets import load_array
         load_array(data)  # fail now, not after the derivations and Figures 1-4
@@ -173,11 +174,12 @@ def reproduce(out_dir, *, quick=False, force=False, cifar10_dir=None, data=None,
             client.close()
             client.cluster.close()
     timings["total"] = time.perf_counter() - start
+    speed.append(machine_speed())
     log("[5/5] report")
-    index = write_report(out_dir, timings, notes + failures, quick)
+    index = write_report(out_dir, timings, notes + failures, quick, speed)
     atomic_write_text(os.path.join(out_dir, "timings.json"), json.dumps(
-        {"seconds": {k: round(v, 3) for k, v in timings.items()}, "quick": quick, "trainings_shared": shared.served},
-        indent=1))
+        {"seconds": {k: round(v, 3) for k, v in timings.items()}, "quick": quick, "trainings_shared": shared.served,
+         "core_gflops": {"start": round(speed[0], 2), "end": round(speed[1], 2)}}, indent=1))
     log("time of each part (s): " + ", ".join(f"{k} {v:.1f}" for k, v in timings.items()))
     log(f"wrote {index} ({timings['total']:.0f} s in all)")
     if failures:
@@ -238,7 +240,7 @@ def _figure(src, caption):
             f"<figcaption><b>{html.escape(title)}</b> {html.escape(text)}</figcaption></figure>")
 
 
-def write_report(out_dir, timings, notes, quick):
+def write_report(out_dir, timings, notes, quick, speed=None):
     """index.html: figures with captions, agreement tables, errata, timings and environment."""
     parts = [f"<h1>lindae: Learning Dynamics of Linear Denoising Autoencoders, reproduced{' (quick)' if quick else ''}</h1>",
              "<p>Pretorius, Kroon &amp; Kamper, ICML 2018 (arXiv:1806.05413). Every number below was computed by "
@@ -317,7 +319,12 @@ def write_report(out_dir, timings, notes, quick):
                                       "config's models (Figures 5 and 6, the depth-3 run, the noise models) are handed to the "
                                       "Dask workers together, the longest first, and collected in order: a config's time is "
                                       "the wait for it after the configs before it (a later one may need almost none), and "
-                                      "the derivations' time overlaps the rest.", quick)))
+                                      "the derivations' time overlaps the rest."
+                                      + ("" if speed is None else
+                                         f" One core of this machine ran a float64 matrix product at {speed[0]:.1f} "
+                                         f"GFlop/s at the start and {speed[1]:.1f} at the end (the same machine's speed "
+                                         "drifts by tens of percent within an hour; times compare only at equal speed)."),
+                                      quick)))
     parts.append("<h2>Environment</h2>")
     parts.append(_table(["", ""], sorted(environment().items()),
                         table_caption("Software and machine of this run.", quick)))

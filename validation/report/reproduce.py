@@ -87,7 +87,7 @@ def reproduce(out_dir, *, quick=False, force=False, cifar10_dir=None, data=None,
     from lindae.dynamics.figures import write_figures
     from lindae.validation.experiments.runner import RunFailed, start_config
     start = time.perf_counter()
-    speed = [machine_speed()]             # one core's GFlop/s now and at the end: the machine's speed drifts
+    speed = [round(machine_speed(), 2)]   # one core's GFlop/s now and at the end: the machine's speed drifts
     if data:
         from lindae.validation.data.datasets import load_array
         load_array(data)  # fail now, not after the derivations and Figures 1-4
@@ -174,12 +174,12 @@ def reproduce(out_dir, *, quick=False, force=False, cifar10_dir=None, data=None,
             client.close()
             client.cluster.close()
     timings["total"] = time.perf_counter() - start
-    speed.append(machine_speed())
+    speed.append(round(machine_speed(), 2))
     log("[5/5] report")
     index = write_report(out_dir, timings, notes + failures, quick, speed)
     atomic_write_text(os.path.join(out_dir, "timings.json"), json.dumps(
         {"seconds": {k: round(v, 3) for k, v in timings.items()}, "quick": quick, "trainings_shared": shared.served,
-         "core_gflops": {"start": round(speed[0], 2), "end": round(speed[1], 2)}}, indent=1))
+         "core_gflops": {"start": speed[0], "end": speed[1]}}, indent=1))
     log("time of each part (s): " + ", ".join(f"{k} {v:.1f}" for k, v in timings.items()))
     log(f"wrote {index} ({timings['total']:.0f} s in all)")
     if failures:

@@ -21,8 +21,9 @@ predicts the learning order, the capacity limit (D > H) and the thresholding of 
 shared hidden direction: the 2 x 2 suppression system of the true flow has slow eigenvalue
 :math:`\mu_+ \approx (\lambda_i - \lambda_j)/2` for nearly equal eigenvalues, while the surrogate
 rotates at :math:`\lambda_i - \lambda_j`; on the balanced set a direction :math:`y = \rho n`
-(H = 1) rotates at :math:`(1 - \rho^2/2)` times the surrogate's rate. The numeric layer corrects for
-this by a time warp of the ratios between modes (docs/theory.md, section 2c).
+(H = 1) rotates at :math:`(1 - \rho^2/2)` times the surrogate's rate. Both are one term: on the
+balanced set R1's flow moves W by the Riccati equation minus :math:`\frac12[W,[W,\Xi]]`, so the numeric
+layer continues with that flow once every hidden direction is in use (docs/theory.md, section 2c).
 """
 from __future__ import annotations
 
@@ -39,6 +40,15 @@ from .symbols import eps, gam, lam, t, u0
 lam_i, lam_j = sp.symbols("lambda_i lambda_j", positive=True)
 _rho, _theta = sp.symbols("rho theta", positive=True)
 _mu = sp.Symbol("mu")
+#: Sizes of the concrete network on which the balanced flow is checked (D = 3 modes, H = 2 hidden units).
+_BD, _BH = 3, 2
+_Wm, _Km, _Xm = (sp.MatrixSymbol(n, _BD, _BD) for n in ("W", "K", "Xi"))
+
+
+def balanced_flow_expr():
+    r"""Twice R1's flow of W = YYᵀ on the balanced set, 2(KW + WK − 2WΞW) − [W, [W, Ξ]] expanded (the Riccati
+    surrogate minus half a double bracket; written doubled so that it prints without fractions)."""
+    return 2 * _Km * _Wm + 2 * _Wm * _Km - 2 * _Wm * _Xm * _Wm - _Wm ** 2 * _Xm - _Xm * _Wm ** 2
 
 
 def saturation_weight_expr(lam_=lam, eps_=eps, gam_=gam, t_=t):
@@ -66,6 +76,7 @@ def random_init_theory() -> Result:
                                               - 4 * suppression_matrix_expr().det())) / 2),
         sp.Eq(sp.Symbol(r"\dot\theta"),
               -(lams[0] - lams[1]) * (1 - _rho ** 2 / 2) * sp.sin(_theta) * sp.cos(_theta)),
+        sp.Eq(sp.Symbol(r"2\dot W_{p = q}"), balanced_flow_expr(), evaluate=False),
     )
 
     def c_of(stmt, l, tt=t):
@@ -113,6 +124,21 @@ def random_init_theory() -> Result:
         dtheta = (_rho * sp.cos(_theta) * dy2 - _rho * sp.sin(_theta) * dy1) / _rho ** 2
         return sp.expand(sp.expand_trig(dtheta - stmt[3].rhs))
 
+    def balanced(stmt):
+        """D = 3, H = 2: with p_i = q_i = y_i, Ẏ is the mean of the two layers' flows (from R1's loss), and
+        ẎYᵀ + YẎᵀ is the stated Ẇ at W = YYᵀ."""
+        Y = sp.Matrix(_BD, _BH, sp.symbols(f"y_1:{_BD * _BH + 1}", real=True))
+        P, Q = sp.Matrix(_BH, _BD, sp.symbols(f"p_1:{_BD * _BH + 1}", real=True)), \
+            sp.Matrix(_BD, _BH, sp.symbols(f"q_1:{_BD * _BH + 1}", real=True))
+        ls = sp.symbols(f"lambda_1:{_BD + 1}", positive=True)
+        L = matrix_loss(P, Q, sp.diag(*ls), eps, gam)
+        on = {**dict(zip(P.T, Y)), **dict(zip(Q, Y))}
+        dY = sp.Matrix(_BD, _BH, lambda i, h: (-(sp.diff(L, P[h, i]) + sp.diff(L, Q[i, h])) / 2).subs(on))
+        W = Y * Y.T
+        stated = stmt[4].rhs.subs({_Wm: W, _Km: sp.diag(*[l - gam for l in ls]),
+                                   _Xm: sp.diag(*[l + eps for l in ls])}).doit()
+        return (2 * (dY * Y.T + Y * dY.T) - sp.Matrix(stated)).applyfunc(sp.expand)
+
     steps = (
         Step("The growing parts y_i = (p_i + q_i)/2 of R14 carry a small start. Replace the cubic coupling of "
              "R1's flow by the Oja-type flow Ẏ = KY − YYᵀΞY; then W = YYᵀ obeys the Riccati equation "
@@ -126,10 +152,15 @@ def random_init_theory() -> Result:
         Step("whose slow eigenvalue is", statement[2]),
         Step("For ε = γ = 0 and λ_i → λ_j, μ₊ = (λ_i − λ_j)/2 + O((λ_i − λ_j)²), half the surrogate's rate "
              "λ_i − λ_j. On the balanced set a shared direction y = ρ(cos θ, sin θ) rotates at", statement[3]),
-        Step("that is (1 − ρ²/2) times the surrogate's rate. The factor multiplies the differences between modes, "
-             "so the numeric layer applies it, once every hidden direction is in use (D > H), as a time warp of the "
-             "ratios c_i/c_H only, with ρ² the saturation of the least saturated hidden direction times u*_H; each "
-             "mode's own saturation is left unwarped."),
+        Step("that is (1 − ρ²/2) times the surrogate's rate. Both errors are one term: on the balanced set "
+             "p_i = q_i = y_i, R1's flow is Ẏ = KY − ½(YYᵀΞY + ΞYYᵀY), and W = YYᵀ moves by", statement[4]),
+        Step("that is, Ẇ = KW + WK − 2WΞW − ½[W, [W, Ξ]] with [W, [W, Ξ]] = W²Ξ − 2WΞW + ΞW²: the Riccati "
+             "equation of the surrogate minus half a double bracket, which leaves W's "
+             "eigenvalues alone and turns its eigenvectors. It vanishes while W commutes with Ξ (every hidden "
+             "direction held by one mode) and matters where modes share a saturated direction, which at the "
+             "capacity limit (D > H) is where they compete for the last ones. So the numeric layer evaluates the "
+             "closed form until every hidden direction is in use, and from there on R1's balanced flow itself, "
+             "started from the closed form's W."),
     )
 
     def numeric(stmt, rng: random.Random):
@@ -172,10 +203,10 @@ def random_init_theory() -> Result:
         name="random_init_theory", number="R15", title="Every mode under small random initialisation (approximation)",
         statement=statement,
         assumptions=("an approximation: small random start (‖W(0)‖² ≪ u*), the balanced set p ≈ q; "
-                     "exact for one mode and in the linear phase; the rate at which a mode displaces another "
-                     "from a shared direction is corrected, not derived, and is least accurate for nearly "
-                     "equal eigenvalues sharing a direction while it saturates (near-degenerate pairs) and for "
-                     "large starts"),
+                     "exact for one mode and in the linear phase; the closed form errs where modes share a saturated "
+                     "direction (the double bracket of the last equation); at the capacity limit (D > H) the numeric "
+                     "layer therefore continues with R1's balanced flow once every hidden direction is in use; "
+                     "large starts break p ≈ q"),
         steps=steps,
         symbolic_checks=(
             ("dc/dt = 2ξe^{2κt} and c(0) = 0",
@@ -185,6 +216,7 @@ def random_init_theory() -> Result:
             ("J is the Jacobian of R1's flow at a learned mode", suppression_from_loss),
             ("μ₊ is an eigenvalue of J", eigenvalue),
             ("rotation of a shared direction on the balanced set", rotation),
+            ("R1's flow on the balanced set (D = 3, H = 2)", balanced),
         ),
         numeric_check=numeric, citation="new in this toolkit (the surrogate is Oja's subspace flow)",
     )

@@ -192,7 +192,9 @@ def surrogate_strength(kappa, B, growing, *, t=None, lr=None, epochs=None, recor
         :math:`1 + \eta\kappa_i/2`.
 
     warp : bool
-        R15's competition time warp (default; it acts only when D > H): the surrogate resolves a mode's loss of a
+        The competition time warp (default; it acts only when D > H; a fitted correction that
+        :func:`random_init_strength` has replaced by a hand-over to R1's balanced flow, not yet done for a
+        non-diagonal B): the surrogate resolves a mode's loss of a
         shared direction at twice the true flow's rate, so the competition is evaluated at a warped time τ,
         :math:`d\tau = (1 - \tfrac12\sigma u^*_H)dt` (σ the saturation of the least saturated hidden direction,
         :math:`u^*_H = \kappa_H/B_{HH}` mode H's fixed point), from a start rescaled so that mode H keeps its own

@@ -20,14 +20,16 @@ Discrete time (``lr``): each mode's :math:`E_i = (1 + \eta\kappa_i)^{2k}` is its
 GD, and :math:`c_i = E_i/s_i^\mathrm{GD} - 1/u_{0i}` is chosen so that a mode alone follows R12's
 exact map from the balanced start :math:`u_{0i} = \|y_i\|^2`. Continuous time: R15's :math:`c_i(t)`.
 
-The warp (R15, last step; only when D > H): once every hidden direction is in use, a mode displaces
-another from a shared direction at :math:`(1 - \rho^2/2)` times the surrogate's rate. That factor
-multiplies the *differences* between modes, so the log-weights are evaluated at a warped time
-:math:`\tau`, :math:`d\tau = (1 - \tfrac12\sigma u^*_H)\,dt`, and shifted back by one common constant so
-that mode H (the H-th largest eigenvalue) keeps its own unwarped :math:`c_H(t)`:
-:math:`\log c_i \leftarrow \log c_i(\tau) - \log c_H(\tau) + \log c_H(t)`. Here σ is the saturation of
-the least saturated hidden direction (:math:`1 - \lambda_{\max}(Q_I^\top Q_I)`) and :math:`u^*_H` the fixed
-point of mode H; τ advances by explicit Euler on a grid of step ``warp_dt`` (added to the requested one).
+The capacity limit (R15, last equation; only when D > H): the surrogate lets a mode displace another
+from a shared hidden direction at twice the rate of R1's flow (the slow eigenvalue μ₊ of the
+suppression system), and a shared direction turns at :math:`(1 - \rho^2/2)` times the surrogate's
+rate. Once every hidden direction is in use, that is once the least saturated one has saturation
+σ = :math:`1 - \lambda_{\max}(T^\top T)` of at least :data:`SWITCH` (checked on a grid of step
+``check_dt`` added to the requested one), the closed form hands its state to R1's own flow on the
+balanced set, :math:`\dot Y = KY - \frac12(YY^\top\Xi Y + \Xi YY^\top Y)` (:mod:`.balanced_flow`):
+:math:`Y = XR^{-1}e^{-m/2}` has :math:`YY^\top = W` exactly, row i is :math:`z_i` scaled to
+:math:`\|y_i\|^2 = s_i`. From there on modes are stepped by GD's map of that flow (discrete time)
+or by its ODE (continuous time).
 """
 from __future__ import annotations
 
@@ -186,15 +188,16 @@ STEP_SPREAD = 3.0
 RENORM = 100.0
 #: A relative step whose triangle has a smaller reciprocal condition number is redone as a full QR.
 MIN_RCOND = 1e-2
+#: Saturation of the least saturated hidden direction at which R15 hands over to R1's balanced flow (D > H).
+SWITCH = 1e-3
 
 
-def _strengths(logE, logc, factor, log_u0, g):
-    """s_i at one time from log E_i, log c_i (possibly warped) and log c_i (unwarped); see the module docstring."""
-    logc_w, logc_t = logc
-    live = np.isfinite(logc_w)
+def _strengths(logE, logc_t, factor, log_u0, g):
+    """s_i at one time from log E_i and log c_i; see the module docstring."""
+    live = np.isfinite(logc_t)
     if not np.any(live):
         return np.exp(logE + log_u0)
-    lc = np.minimum(np.where(live, logc_w + 2 * np.log(g), -np.inf), LOG_CAP)
+    lc = np.minimum(np.where(live, logc_t + 2 * np.log(g), -np.inf), LOG_CAP)
     factor.at(lc)
     m, log_q = factor.m, factor.log_q()
     with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
@@ -218,7 +221,7 @@ def _check_start(lam, growing):
 
 
 def random_init_strength(lam, growing, *, noise_var=0.0, weight_decay=0.0, lr=None, epochs=None, record_every=1, t=None,
-                         warp=True, warp_dt=0.1):
+                         balanced=True, switch=None, check_dt=0.1):
     r"""R15: every mode's strength from the actual small random start.
 
     Parameters
@@ -234,12 +237,16 @@ def random_init_strength(lam, growing, *, noise_var=0.0, weight_decay=0.0, lr=No
         steps 0, record_every, ..., steps.
     t : array_like (T,)
         Continuous time instead (non-decreasing, >= 0): R15's closed form.
-    warp : bool
-        Apply the competition time warp (default; it acts only when D > H); without it, the plain
-        Riccati surrogate.
-    warp_dt : float
-        Time step (in units of t = lr * k) on which the warp is advanced, independent of the
-        recorded grid (the cost is one QR factorisation per step).
+    balanced : bool
+        At the capacity limit (D > H), continue with R1's flow on the balanced set once every hidden
+        direction is in use (default; see the module docstring); without it, the plain Riccati surrogate
+        throughout.
+    switch : float
+        Saturation σ of the least saturated hidden direction at which to hand over, in [0, 1] (default
+        :data:`SWITCH`; 0 hands over at the first grid time).
+    check_dt : float
+        Time step (in units of t = lr * k) of the grid on which the saturation σ is checked for the
+        hand-over, added to the requested one (one factor update and one eigenvalue each).
 
     Returns
     -------
@@ -249,10 +256,12 @@ def random_init_strength(lam, growing, *, noise_var=0.0, weight_decay=0.0, lr=No
         Predicted strengths :math:`s_i`.
     """
     from .gd import _record_steps, gd_modes
+    from .balanced_flow import BalancedRows
     lam, Y = _check_start(lam, growing)
     noise_var = float(as_array("noise_var", noise_var, lo=0.0))
     weight_decay = float(as_array("weight_decay", weight_decay, lo=0.0))
-    warp_dt = float(as_array("warp_dt", warp_dt, lo=0.0, lo_open=True))
+    check_dt = float(as_array("check_dt", check_dt, lo=0.0, lo_open=True))
+    switch = SWITCH if switch is None else float(as_array("switch", switch, lo=0.0, hi=1.0))
     kap, xi = lam - weight_decay, lam + noise_var
     # u0_i = |y_i|^2 in log form: starts of 1e-170 and below have u0 beneath the float64 range, their s_i not
     amax = float(np.max(np.abs(Y))) if Y.size else 0.0
@@ -260,10 +269,8 @@ def random_init_strength(lam, growing, *, noise_var=0.0, weight_decay=0.0, lr=No
         log_u0 = (2 * np.log(amax) + np.log(np.sum((Y / amax) ** 2, axis=1))) if amax > 0 else np.full(lam.size, -np.inf)
         u0 = np.exp(log_u0)
     H = Y.shape[1]
-    order = np.argsort(-lam, kind="stable")
-    # the warp acts only at the capacity limit: with D <= H every mode ends in a direction of its own
-    ref = order[min(H, lam.size) - 1]
-    u_h = max(kap[ref] / xi[ref], 0.0) if warp and lam.size > H else 0.0
+    # the hand-over happens only at the capacity limit: with D <= H every mode ends in a direction of its own
+    hand_over = bool(balanced) and lam.size > H
     if t is None:
         if lr is None or epochs is None:
             raise InvalidArgumentType("give t, or lr and steps")
@@ -279,51 +286,47 @@ def random_init_strength(lam, growing, *, noise_var=0.0, weight_decay=0.0, lr=No
             ratio = np.minimum(np.exp(np.log(s_iso) - log_e - log_u0), 1.0)
             log_c = log_e - np.log(s_iso) + np.log1p(-ratio)
         log_c = np.where(np.isnan(log_c) & np.isneginf(log_u0), -np.inf, log_c)     # no growing part: c plays no role
-
-        def log_c_at(x):                     # linear interpolation in the step index
-            j = min(int(np.floor(x)), epochs)
-            f = x - j
-            return log_c[j] if f == 0 or j == epochs else (1 - f) * log_c[j] + f * log_c[j + 1]
-        extra = np.arange(0, epochs + 1, max(1, int(round(warp_dt / lr)))) if u_h > 0 else rec
+        extra = np.arange(0, epochs + 1, max(1, int(round(check_dt / lr)))) if hand_over else rec
         grid = np.union1d(rec, extra)
 
         def rows(x):
             return log_e[int(x)], log_c[int(x)]
+
+        def advance(state, x0, x1):
+            return state.gd_steps(lr, int(x1) - int(x0))
     else:
         times = np.atleast_1d(as_array("t", t, lo=0.0))
         if times.ndim != 1 or np.any(np.diff(times) < 0):
             raise InvalidArgument("t must be a non-decreasing one-dimensional array")
         rec = times
 
-        def log_c_at(x):
-            return log_saturation_weight(x, lam, noise_var=noise_var, weight_decay=weight_decay)
-
         def rows(x):
-            return 2 * kap * x, log_c_at(x)
-        extra = np.arange(0, times[-1], warp_dt) if u_h > 0 and len(times) else times
+            return 2 * kap * x, log_saturation_weight(x, lam, noise_var=noise_var, weight_decay=weight_decay)
+
+        def advance(state, x0, x1):
+            return state.flow(x1 - x0) if x1 > x0 else state
+        extra = np.arange(0, times[-1], check_dt) if hand_over and len(times) else times
         grid = np.union1d(times, extra)
     out = np.empty((len(rec), lam.size))
     where = {float(x): j for j, x in enumerate(rec)}
-    tau, prev, sigma = 0.0, 0.0, 0.0
     # Y = g Yn with g the largest row norm (representable even where u0 is not): c_i enters through log c_i + 2 log g
     g = float(np.exp(0.5 * np.max(log_u0))) if np.isfinite(np.max(log_u0)) else 1.0
     factor = _Factor(Y / g)
+    state, prev = None, 0.0
     for x in grid:
-        tau += (x - prev) * (1 - 0.5 * sigma * u_h)
-        prev = x
-        log_e_x, log_c_x = rows(x)
-        if x == 0:
+        if state is not None:                      # past the hand-over: R1's balanced flow, to the recorded times
+            if float(x) not in where:
+                continue
+            s = advance(state, prev, x).strengths()
+        elif x == 0:
             s = u0
         else:
-            if u_h > 0:     # warp the differences between modes only: mode H keeps its own c
-                warped = log_c_at(tau)
-                if np.isfinite(log_c_x[ref]) and np.isfinite(warped[ref]):
-                    warped = warped + (log_c_x[ref] - warped[ref])
-            else:
-                warped = log_c_x
-            s = _strengths(log_e_x, (warped, log_c_x), factor, log_u0, g)
-            if u_h > 0:
-                sigma = factor.sigma() if factor.lc is not None else 0.0
+            log_e_x, log_c_x = rows(x)
+            s = _strengths(log_e_x, log_c_x, factor, log_u0, g)
+            if hand_over and factor.lc is not None and factor.sigma() >= switch:
+                with np.errstate(divide="ignore"):
+                    state = BalancedRows(factor.Z, np.log(s), kap, xi)
+        prev = x
         if float(x) in where:
             out[where[float(x)]] = s
     return rec, out

@@ -83,9 +83,11 @@ SYMBOLIC_ONLY = {
     ("R12", 3): "the bound on the hyperbola (gamma = 0); symbolic",
     ("R14", 0): "the linearised strength; validation.theory uses its initial value (equation 1)",
     ("R14", 1): "validation.theory.effective_u0 evaluates it from trained weights",
-    ("R15", 1): "the suppression Jacobian explains where R15 errs; random_init_strength corrects for it (the warp)",
+    ("R15", 1): "the suppression Jacobian explains where R15's closed form errs; symbolic",
     ("R15", 2): "the slow eigenvalue of R15's suppression system; used in docs/theory.md, not evaluated numerically",
-    ("R15", 3): "the rotation factor (1 - rho^2/2) is applied inside random_init_strength's time warp",
+    ("R15", 3): "the rotation factor (1 - rho^2/2) of a shared direction; symbolic, and part of R1's balanced flow (R15, 4)",
+    ("R15", 4): "R1's balanced flow; random_init_strength steps it from the capacity limit on (balanced_flow.BalancedRows), "
+                "tested against an independent integration",
     ("D1", 0): "the depth-L per-mode loss; symbolic",
     ("D2", 0): "the depth-L per-layer flow; symbolic",
     ("D3", 0): "depth-L balances; symbolic",

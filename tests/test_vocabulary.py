@@ -13,7 +13,7 @@ from lindae.dynamics.vocabulary import DEPRECATED, VOCABULARY, markdown_table
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 #: Parameters that name no concept of the table (data, weights, options of one function).
 OTHER = {"t", "X", "X_in", "X_target", "Sigma", "W1", "W2", "first", "middle", "last", "growing", "tau", "method",
-         "rtol", "atol", "balanced", "fraction", "u1", "return_directions", "return_layers", "warp", "warp_dt",
+         "rtol", "atol", "balanced", "fraction", "u1", "return_directions", "return_layers", "warp", "warp_dt", "check_dt", "switch",
          "progress", "n_samples", "values", "time", "result", "config", "out_dir", "force", "cifar10_dir", "log",
          "models", "path", "key", "split", "cache", "fetch", "directory", "what", "center", "init", "sv_every",
          "sampled_noise", "batch_size", "spectrum", "name", "with_loss", "work", "record", "dtype", "raw", "source",

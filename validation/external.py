@@ -210,7 +210,7 @@ def predict(W1, W2=None, X=None, lr=None, epochs=None, *, noise_var=0.0, weight_
     else:
         start = StartSummary(init_weights=(mats[0] @ V, np.array(mats[1:-1]).reshape(L - 2, H, H), mats[-1].T @ V))
     s = theory_from_start(start, lam, rec, noise_var=eps, weight_decay=gam, lr=eta, depth=L, record_every=record_every,
-                          time=time, theory=theory, warp=None)
+                          time=time, theory=theory, balanced=None)
     if L > 2:
         name = "D9's effective balanced starts, " + ("D2's exact per-mode map" if time == "discrete" else "D4's flow")
     else:

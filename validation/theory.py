@@ -16,12 +16,12 @@ VARIANTS = ("coupled", "effective", "orthogonal", "shared")
 
 
 @accepts_deprecated_names(renames={"u0": "theory"})
-def run_theory(result: TrainResult, *, time="discrete", theory=None, warp=None):
+def run_theory(result: TrainResult, *, time="discrete", theory=None, balanced=None):
     """Predicted strengths (K, D) at ``result.epochs`` for every mode.
 
     For a deep run (``depth`` >= 3, a :class:`lindae.validation.training.deep.DeepResult`): the exact per-mode map of D2
     (discrete) or the balanced flow of D4 (continuous, balanced starts only), from the aligned start's
-    layers, or for a random start from D9's effective balanced starts (``theory`` and ``warp`` do not apply,
+    layers, or for a random start from D9's effective balanced starts (``theory`` and ``balanced`` do not apply,
     and giving them is a TypeError).
 
     Parameters
@@ -36,17 +36,18 @@ def run_theory(result: TrainResult, *, time="discrete", theory=None, warp=None):
         in eigenvalue order ("orthogonal", see :class:`TrainResult`); or the paper's single shared u0
         (the mean of the top-H singular values of W(0)) for every mode ("shared"). Aligned runs use
         their actual (a0, b0) for every variant but "shared".
-    warp : bool
-        R15's competition time warp (default True; only for "coupled").
+    balanced : bool
+        R15's hand-over to R1's balanced flow at the capacity limit (default True; only for "coupled";
+        see :func:`dynamics.random_init_strength`).
     """
     cfg = result.config
     return theory_from_start(result, result.eigenvalues, result.epochs, noise_var=cfg["noise_var"],
                              weight_decay=cfg["weight_decay"], lr=cfg["lr"], depth=cfg.get("depth", 2),
-                             record_every=cfg.get("record_every", 1), time=time, theory=theory, warp=warp)
+                             record_every=cfg.get("record_every", 1), time=time, theory=theory, balanced=balanced)
 
 
 def theory_from_start(start, lam, epochs, *, noise_var, weight_decay, lr, depth=2, record_every=1, time="discrete",
-                      theory=None, warp=None):
+                      theory=None, balanced=None):
     """:func:`run_theory` from what a start carries, at the recorded ``epochs`` (K,), for eigenvalues ``lam``.
 
     ``start`` has the initial-weight fields of a :class:`TrainResult` (``init_a0``, ``init_b0``, ``init_growing``,
@@ -56,14 +57,14 @@ def theory_from_start(start, lam, epochs, *, noise_var, weight_decay, lr, depth=
     """
     epochs = np.asarray(epochs)
     if depth > 2:
-        if theory is not None or warp is not None:
-            raise InvalidArgumentType("theory and warp do not apply to a deep run: its theory is D2's map from "
+        if theory is not None or balanced is not None:
+            raise InvalidArgumentType("theory and balanced do not apply to a deep run: its theory is D2's map from "
                                       "aligned layers or D9's effective starts")
         return _deep_theory(start, lam, epochs, noise_var, weight_decay, lr, depth, time)
     u0 = "coupled" if theory is None else theory
-    if warp is not None and u0 != "coupled":
-        raise InvalidArgumentType(f"warp applies to theory='coupled' (R15) only, not to {u0!r}")
-    warp = True if warp is None else warp
+    if balanced is not None and u0 != "coupled":
+        raise InvalidArgumentType(f"balanced applies to theory='coupled' (R15) only, not to {u0!r}")
+    balanced = True if balanced is None else balanced
     if u0 not in VARIANTS:
         raise InvalidArgument(f"theory must be one of {', '.join(repr(v) for v in VARIANTS)}, got {u0!r}")
     if time not in ("discrete", "continuous"):
@@ -72,12 +73,12 @@ def theory_from_start(start, lam, epochs, *, noise_var, weight_decay, lr, depth=
         if start.init_growing is None:
             raise InvalidArgument("this result does not carry its initial weights (init_growing); use another theory")
         if time == "continuous":
-            return random_init_strength(lam, start.init_growing, noise_var=noise_var, weight_decay=weight_decay, t=lr * epochs, warp=warp)[1]
+            return random_init_strength(lam, start.init_growing, noise_var=noise_var, weight_decay=weight_decay, t=lr * epochs, balanced=balanced)[1]
         last = int(epochs[-1]) if len(epochs) else 0
         k, s = random_init_strength(lam, start.init_growing, noise_var=noise_var, weight_decay=weight_decay, lr=lr, epochs=last,
-                                    record_every=record_every, warp=warp)
+                                    record_every=record_every, balanced=balanced)
         if not np.array_equal(k, epochs):   # recorded on another grid: evaluate at every step instead
-            k, s = random_init_strength(lam, start.init_growing, noise_var=noise_var, weight_decay=weight_decay, lr=lr, epochs=last, warp=warp)
+            k, s = random_init_strength(lam, start.init_growing, noise_var=noise_var, weight_decay=weight_decay, lr=lr, epochs=last, balanced=balanced)
             return s[epochs]
         return s
     if u0 == "shared":

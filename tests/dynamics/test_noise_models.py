@@ -76,7 +76,7 @@ def test_surrogate_with_diagonal_b_is_r15():
     Y = 1e-4 * rng.standard_normal((5, 2))
     t = np.array([0.0, 1.0, 4.0, 20.0])
     _, ours = surrogate_strength(lam, np.diag(lam + 0.5), Y, t=t, warp=False)
-    _, r15 = random_init_strength(lam, Y, noise_var=0.5, t=t, warp=False)
+    _, r15 = random_init_strength(lam, Y, noise_var=0.5, t=t, balanced=False)
     np.testing.assert_allclose(ours, r15, rtol=1e-10)
 
 
@@ -89,7 +89,7 @@ def test_surrogate_with_row_scales_beyond_the_float_range_is_r15():
     Y = 1.4e-4 * rng.standard_normal((D, H))
     t = np.array([0.0, 2, 6, 12, 24, 40, 80])
     _, ours = surrogate_strength(lam, np.diag(lam + 0.5), Y, t=t, warp=False)
-    _, r15 = random_init_strength(lam, Y, noise_var=0.5, t=t, warp=False)
+    _, r15 = random_init_strength(lam, Y, noise_var=0.5, t=t, balanced=False)
     np.testing.assert_allclose(ours, r15, rtol=1e-9, atol=1e-12)
 
 

@@ -35,7 +35,7 @@ def test_closed_form_matches_mpmath(seed, log_scale, t, noise_var, weight_decay)
     lam = np.sort(rng.uniform(0.05, 2.0, D))[::-1]
     lam[np.isclose(lam, weight_decay)] += 0.01
     Y = 10.0 ** log_scale * rng.standard_normal((D, H))
-    _, s = random_init_strength(lam, Y, noise_var=noise_var, weight_decay=weight_decay, t=[t], warp=False)
+    _, s = random_init_strength(lam, Y, noise_var=noise_var, weight_decay=weight_decay, t=[t], balanced=False)
     ref = riccati_mp(lam, Y, noise_var, weight_decay, t)
     assert np.all(np.isfinite(s))
     np.testing.assert_allclose(s[0], ref, rtol=1e-9, atol=1e-300)
@@ -58,7 +58,7 @@ def test_relative_updates_between_times_match_mpmath(seed, log_scale, t_end, n_t
     lam[np.isclose(lam, weight_decay)] += 0.01
     Y = 10.0 ** log_scale * rng.standard_normal((D, H))
     times = np.sort(rng.uniform(0.01, t_end, n_times))
-    _, s = random_init_strength(lam, Y, noise_var=noise_var, weight_decay=weight_decay, t=times, warp=False)
+    _, s = random_init_strength(lam, Y, noise_var=noise_var, weight_decay=weight_decay, t=times, balanced=False)
     for k, t in enumerate(times):
         np.testing.assert_allclose(s[k], riccati_mp(lam, Y, noise_var, weight_decay, t), rtol=1e-9, atol=1e-300)
 
@@ -100,8 +100,36 @@ def test_closed_form_solves_the_surrogate_flow():
         return ((lam - weight_decay)[:, None] * Y - Y @ (Y.T @ ((lam + noise_var)[:, None] * Y))).ravel()
     sol = solve_ivp(rhs, (0, ts[-1]), Y0.ravel(), t_eval=ts, rtol=1e-12, atol=1e-16, method="DOP853")
     ode = np.array([np.sum(sol.y[:, k].reshape(D, H) ** 2, axis=1) for k in range(len(ts))])
-    _, s = random_init_strength(lam, Y0, noise_var=noise_var, weight_decay=weight_decay, t=ts, warp=False)
+    _, s = random_init_strength(lam, Y0, noise_var=noise_var, weight_decay=weight_decay, t=ts, balanced=False)
     np.testing.assert_allclose(s, ode, rtol=1e-7, atol=1e-12)
+
+
+@settings(max_examples=8, deadline=None)
+@given(seed=st.integers(0, 10_000), noise_var=st.sampled_from([0.0, 0.5]), weight_decay=st.sampled_from([0.0, 0.2]))
+@example(seed=0, noise_var=0.0, weight_decay=0.0)
+def test_hand_over_continues_with_r1s_balanced_flow(seed, noise_var, weight_decay):
+    """Second method: the surrogate's ODE up to the first recorded time (0.1), then R1's flow on p = q,
+    Ẏ = KY − ½(YYᵀΞY + ΞYYᵀY), both by solve_ivp; with switch = 0 the evaluation hands over at that time.
+    Tolerance: both sides integrate ~40 e-folds at rtol 1e-10 to 1e-12."""
+    rng = np.random.default_rng(seed)
+    D, H = 6, 2
+    lam = np.sort(rng.uniform(0.3, 2.5, D))[::-1]
+    kap, xi = lam - weight_decay, lam + noise_var
+    Y0 = 0.05 * rng.standard_normal((D, H))
+    ts = np.array([0.0, 0.1, 3.0, 7.5, 15.0])
+
+    def ode(rhs, y, t_eval):
+        sol = solve_ivp(lambda _t, v: rhs(v.reshape(D, H)).ravel(), (t_eval[0], t_eval[-1]), y.ravel(), t_eval=t_eval,
+                        rtol=1e-12, atol=1e-16, method="DOP853")
+        return [np.sum(v.reshape(D, H) ** 2, axis=1) for v in sol.y.T], sol.y[:, -1].reshape(D, H)
+    early, Ys = ode(lambda Y: kap[:, None] * Y - Y @ (Y.T @ (xi[:, None] * Y)), Y0, ts[:2])
+    late, _ = ode(lambda Y: kap[:, None] * Y - 0.5 * (Y @ (Y.T @ (xi[:, None] * Y)) + xi[:, None] * (Y @ (Y.T @ Y))),
+                  Ys, ts[1:])
+    ref = np.array(early + late[1:])
+    _, s = random_init_strength(lam, Y0, noise_var=noise_var, weight_decay=weight_decay, t=ts, switch=0.0, check_dt=0.5)
+    _, plain = random_init_strength(lam, Y0, noise_var=noise_var, weight_decay=weight_decay, t=ts, balanced=False)
+    np.testing.assert_allclose(s, ref, rtol=1e-7, atol=1e-14)
+    assert np.max(np.abs(s - plain)) > 1e-3          # the two flows differ once W is large: the test can fail
 
 
 def test_saturation_weight_at_kappa_zero_small_times_and_beyond_float_range():

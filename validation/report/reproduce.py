@@ -341,10 +341,11 @@ def write_report(out_dir, timings, notes, quick, speed=None):
 MISS_REASONS = {
     "scale": "a large start: R15 assumes ‖W(0)‖² ≪ u* and p ≈ q (the balanced set); at init scale 1e-2 the imbalance "
              "p − q and the cubic terms act from the first epoch",
-    "pairs": "a near-degenerate pair: two modes with nearly equal λ share a hidden direction while it saturates, and "
-             "R15's rate of displacement is a correction (the (1 − ρ²/2) warp), not a derived law",
+    "pairs": "a near-degenerate pair: two modes with nearly equal λ share a hidden direction while it saturates; until "
+             "every hidden direction is in use R15 is the closed form, which omits the double bracket −½[W, [W, Ξ]] "
+             "of R1's flow",
     "capacity": "competition at the capacity limit: modes just beyond H displace one another from the last hidden "
-                "directions, and R15's warp uses the least saturated direction for all of them",
+                "directions; R15 follows R1's balanced flow there and inherits the closed form's error at the hand-over",
 }
 
 

@@ -5,6 +5,8 @@ two layers' gradients (R15, last equation):
 
 .. math:: \dot Y = KY - \tfrac12\,(YA + \Xi YN),\qquad A = Y^\top\Xi Y,\quad N = Y^\top Y,
 
+(with a corrupted input's second moment B in place of Ξ for the noise models, N7; B need not be diagonal)
+
 so that :math:`W = YY^\top` obeys :math:`\dot W = KW + WK - 2W\Xi W - \tfrac12[W,[W,\Xi]]`: the
 Riccati surrogate plus a double bracket that only turns W's eigenvectors. Row by row,
 :math:`\dot y_i = (\kappa_i - \tfrac12 A - \tfrac12\xi_iN)\,y_i` is linear in :math:`y_i`, so each row is
@@ -36,21 +38,33 @@ class BalancedRows:
         Row directions :math:`\hat y_i` (any nonzero scale; rows of zeros are modes with no growing part).
     log_s : ndarray (D,)
         :math:`\log\|y_i\|^2` (−inf for a zero row).
-    kap, xi : ndarray (D,)
-        :math:`\kappa_i = \lambda_i - \gamma` and :math:`\xi_i = \lambda_i + \varepsilon`.
+    kap : ndarray (D,)
+        :math:`\kappa_i = \lambda_i - \gamma` (the diagonal of K).
+    xi : ndarray (D,) or (D, D)
+        :math:`\xi_i = \lambda_i + \varepsilon`, or a symmetric matrix B (N7). With a matrix the rows are kept at
+        their true scale: B feeds every row from the others, so none is suppressed below the float64 range.
     """
 
     def __init__(self, directions, log_s, kap, xi):
+        xi = np.asarray(xi, dtype=float)
+        self.B = xi if xi.ndim == 2 else None
         Y = np.array(directions, dtype=float)
         norm = np.sqrt(np.einsum("ij,ij->i", Y, Y))
         ok = (norm > 0) & np.isfinite(log_s)
         Y[~ok] = 0.0
         Y[ok] /= norm[ok, None]
         self.Y, self.w = Y, np.where(ok, 0.5 * np.asarray(log_s, dtype=float), -np.inf)
-        self.kap, self.xi = np.asarray(kap, dtype=float), np.asarray(xi, dtype=float)
+        self.kap, self.xi = np.asarray(kap, dtype=float), xi
+        if self.B is not None:             # true scale: y_i = e^{w_i} ŷ_i once, then w = 0
+            with np.errstate(under="ignore"):
+                self.Y *= np.exp(self.w)[:, None]
+            self.w = np.zeros(len(self.w))
+            return
         self._renormalise()
 
     def _renormalise(self):
+        if self.B is not None:
+            return
         top = np.max(np.abs(self.Y), axis=1)
         ok = top > 0
         self.Y[ok] /= top[ok, None]
@@ -69,6 +83,9 @@ class BalancedRows:
         r"""The flow of the scaled rows, :math:`\kappa_i\hat y_i - \tfrac12\hat y_i(A + \xi_iN)` (``ew`` = :math:`e^{w_i}`)."""
         F = Y * ew
         N = F.T @ F
+        if self.B is not None:                 # true scale (ew = 1)
+            BY = self.B @ Y
+            return self.kap[:, None] * Y - 0.5 * (Y @ (Y.T @ BY) + BY @ N)
         A = (F * self.xi[:, None]).T @ F
         return self.kap[:, None] * Y - 0.5 * (Y @ A + self.xi[:, None] * (Y @ N))
 

@@ -19,6 +19,8 @@ from scipy.linalg import cholesky, eigh, qr, solve_triangular, svd
 from ._blas import one_blas_thread
 from ._checks import as_array, as_int
 from .errors import InvalidArgument, InvalidArgumentType
+from .balanced_flow import BalancedRows
+from .random_init import SWITCH
 
 
 #: Largest log row scale of Z in the factorisation (rows above it are capped; e^-LOG_CAP is the regulariser's scale).
@@ -165,7 +167,8 @@ def off_diagonal_fraction(W):
     return float(np.sqrt(np.sum(off * off))) / total
 
 
-def surrogate_strength(kappa, B, growing, *, t=None, lr=None, epochs=None, record_every=1, warp=True, warp_dt=1.0):
+def surrogate_strength(kappa, B, growing, *, t=None, lr=None, epochs=None, record_every=1, balanced=True, switch=None,
+                       check_dt=1.0):
     r"""N7: every mode's strength :math:`s_i = W_{ii}` under the Riccati surrogate, from a small random start.
 
     .. math:: W(t) = e^{Kt}Y_0\big(I + 2Y_0^\top G(t)Y_0\big)^{-1}Y_0^\top e^{Kt},\qquad
@@ -191,16 +194,15 @@ def surrogate_strength(kappa, B, growing, *, t=None, lr=None, epochs=None, recor
         :math:`\eta\sum_{s<k}(g_ig_j)^sB_{ij}` would instead move a mode's fixed point by the factor
         :math:`1 + \eta\kappa_i/2`.
 
-    warp : bool
-        The competition time warp (default; it acts only when D > H; a fitted correction that
-        :func:`random_init_strength` has replaced by a hand-over to R1's balanced flow, not yet done for a
-        non-diagonal B): the surrogate resolves a mode's loss of a
-        shared direction at twice the true flow's rate, so the competition is evaluated at a warped time τ,
-        :math:`d\tau = (1 - \tfrac12\sigma u^*_H)dt` (σ the saturation of the least saturated hidden direction,
-        :math:`u^*_H = \kappa_H/B_{HH}` mode H's fixed point), from a start rescaled so that mode H keeps its own
-        saturation weight; every unsaturated mode keeps its own growth.
-    warp_dt : float
-        The step (in units of t = ηk) on which τ advances, besides the requested times.
+    balanced : bool
+        At the capacity limit (D > H), hand over to R1's flow on the balanced set once every hidden direction is
+        in use (default; as in :func:`random_init_strength`): :math:`\dot Y = KY - \frac12(YY^\top BY + BYY^\top Y)`,
+        stepped by GD's map (discrete time) or its ODE (continuous time) from the closed form's exact state.
+    switch : float
+        Saturation σ of the least saturated hidden direction at which to hand over (default
+        :data:`lindae.dynamics.random_init.SWITCH`; 0 hands over at the first grid time).
+    check_dt : float
+        The step (in units of t = ηk) of the grid on which σ is checked, besides the requested times.
 
     Returns
     -------
@@ -251,19 +253,26 @@ def surrogate_strength(kappa, B, growing, *, t=None, lr=None, epochs=None, recor
                     Y[order], step=None if t is not None else lr)
     H = Y.shape[1]
     out = np.empty((times.size, D))
-    # the warp acts only at the capacity limit (D > H): mode H, the H-th fastest, keeps its own growth
-    ref = min(H, D) - 1
-    u_h = min(max(float(kap[order][ref] / max(ev.B[ref, ref], np.finfo(float).tiny)), 0.0), 1.0) if warp and D > H else 0.0
+    # the hand-over happens only at the capacity limit (D > H)
+    hand_over = bool(balanced) and D > H
+    switch = SWITCH if switch is None else float(as_array("switch", switch, lo=0.0, hi=1.0))
     unit = 1.0 if t is not None else lr                # x is t (continuous) or the step k (discrete)
-    grid = np.union1d(times, np.arange(0.0, times[-1], float(as_array("warp_dt", warp_dt, lo=0.0, lo_open=True)) / unit)) \
-        if u_h > 0 and times.size else times
+    grid = np.union1d(times, np.arange(0.0, times[-1], float(as_array("check_dt", check_dt, lo=0.0, lo_open=True)) / unit)) \
+        if hand_over and times.size else times
     where = {float(x): j for j, x in enumerate(times)}
-    tau, prev, sigma = 0.0, 0.0, 0.0
+    state, prev = None, 0.0
     with one_blas_thread():        # mid-sized products and factorisations: threads cost more than they give
         for x in grid:
-            tau += (x - prev) * (1 - 0.5 * sigma * u_h)
+            if state is not None:                 # past the hand-over: R1's balanced flow, to the recorded times
+                if float(x) not in where:
+                    continue
+                s = (state.flow(x - prev) if t is not None else state.gd_steps(lr, int(x) - int(prev))).strengths()
+            else:
+                s, sigma, rows = ev.at(x, need_sigma=hand_over)
+                if hand_over and x > 0 and sigma >= switch:
+                    with np.errstate(divide="ignore"):
+                        state = BalancedRows(rows, np.log(s), kap[order], Bm[np.ix_(order, order)])
             prev = x
-            s, sigma = ev.at(x, tau if u_h > 0 else x, ref, need_sigma=u_h > 0)
             if float(x) in where:
                 out[where[float(x)], order] = s
     return times, out
@@ -298,26 +307,18 @@ class _Evaluator:
         self.u0 = np.einsum("ij,ij->i", Y, Y)
         self.H = Y.shape[1]
 
-    def _log_c(self, x, i):
-        """log of mode i's own saturation weight 2G_ii = 2e^{2a_i}F_ii (the time scale of its competition)."""
-        p = self.pair[i, i]
-        phi = -np.expm1(-p * x) / self.den[i, i] if p > 0 else (x if self.step is None else x * self.step)
-        return np.log(2.0) + 2 * self.rate[i] * x + np.log(max(self.B[i, i] * phi, np.finfo(float).tiny))
-
-    def at(self, x, tau, ref, need_sigma=True):
-        """(strengths at x, saturation σ of the least saturated hidden direction). With a warp (tau != x) the
-        competition (the factorisation) is evaluated at tau, from a start rescaled so that mode ``ref`` keeps its
-        own saturation weight at x; each unsaturated mode keeps its own growth e^{2a_i(x)}."""
+    def at(self, x, need_sigma=True):
+        """(strengths at x, saturation σ of the least saturated hidden direction, the rows of Y = e^{Kx}Y_0R⁻¹ as
+        directions whose squared norms are not used: below saturation y_iR⁻¹, above it rows of L⁻ᵀQ_top/√2)."""
         if x == 0:
-            return self.u0.copy(), 0.0
-        shift = 0.5 * (self._log_c(x, ref) - self._log_c(tau, ref)) if tau != x else 0.0
+            return self.u0.copy(), 0.0, self.Y.copy()
         live, H = self.live, self.H
-        a, aw = self.rate * x, self.rate * tau
+        a = self.rate * x
         with np.errstate(over="ignore"):
-            phi = np.where(self.pair > 0, -np.expm1(-self.pair * tau) / self.den, tau if self.step is None else tau * self.step)
+            phi = np.where(self.pair > 0, -np.expm1(-self.pair * x) / self.den, x if self.step is None else x * self.step)
         F = self.B[np.ix_(live, live)] * phi[np.ix_(live, live)]
         Lc = _cholesky_psd(F)
-        al = aw[live] + shift                    # log row scales of the (rescaled) start's growth at tau
+        al = a[live]                             # log row scales of the start's growth at x
         ratio = np.triu(np.exp(np.minimum(al[None, :] - al[:, None], 0.0)))     # e^{a_j − a_i}, j ≥ i
         Zh = np.sqrt(2.0) * (Lc.T * ratio) @ self.Y[live]                      # row i: e^{−a_i} (√2 Lᵀ e^A Y)_i
         zmax = np.max(np.abs(Zh), axis=1)           # row norms by the largest entry first: tiny rows' squares underflow
@@ -349,14 +350,15 @@ class _Evaluator:
         with np.errstate(over="ignore", under="ignore", divide="ignore"):
             low = np.where(ok, np.exp(2 * a + 2 * np.log(unit) + np.log(np.einsum("ij,ij->i", yr / unit[:, None],
                                                                                      yr / unit[:, None]))), 0.0)
-        s = low
+        s, rows = low, yr
         sat_live = lz > 0                        # row i of Z is above the regulariser: c_i u0_i > 1 in R15's terms
         if np.any(sat_live):
             top = solve_triangular(Lc.T, Q[:nl], lower=False, check_finite=False) / np.sqrt(2.0)
             high = np.einsum("ij,ij->i", top, top)
             idx = np.flatnonzero(live)
-            s = s.copy()
+            s, rows = s.copy(), yr.copy()
             s[idx[sat_live]] = high[sat_live]
+            rows[idx[sat_live]] = top[sat_live]
         if not np.all(np.isfinite(s)):
             raise FloatingPointError(f"the surrogate could not be evaluated at time {x:g}; this is a bug, please report it")
-        return s, sigma
+        return s, sigma, rows

@@ -53,7 +53,7 @@ def _problem(seed, log_scale, zero_mode, near):
 @example(seed=9, log_scale=-190.0, t=3.0, zero_mode=True, near=True)        # u0 ~ 1e-380: below float64
 def test_surrogate_matches_mpmath(seed, log_scale, t, zero_mode, near):
     kap, B, Y = _problem(seed, log_scale, zero_mode, near)
-    _, s = surrogate_strength(kap, B, Y, t=[t], warp=False)
+    _, s = surrogate_strength(kap, B, Y, t=[t], balanced=False)
     ref = surrogate_mp(kap, B, Y, t)
     np.testing.assert_allclose(s[0], ref, rtol=1e-9, atol=1e-300)   # below 1e-300: subnormal, no relative accuracy
 
@@ -63,21 +63,55 @@ def test_surrogate_matches_mpmath(seed, log_scale, t, zero_mode, near):
        lr=st.sampled_from([0.01, 0.1]))
 def test_discrete_surrogate_matches_mpmath(seed, log_scale, k, lr):
     kap, B, Y = _problem(seed, log_scale, False, False)
-    steps, s = surrogate_strength(kap, B, Y, lr=lr, epochs=np.array([0, k]), warp=False)
+    steps, s = surrogate_strength(kap, B, Y, lr=lr, epochs=np.array([0, k]), balanced=False)
     ref = surrogate_mp(kap, B, Y, k, lr=lr)
     np.testing.assert_allclose(s[1], ref, rtol=1e-9, atol=1e-300)
     np.testing.assert_allclose(s[0], np.sum(Y * Y, axis=1), rtol=1e-15)
 
 
 def test_surrogate_with_diagonal_b_is_r15():
-    """B = Λ + εI is R15's isotropic DAE (without its capacity-limit warp)."""
+    """B = Λ + εI is R15's isotropic DAE (without the hand-over at the capacity limit)."""
     rng = np.random.default_rng(3)
     lam = np.array([3.0, 2.0, 1.2, 0.7, 0.3])
     Y = 1e-4 * rng.standard_normal((5, 2))
     t = np.array([0.0, 1.0, 4.0, 20.0])
-    _, ours = surrogate_strength(lam, np.diag(lam + 0.5), Y, t=t, warp=False)
+    _, ours = surrogate_strength(lam, np.diag(lam + 0.5), Y, t=t, balanced=False)
     _, r15 = random_init_strength(lam, Y, noise_var=0.5, t=t, balanced=False)
     np.testing.assert_allclose(ours, r15, rtol=1e-10)
+
+
+def test_surrogate_with_diagonal_b_hands_over_like_r15():
+    """The hand-over to R1's balanced flow at the capacity limit (D = 5 > H = 2): with B = Λ + εI, the same grid
+    and threshold, N7 and R15 hand over at the same time and then integrate the same ODE (rtol 1e-10 each)."""
+    rng = np.random.default_rng(3)
+    lam = np.array([3.0, 2.0, 1.2, 0.7, 0.3])
+    Y = 1e-4 * rng.standard_normal((5, 2))
+    t = np.array([0.0, 1.0, 4.0, 20.0, 40.0])
+    _, ours = surrogate_strength(lam, np.diag(lam + 0.5), Y, t=t, check_dt=0.25)
+    _, r15 = random_init_strength(lam, Y, noise_var=0.5, t=t, check_dt=0.25)
+    _, plain = random_init_strength(lam, Y, noise_var=0.5, t=t, balanced=False)
+    np.testing.assert_allclose(ours, r15, rtol=1e-6, atol=1e-12)
+    # the hand-over happened: modes 3-5, beyond H, are suppressed at R1's slower rate, not the surrogate's
+    assert np.all(r15[-1, 2:] > 1e3 * plain[-1, 2:])
+
+
+@settings(max_examples=6, deadline=None)
+@given(seed=st.integers(0, 10_000))
+@example(seed=0)
+def test_surrogate_hands_over_to_the_balanced_flow_with_any_b(seed, surrogate_then_balanced):
+    """Second method (conftest): with switch = 0, N7 for a non-diagonal B follows the surrogate's ODE to the first
+    recorded time, then R1's balanced flow Ẏ = KY − ½(YYᵀBY + BYYᵀY); both by solve_ivp at rtol 1e-10 to 1e-12."""
+    rng = np.random.default_rng(seed)
+    D = 5
+    kap = np.sort(rng.uniform(0.3, 2.5, D))[::-1]
+    A = rng.standard_normal((D, D))
+    B = A @ A.T / D + np.diag(kap) + 0.05 * np.eye(D)
+    Y0 = 0.05 * rng.standard_normal((D, 2))
+    ts = np.array([0.0, 0.1, 2.0, 6.0, 12.0])
+    _, s = surrogate_strength(kap, B, Y0, t=ts, switch=0.0)
+    np.testing.assert_allclose(s, surrogate_then_balanced(kap, B, Y0, ts), rtol=1e-7, atol=1e-14)
+    _, plain = surrogate_strength(kap, B, Y0, t=ts, balanced=False)
+    assert np.max(np.abs(s - plain)) > 1e-3
 
 
 def test_surrogate_with_row_scales_beyond_the_float_range_is_r15():
@@ -88,7 +122,7 @@ def test_surrogate_with_row_scales_beyond_the_float_range_is_r15():
     lam = np.concatenate([[38.0], np.geomspace(4, 0.01, D - 1)])
     Y = 1.4e-4 * rng.standard_normal((D, H))
     t = np.array([0.0, 2, 6, 12, 24, 40, 80])
-    _, ours = surrogate_strength(lam, np.diag(lam + 0.5), Y, t=t, warp=False)
+    _, ours = surrogate_strength(lam, np.diag(lam + 0.5), Y, t=t, balanced=False)
     _, r15 = random_init_strength(lam, Y, noise_var=0.5, t=t, balanced=False)
     np.testing.assert_allclose(ours, r15, rtol=1e-9, atol=1e-12)
 

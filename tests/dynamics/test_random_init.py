@@ -107,25 +107,16 @@ def test_closed_form_solves_the_surrogate_flow():
 @settings(max_examples=8, deadline=None)
 @given(seed=st.integers(0, 10_000), noise_var=st.sampled_from([0.0, 0.5]), weight_decay=st.sampled_from([0.0, 0.2]))
 @example(seed=0, noise_var=0.0, weight_decay=0.0)
-def test_hand_over_continues_with_r1s_balanced_flow(seed, noise_var, weight_decay):
-    """Second method: the surrogate's ODE up to the first recorded time (0.1), then R1's flow on p = q,
-    Ẏ = KY − ½(YYᵀΞY + ΞYYᵀY), both by solve_ivp; with switch = 0 the evaluation hands over at that time.
+def test_hand_over_continues_with_r1s_balanced_flow(seed, noise_var, weight_decay, surrogate_then_balanced):
+    """Second method (conftest): the surrogate's ODE up to the first recorded time (0.1), then R1's flow on
+    p = q, both by solve_ivp; with switch = 0 the evaluation hands over at that time.
     Tolerance: both sides integrate ~40 e-folds at rtol 1e-10 to 1e-12."""
     rng = np.random.default_rng(seed)
     D, H = 6, 2
     lam = np.sort(rng.uniform(0.3, 2.5, D))[::-1]
-    kap, xi = lam - weight_decay, lam + noise_var
     Y0 = 0.05 * rng.standard_normal((D, H))
     ts = np.array([0.0, 0.1, 3.0, 7.5, 15.0])
-
-    def ode(rhs, y, t_eval):
-        sol = solve_ivp(lambda _t, v: rhs(v.reshape(D, H)).ravel(), (t_eval[0], t_eval[-1]), y.ravel(), t_eval=t_eval,
-                        rtol=1e-12, atol=1e-16, method="DOP853")
-        return [np.sum(v.reshape(D, H) ** 2, axis=1) for v in sol.y.T], sol.y[:, -1].reshape(D, H)
-    early, Ys = ode(lambda Y: kap[:, None] * Y - Y @ (Y.T @ (xi[:, None] * Y)), Y0, ts[:2])
-    late, _ = ode(lambda Y: kap[:, None] * Y - 0.5 * (Y @ (Y.T @ (xi[:, None] * Y)) + xi[:, None] * (Y @ (Y.T @ Y))),
-                  Ys, ts[1:])
-    ref = np.array(early + late[1:])
+    ref = surrogate_then_balanced(lam - weight_decay, np.diag(lam + noise_var), Y0, ts)
     _, s = random_init_strength(lam, Y0, noise_var=noise_var, weight_decay=weight_decay, t=ts, switch=0.0, check_dt=0.5)
     _, plain = random_init_strength(lam, Y0, noise_var=noise_var, weight_decay=weight_decay, t=ts, balanced=False)
     np.testing.assert_allclose(s, ref, rtol=1e-7, atol=1e-14)

@@ -118,8 +118,8 @@ def test_raw_masking_couples_the_modes():
 
 def test_surrogate_predicts_small_random_starts():
     """N7 on a mildly anisotropic problem (pixel scales within a factor 2), every mode <= H, bound 0.05 (the
-    issue's; measured 0.035). Strong anisotropy moves the end point by N8's second-order gap (the next test), and
-    modes just beyond a narrow gap at the capacity limit inherit R15's timing errors (docs/theory.md, 2e)."""
+    issue's). Strong anisotropy moves the end point by N8's second-order gap (the next test), and modes just beyond
+    a narrow gap at the capacity limit inherit the closed form's error up to the hand-over (docs/theory.md, 2e)."""
     X = _correlated(N=500, D=12, spread=(4.0, 0.01), pixels=(0.7, 1.4))
     r = train_corrupted_ae(X, 4, 0.01, 3000, corruption=Corruption.masking(0.7), init_scale=1e-4, seed=0, record_every=10)
     which, th = run_corrupted_theory(r)

@@ -171,12 +171,28 @@ class _Factor:
         r""":math:`\log\|z_i\|^2` for every row (−inf for a zero row)."""
         return 2 * self.w + self._lq
 
-    def sigma(self):
+    def saturated(self, level):
+        r"""Whether σ (:meth:`sigma`) is at least ``level``. Usually O(H²): :math:`TT^\top = M^{-1}` in the fixed
+        coordinates of :math:`Y_0`'s columns (the factor's own basis changes from step to step), so the Rayleigh
+        quotient :math:`\|T^\top u\|^2` at the last top eigenvector u found is a lower bound on
+        :math:`\lambda_{\max}`; while it exceeds 1 − level, σ < level without an eigenvalue problem; otherwise
+        σ is computed (and u kept for the next time)."""
+        u = getattr(self, "_top", None)
+        if u is not None:
+            w = self.T.T @ u
+            if float(w @ w) > 1.0 - level:
+                return False
+        return self.sigma(keep=True) >= level
+
+    def sigma(self, keep=False):
         r"""Saturation of the least saturated hidden direction, :math:`1 - \lambda_{\max}(T^\top T)`
-        (one eigenvalue, by LAPACK's ``syevx``)."""
+        (one eigenpair, by LAPACK's ``syevx``; with ``keep`` the eigenvector is kept for :meth:`saturated`)."""
         H = self.T.shape[1]
-        top = eigh(dsyrk(1.0, self.T, trans=1), lower=False, eigvals_only=True, subset_by_index=[H - 1, H - 1],
-                   driver="evx", check_finite=False)
+        top, vec = eigh(dsyrk(1.0, self.T, trans=1), lower=False, subset_by_index=[H - 1, H - 1],
+                        driver="evx", check_finite=False)
+        if keep:                                   # u = Tv/|Tv|: the top eigenvector of TTᵀ = M⁻¹
+            u = self.T @ vec[:, 0]
+            self._top = u / np.linalg.norm(u)
         return min(max(1.0 - float(top[0]), 0.0), 1.0)
 
 
@@ -323,7 +339,7 @@ def random_init_strength(lam, growing, *, noise_var=0.0, weight_decay=0.0, lr=No
         else:
             log_e_x, log_c_x = rows(x)
             s = _strengths(log_e_x, log_c_x, factor, log_u0, g)
-            if hand_over and factor.lc is not None and factor.sigma() >= switch:
+            if hand_over and factor.lc is not None and factor.saturated(switch):
                 with np.errstate(divide="ignore"):
                     state = BalancedRows(factor.Z, np.log(s), kap, xi)
         prev = x

@@ -67,9 +67,9 @@ def test_relative_updates_between_times_match_mpmath(seed, log_scale, t_end, n_t
 @given(seed=st.integers(0, 10_000), hidden=st.sampled_from([4, 9]), t_end=st.floats(1.0, 60.0))
 @example(seed=0, hidden=9, t_end=9.0)      # σ = 1 − 1.3e-6: the tight cluster of a fully saturated layer
 def test_least_saturation_follows_the_smallest_eigenvalue_of_m_at_every_time(seed, hidden, t_end):
-    """σ (the warp's saturation of the least saturated hidden direction) along a sequence of times, as the factor
+    """σ (the hand-over's saturation of the least saturated hidden direction) along a sequence of times, as the factor
     moves by relative steps and full QRs, against its definition at 60+ digits: σ = 1 − 1/λ_min(M), M = I + Yᵀ C Y
-    (TᵀT = M⁻¹). Near σ = 1 every direction is saturated and λ_max(TᵀT) sits in a tight cluster: an inverse
+    (TᵀT = M⁻¹); and the cheap test ``saturated(level)`` (a Rayleigh quotient at the last eigenvector) against it. Near σ = 1 every direction is saturated and λ_max(TᵀT) sits in a tight cluster: an inverse
     iteration on I − TᵀT (tried) stagnates there 1e-6 short of it, a full eigensolver does not."""
     from lindae.dynamics.random_init import _Factor, log_saturation_weight
     rng = np.random.default_rng(seed)
@@ -85,6 +85,9 @@ def test_least_saturation_follows_the_smallest_eigenvalue_of_m_at_every_time(see
             M = mpmath.eye(hidden) + Ym.T * mpmath.diag([mpmath.exp(mpmath.mpf(v)) for v in lc]) * Ym
             ref = 1 - 1 / min(mpmath.eigsy(M)[0])
         assert abs(sigma - float(ref)) <= 1e-12, (t, sigma, float(ref))   # σ's absolute error ~ H x roundoff
+        for level in (1e-3, 0.5):
+            if abs(float(ref) - level) > 1e-9:
+                assert factor.saturated(level) == (float(ref) >= level), (t, level, float(ref))
 
 
 def test_closed_form_solves_the_surrogate_flow():

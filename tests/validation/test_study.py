@@ -144,11 +144,31 @@ def test_synthetic_cells_on_dask_workers_equal_the_serial_ones(tmp_path, dask_cl
     serial = run_study(study, tmp_path / "a", log=lambda m: None)
     lines = []
     remote = run_study(study, tmp_path / "b", log=lines.append, client=dask_client)
-    assert any("8 synthetic cells side by side" in m for m in lines)
+    assert any("8 cells side by side" in m for m in lines)
     assert len(remote["cells"]) == 8
     for a, b in zip(serial["cells"], remote["cells"]):
         assert (a["model"], a["seed"], a["basis"]) == (b["model"], b["seed"], b["basis"])
         assert a["errors"]["coupled"]["worst"] == pytest.approx(b["errors"]["coupled"]["worst"], rel=1e-9)
+
+
+def test_a_cell_trained_earlier_travels_to_its_worker_with_the_cell(dask_client):
+    """An MNIST cell whose training the report's Figure 5 ran is computed on a worker from that training (sent along
+    in a one-run SharedTrainings), not retrained. To tell the two apart, the kept training is seed 1's, filed
+    under seed 0: the worker's cell is then seed 1's."""
+    from lindae.validation.experiments.model_training import SharedTrainings, train_model
+    from lindae.validation.experiments.study import _cell_on_worker, _served, cell_model, run_cell
+    from lindae.validation.data.spectrum import compute_spectrum
+    case = parse_study({"cases": [{"name": "m", "spectrum": {"kind": "geometric", "D": 6, "top": 3.0, "bottom": 0.5},
+                                   "hidden": 2, "lr": 0.1, "epochs": 60, "models": [{"name": "AE"}]}]})["cases"][0]
+    case = dict(case, data="mnist")            # a data case (only such cells are served); the spectrum is synthetic
+    model, spec = case["models"][0], compute_spectrum(exact_data(np.geomspace(3.0, 0.5, 6)))
+    shared = SharedTrainings()
+    shared.put(cell_model(case, model, 0, 1e-4), spec, train_model(cell_model(case, model, 1, 1e-4), None, spec))
+    served = _served(shared, case, model, 0, 1e-4, spec)
+    assert shared.served == 1 and _served(shared, case, model, 2, 1e-4, spec) is None      # another seed: not served
+    remote = dask_client.submit(_cell_on_worker, case, model, 0, 1e-4, spec, False, None, served).result()
+    assert remote["errors"] == run_cell(case, model, 1, 1e-4, spec)["errors"]
+    assert remote["errors"] != run_cell(case, model, 0, 1e-4, spec)["errors"]
 
 
 def test_the_study_command_rejects_a_bad_scheduler(tmp_path):

@@ -32,7 +32,7 @@ import numpy as np
 from lindae.derivations.files import atomic_write_bytes, atomic_write_json
 
 from lindae.validation.experiments.config import ConfigError, LinearModel, read_toml
-from lindae.validation.experiments.model_training import train_model
+from lindae.validation.experiments.model_training import SharedTrainings, train_model
 from lindae.validation.experiments.store import ResultStore, content_key, interrupt_on_sigterm, write_manifest
 from lindae.validation.data.spectrum import compute_spectrum
 from lindae.validation.theory import VARIANTS, half_time, run_theory
@@ -249,8 +249,9 @@ def run_study(study: dict, out_dir, *, force=False, log=print, shared=None, clie
     """Run (or resume) every cell of ``study`` and write the files of the module docstring. ``shared``
     (a :class:`~lindae.validation.experiments.model_training.SharedTrainings`) serves cells whose training
     an earlier part of the same job already ran (the report's Figure 5 models are its MNIST cells). With
-    ``client`` (a ``distributed.Client``) the synthetic cells run side by side on its workers, one BLAS thread
-    each; the cells and their order are the same as in a serial run."""
+    ``client`` (a ``distributed.Client``) every cell runs on its workers, one BLAS thread each, the MNIST cells
+    (the longest) first and with their shared training sent along; the cells and their order in the files are
+    the same as in a serial run."""
     start = time.perf_counter()
     store = ResultStore(os.path.join(out_dir, "cells"))
     plan = []          # (case, model, seed, scale, basis, key, first) in config order
@@ -287,18 +288,24 @@ def run_study(study: dict, out_dir, *, force=False, log=print, shared=None, clie
             f"{cell['errors']['effective']['worst']:.3g}; {cell['seconds']:.1f} s")
 
     pending = [j for j, c in enumerate(cells) if c is None]
-    remote = [j for j in pending if client is not None and plan[j][0]["data"] is None] if len(pending) > 1 else []
+    remote = pending if client is not None and len(pending) > 1 else []
     with interrupt_on_sigterm():
-        for j in pending:                  # first the cells here (MNIST cells may be served by shared)
+        for j in pending:                  # without a cluster: every cell here (MNIST cells may be served by shared)
             if j not in remote:
                 case, model, seed, scale, basis, _, first = plan[j]
                 finish(j, run_cell(case, model, seed, scale, spectrum_of(case, basis), keep_curves=first,
                                    shared=shared, basis=basis))
         if remote:
             from lindae.validation.experiments.cluster import map_on_workers
-            log(f"  {len(remote)} synthetic cells side by side on {len(client.scheduler_info()['workers'])} Dask workers")
-            map_on_workers(client, _cell_on_worker, [(j, (*plan[j][:4], spectrum_of(plan[j][0], plan[j][4]), plan[j][6],
-                                                          plan[j][4])) for j in remote], finish)
+            jobs = []
+            for j in remote:
+                case, model, seed, scale, basis, _, first = plan[j]
+                spec = spectrum_of(case, basis)
+                jobs.append((j, (case, model, seed, scale, spec, first, basis, _served(shared, case, model, seed, scale, spec))))
+            # the MNIST cells (H = 256: the longest) first, then the synthetic ones, all on the workers
+            jobs.sort(key=lambda job: plan[job[0]][0]["data"] is None)
+            log(f"  {len(remote)} cells side by side on {len(client.scheduler_info()['workers'])} Dask workers")
+            map_on_workers(client, _cell_on_worker, jobs, finish)
     out = dict(title=study["title"], bound=BOUND, window=WINDOW, cells=cells)
     atomic_write_json(os.path.join(out_dir, "study.json"), out)
     atomic_write_bytes(os.path.join(out_dir, "table.csv"), table_csv(cells).encode())
@@ -309,11 +316,26 @@ def run_study(study: dict, out_dir, *, force=False, log=print, shared=None, clie
     return out
 
 
-def _cell_on_worker(case, model, seed, scale, spec, first, basis):
-    """:func:`run_cell` on a Dask worker, BLAS pinned to one thread so that the workers share the cores."""
+def _served(shared, case, model, seed, scale, spec):
+    """A :class:`SharedTrainings` holding only this cell's training if ``shared`` has it (an MNIST cell that the
+    report's Figure 5 trained), to travel with the cell to a worker; else None."""
+    if shared is None or case["data"] is None:
+        return None
+    cell = cell_model(case, model, seed, scale)
+    res = shared.get(cell, spec)
+    if res is None:
+        return None
+    one = SharedTrainings()
+    one.put(cell, spec, res)
+    return one
+
+
+def _cell_on_worker(case, model, seed, scale, spec, first, basis, served=None):
+    """:func:`run_cell` on a Dask worker, BLAS pinned to one thread so that the workers share the cores;
+    ``served`` carries the cell's training when an earlier part of the job ran it."""
     from lindae.validation.experiments.store import one_blas_thread
     with one_blas_thread():
-        return run_cell(case, model, seed, scale, spec, keep_curves=first, basis=basis)
+        return run_cell(case, model, seed, scale, spec, keep_curves=first, basis=basis, shared=served)
 
 
 def table_csv(cells) -> str:

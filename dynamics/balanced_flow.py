@@ -49,10 +49,11 @@ class BalancedRows:
         xi = np.asarray(xi, dtype=float)
         self.B = xi if xi.ndim == 2 else None
         Y = np.array(directions, dtype=float)
-        norm = np.sqrt(np.einsum("ij,ij->i", Y, Y))
-        ok = (norm > 0) & np.isfinite(log_s)
+        top = np.max(np.abs(Y), axis=1)              # by the largest entry first: a tiny row's squares underflow
+        ok = (top > 0) & np.isfinite(log_s)
         Y[~ok] = 0.0
-        Y[ok] /= norm[ok, None]
+        Y[ok] /= top[ok, None]
+        Y[ok] /= np.sqrt(np.einsum("ij,ij->i", Y[ok], Y[ok]))[:, None]
         self.Y, self.w = Y, np.where(ok, 0.5 * np.asarray(log_s, dtype=float), -np.inf)
         self.kap, self.xi = np.asarray(kap, dtype=float), xi
         if self.B is not None:             # true scale: y_i = e^{w_i} ŷ_i once, then w = 0

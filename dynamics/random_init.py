@@ -39,6 +39,7 @@ from scipy.linalg.blas import dsyrk, dtrsm
 from scipy.linalg.lapack import dpotrf, dtrcon
 
 from ._checks import as_array, as_int
+from .balanced_flow import BalancedRows
 from .statements import implements
 from .errors import InvalidArgument, InvalidArgumentType
 
@@ -262,7 +263,7 @@ def random_init_strength(lam, growing, *, noise_var=0.0, weight_decay=0.0, lr=No
         :data:`SWITCH`; 0 hands over at the first grid time).
     check_dt : float
         Time step (in units of t = lr * k) of the grid on which the saturation σ is checked for the
-        hand-over, added to the requested one (one factor update and one eigenvalue each).
+        hand-over, added to the requested one (one factor update each).
 
     Returns
     -------
@@ -272,7 +273,6 @@ def random_init_strength(lam, growing, *, noise_var=0.0, weight_decay=0.0, lr=No
         Predicted strengths :math:`s_i`.
     """
     from .gd import _record_steps, gd_modes
-    from .balanced_flow import BalancedRows
     lam, Y = _check_start(lam, growing)
     noise_var = float(as_array("noise_var", noise_var, lo=0.0))
     weight_decay = float(as_array("weight_decay", weight_decay, lo=0.0))

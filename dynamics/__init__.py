@@ -21,7 +21,7 @@ from .noise_models import (dropout_optimum, gaussian_moments, masking_moments, o
                            surrogate_strength)
 from .trajectory import METHODS, Trajectory, trajectory
 from .units import LOSSES, LossConvention, from_paper_units, to_paper_units
-from .vocabulary import VOCABULARY, accepts_deprecated_names, deprecated_alias
+from .vocabulary import DEPRECATED, VOCABULARY, accepts_deprecated_names, deprecated_alias
 
 # The public functions, under the one vocabulary (docs/conventions.md); the previous release's keyword spellings
 # (eps, gamma, eta, steps) still work, with a DeprecationWarning, for this release only.
@@ -40,7 +40,10 @@ gd_matrix = accepts_deprecated_names(_gd.gd_matrix)
 gd_modes = accepts_deprecated_names(_gd.gd_modes)
 integrate_matrix_flow = accepts_deprecated_names(_ode.integrate_matrix_flow)
 integrate_modes = accepts_deprecated_names(_ode.integrate_modes)
-random_init_strength = accepts_deprecated_names(_random_init.random_init_strength)
+#: The capacity-limit time warp gave way to the hand-over to R1's balanced flow (its on/off switch and grid step).
+_WARP = {"warp": "balanced", "warp_dt": "check_dt"}
+random_init_strength = accepts_deprecated_names(_random_init.random_init_strength, renames={**DEPRECATED, **_WARP})
+surrogate_strength = accepts_deprecated_names(surrogate_strength, renames=_WARP)
 saturation_weight = accepts_deprecated_names(_random_init.saturation_weight)
 trajectory = accepts_deprecated_names(trajectory)
 loss_and_gradient = accepts_deprecated_names(loss_and_gradient)

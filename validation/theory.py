@@ -15,7 +15,7 @@ from lindae.dynamics.vocabulary import accepts_deprecated_names
 VARIANTS = ("coupled", "effective", "orthogonal", "shared")
 
 
-@accepts_deprecated_names(renames={"u0": "theory"})
+@accepts_deprecated_names(renames={"u0": "theory", "warp": "balanced"})
 def run_theory(result: TrainResult, *, time="discrete", theory=None, balanced=None):
     """Predicted strengths (K, D) at ``result.epochs`` for every mode.
 

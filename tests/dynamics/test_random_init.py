@@ -155,3 +155,21 @@ def test_bad_input_is_named():
         random_init_strength([1.0], np.ones((1, 1)))
     with pytest.raises(ValueError, match="lr"):
         random_init_strength([1.0], np.ones((1, 1)), weight_decay=3.0, lr=1.0, epochs=3)
+
+
+def test_the_warp_spellings_still_work_for_this_release_with_a_deprecation_warning(synthetic_data):
+    """warp / warp_dt (the fitted time warp of the previous release) now switch the hand-over and set its grid."""
+    from lindae import dynamics
+    from lindae.validation import run_theory, train_linear_ae
+    rng = np.random.default_rng(0)
+    lam, Y, ts = np.geomspace(2.0, 0.2, 5), 1e-3 * rng.standard_normal((5, 2)), np.array([0.0, 5.0, 20.0])
+    kw = dict(t=ts, balanced=False)
+    for fn, args in ((dynamics.random_init_strength, (lam, Y)), (dynamics.surrogate_strength, (lam, np.diag(lam), Y))):
+        with pytest.warns(DeprecationWarning, match="'warp' is deprecated; use 'balanced'"):
+            old = fn(*args, t=ts, warp=False)[1]
+        np.testing.assert_array_equal(old, fn(*args, **kw)[1])
+        with pytest.warns(DeprecationWarning, match="'warp_dt' is deprecated; use 'check_dt'"):
+            fn(*args, t=ts, warp_dt=0.5)
+    r = train_linear_ae(synthetic_data, 3, 0.05, 40, init_scale=1e-3, seed=0)
+    with pytest.warns(DeprecationWarning, match="'warp' is deprecated; use 'balanced'"):
+        np.testing.assert_array_equal(run_theory(r, warp=False), run_theory(r, balanced=False))

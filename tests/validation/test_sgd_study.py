@@ -83,7 +83,7 @@ def test_combined_parts_give_the_pooled_statistics():
         validation.combine_sgd_ensembles([parts[0], validation.SGDEnsemble(np.arange(3), *[None] * 7)])
 
 
-def test_seeds_split_over_dask_workers_equal_their_parts_trained_here(tmp_path, dask_client):
+def test_seeds_split_over_dask_workers_equal_the_serial_run(tmp_path, dask_client):
     case = parse_sgd(SMALL)["cases"][0]
     X = np.random.default_rng(2).standard_normal((40, 5)) * [1.5, 1.0, 0.7, 0.4, 0.2]
     np.save(tmp_path / "x.npy", X)
@@ -93,15 +93,15 @@ def test_seeds_split_over_dask_workers_equal_their_parts_trained_here(tmp_path, 
     with pytest.raises(dynamics.DivergenceError, match="every one of the 24 seeds diverged") as info:
         _ensemble(case, 1, 5.0, 200, 200, 24, 5, None, dask_client)         # every part diverges on its worker
     assert 1 <= info.value.step <= 200
-    parts = [validation.train_sgd_ensemble(2, 0.05, 40, batch_size=4, seeds=12, seed=5000 + k,
-                                           eigenvalues=[2.0, 0.5, 0.25], noise_var=0.5, u0=1e-2, record_every=10)
-             for k in range(2)]
-    here = validation.combine_sgd_ensembles(parts)
+    # the seeds a serial run trains, whatever the number of workers: the same statistics to rounding
+    here = validation.train_sgd_ensemble(2, 0.05, 40, batch_size=4, seeds=24, seed=5, eigenvalues=[2.0, 0.5, 0.25],
+                                         noise_var=0.5, u0=1e-2, record_every=10)
     np.testing.assert_allclose(ens.mean, here.mean, rtol=1e-12)
-    parts_x = [validation.train_sgd_ensemble(2, 0.05, 40, batch_size=4, seeds=12, seed=5000 + k, X=X, noise_var=0.5,
-                                             u0=1e-2, record_every=10) for k in range(2)]
-    np.testing.assert_allclose(ens_x.mean, validation.combine_sgd_ensembles(parts_x).mean, rtol=1e-12)
-    np.testing.assert_allclose(ens.std, here.std, rtol=1e-12)
+    here_x = validation.train_sgd_ensemble(2, 0.05, 40, batch_size=4, seeds=24, seed=5, X=X, noise_var=0.5, u0=1e-2,
+                                           record_every=10)
+    np.testing.assert_allclose(ens_x.mean, here_x.mean, rtol=1e-12)
+    np.testing.assert_allclose(ens.std, here.std, rtol=1e-10, atol=1e-15)
+    assert np.array_equal(ens.diverged, here.diverged)
     assert ens.diverged.size == 24
 
 

@@ -154,9 +154,10 @@ def _ensemble(case, B, eta, steps, every, seeds, seed, data, client, log=None):
         return train_sgd_ensemble(case["hidden"], eta, steps, seeds=seeds, seed=seed, progress=log, **kw)
     n = max(1, min(len(client.scheduler_info()["workers"]), seeds // 2))
     sizes = [seeds // n + (k < seeds % n) for k in range(n)]
+    firsts = np.concatenate([[0], np.cumsum(sizes)[:-1]])          # ranges of the same seeds a serial run trains
     X_remote = None if kw["X"] is None else client.scatter(kw["X"], broadcast=True)    # once, not in every task
-    futures = [client.submit(_on_worker, case["hidden"], eta, steps, sz, seed * 1000 + k, dict(kw, X=None), X_remote,
-                             pure=False) for k, sz in enumerate(sizes)]
+    futures = [client.submit(_on_worker, case["hidden"], eta, steps, sz, seed, int(a), dict(kw, X=None), X_remote,
+                             pure=False) for a, sz in zip(firsts, sizes)]
     from lindae.dynamics.errors import DivergenceError
     parts, last = [], steps
     for f in futures:
@@ -172,7 +173,7 @@ def _ensemble(case, B, eta, steps, every, seeds, seed, data, client, log=None):
     return out
 
 
-def _on_worker(hidden, eta, steps, seeds, seed, kw, X):
+def _on_worker(hidden, eta, steps, seeds, seed, first, kw, X):
     """One part of an ensemble on a Dask worker; the step by which every seed diverged (an expected outcome
     near the bound, returned rather than raised so that the worker logs no error) if they all did."""
     from lindae.dynamics.errors import DivergenceError
@@ -180,7 +181,7 @@ def _on_worker(hidden, eta, steps, seeds, seed, kw, X):
     from lindae.validation.training.sgd import train_sgd_ensemble
     with one_blas_thread():
         try:
-            return train_sgd_ensemble(hidden, eta, steps, seeds=seeds, seed=seed, **dict(kw, X=X))
+            return train_sgd_ensemble(hidden, eta, steps, seeds=seeds, seed=seed, first=first, **dict(kw, X=X))
         except DivergenceError as exc:
             return int(exc.step)
 

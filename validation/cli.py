@@ -83,7 +83,7 @@ def add_commands(sub):
     g.add_argument("--quick", action="store_true", help="one N, H <= 32, 600 epochs, 3 grid points, D <= 200")
     m = sub.add_parser("sgd", help="the minibatch-SGD study: every mode's mean and spread over many seeds, and the bound",
                        description="Train every (case, B, learning rate) cell of CONFIG.toml with many seeds of "
-                                   "minibatch SGD side by side and compare every mode's mean and standard deviation "
+                                   "minibatch SGD and compare every mode's mean and standard deviation "
                                    "with S1-S3; measure the share of seeds that diverge around S4's learning-rate "
                                    "bound; write cells/KEY.json, sgd.json, bands.png and manifest.json into --out. "
                                    "Finished cells are skipped on a rerun unless --force.")

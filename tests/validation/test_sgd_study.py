@@ -122,6 +122,30 @@ def test_a_run_on_dask_workers_computes_each_cells_theory_there_and_keeps_config
         assert c["curves"]["theory_std"][-1] == pytest.approx(list(th["std"][-1, :2]), rel=1e-12)
 
 
+def test_a_cell_is_saved_as_soon_as_its_theory_is_in_so_an_interrupted_run_keeps_it(tmp_path, dask_client,
+                                                                                      monkeypatch):
+    """With a client, curve cells wait for their theory on the workers. Each is saved once its theory is in, not at
+    the end: here both theories are in before the bound cell starts, and the bound cell is interrupted."""
+    import time as _time
+    from lindae.validation.experiments import sgd_study
+
+    real = sgd_study.curve_cell_later
+
+    def later_when_in(*args, **kw):
+        out = real(*args, **kw)
+        while not out.ready():
+            _time.sleep(0.05)
+        return out
+
+    def interrupted(*args, **kw):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(sgd_study, "curve_cell_later", later_when_in)
+    monkeypatch.setattr(sgd_study, "bound_cell", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        run_sgd_study(parse_sgd(SMALL), tmp_path, log=lambda m: None, client=dask_client)
+    assert len(os.listdir(tmp_path / "cells")) == 2
+
+
 def test_quick_and_report_variants():
     study = parse_sgd({"cases": [{"name": "g", "eigenvalues": [1.0], "hidden": 1, "batch_sizes": [1, 8, 64, 512]},
                                  {"name": "m", "data": "mnist", "hidden": 4, "lrs": ["0.25 bound", "0.9 bound"],

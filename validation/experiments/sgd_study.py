@@ -236,7 +236,9 @@ def curve_cell_later(case, B, spec, data=None, client=None, log=None):
                     hidden=case["hidden"], seeds=case["seeds"], diverged=case["seeds"], all_diverged=True,
                     modes_missing=list(range(1, min(case["top"], case["hidden"]) + 1)), worst_se=None, worst_std=None,
                     seconds=time.perf_counter() - t0)
-        return lambda: cell
+        done = lambda: cell          # noqa: E731
+        done.ready = lambda: True
+        return done
     t_train = time.perf_counter() - t
     theory = client.submit(_timed, run_sgd_theory, client.scatter(ens), pure=False) if client is not None else None
 
@@ -245,6 +247,7 @@ def curve_cell_later(case, B, spec, data=None, client=None, log=None):
     def finish():
         th = theory.result() if theory is not None else _timed(run_sgd_theory, ens)
         return _curve_result(case, B, spec, data, ens, eta, steps, before, t_train, th)
+    finish.ready = lambda: theory is None or theory.done()
     return finish
 
 
@@ -358,6 +361,8 @@ def run_sgd_study(study: dict, out_dir, *, force=False, log=print, data=None, cl
             log(f"    [{j + 1}/{len(todo)}] {label}: {summary_line(cell)}; {cell['seconds']:.1f} s")
 
         for j, (kind, case, B, lr) in enumerate(todo):
+            for jj in [jj for jj, (_, _, later) in pending.items() if later.ready()]:
+                settle(jj, *pending.pop(jj))         # saved as soon as its theory is in: an interrupted run keeps it
             key = content_key(kind, case, B, lr, *([os.path.abspath(data)] if data and case["data"] else []))
             cell = None if force else store.load(key)
             label = f"{case['name']} B = {B}" + (f", lr {lr}" if kind == "curve" else ", bound")

@@ -214,7 +214,10 @@ def main(argv=None):
     if a.sgd_speed:
         with open(a.sgd_speed) as fh:
             speed = json.load(fh)
-        runs["sgd_speed"] = dict(seeds=speed["seeds"], **{f"B{r['batch_size']}": r["ratio"] for r in speed["rows"]})
+        runs["sgd_speed"] = dict(seeds=speed["seeds"], gflops=speed["gflops"],
+                                 **{f"{k}B{r['batch_size']}": r[v] for r in speed["rows"]
+                                    for k, v in (("", "ratio"), ("side_by_side_", "ratio_side_by_side"),
+                                                 ("floor_", "ratio_floor"))})
     if a.only_runs:
         with open(a.out) as fh:
             claims = json.load(fh)

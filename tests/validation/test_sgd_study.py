@@ -176,3 +176,16 @@ def test_the_command_runs_a_config_and_rejects_a_bad_one(tmp_path):
     bad = subprocess.run([sys.executable, "-m", "lindae", "sgd", str(cfg), "--out", str(tmp_path / "o")],
                          capture_output=True, text=True)
     assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1 and "Traceback" not in bad.stderr
+
+
+def test_the_speed_cell_times_all_seeds_against_one_and_gives_the_arithmetic_floor(monkeypatch):
+    """Times are per step (the setup outside the clock), the ratio is their quotient, and the floor is the seeds'
+    10·B·D·H flops a step at the core's rate (fixed here at 50 GFlop/s) over one seed's step."""
+    from lindae.validation import provenance
+    from lindae.validation.experiments.sgd_study import _speed
+    monkeypatch.setattr(provenance, "machine_speed", lambda: 50.0)
+    case = dict(parse_sgd(SMALL)["cases"][0], seeds=6)
+    out = _speed(case, 4, 0.05, None, steps=5)
+    assert out["step_seconds_all"] > 0 and out["step_seconds_one"] > 0
+    assert out["ratio"] == pytest.approx(out["step_seconds_all"] / out["step_seconds_one"], rel=1e-12)
+    assert out["ratio_floor"] == pytest.approx(6 * 10 * 4 * 3 * 2 / 50e9 / out["step_seconds_one"], rel=1e-12)

@@ -307,22 +307,26 @@ def _json(a):
 
 
 def _speed(case, B, eta, data, steps=25):
-    """A step of all seeds against a step of one seed, side by side: each the difference between runs of 2n and n
-    steps, so that the setup they share (the data's spectrum and moments) cancels."""
-    from lindae.validation.training.sgd import train_sgd_ensemble
+    """A step of all seeds against a step of one seed, in the same run, with the setup they share (the data's spectrum
+    and moments) done once before the clock starts; one seed runs ``seeds`` times as many steps, so that both times
+    are long enough to measure. ``ratio_floor`` is the ratio that arithmetic alone sets: the seeds' 10·B·D·H flops a
+    step each at one core's BLAS rate (:func:`~lindae.validation.provenance.machine_speed`), against one seed's
+    measured step."""
+    from lindae.validation.provenance import machine_speed
+    from lindae.validation.training import sgd
     lam, X = _data(case, data)
-    kw = dict(batch_size=B, eigenvalues=lam, X=X, noise_var=case["noise_var"], sampled_noise=case["sampled_noise"],
-              u0=case["u0"])
+    n = case["seeds"]
     per_step = {}
-    for n in (1, case["seeds"]):
-        t = []
-        for k in (steps, 2 * steps):
-            start = time.perf_counter()
-            train_sgd_ensemble(case["hidden"], eta, k, seeds=n, seed=1, record_every=k, **kw)
-            t.append(time.perf_counter() - start)
-        per_step[n] = max(t[1] - t[0], 1e-9) / steps
-    return dict(steps=steps, step_seconds_all=per_step[case["seeds"]], step_seconds_one=per_step[1],
-                ratio=per_step[case["seeds"]] / per_step[1])
+    for seeds, k in ((n, steps), (1, steps * n)):
+        p = sgd._problem(case["hidden"], eta, k, B, lam, X, case["noise_var"], 0.0, case["sampled_noise"], case["u0"],
+                         k)[0]
+        gens = [sgd.seed_generators(1, i) for i in range(seeds)]
+        start = time.perf_counter()
+        sgd._run(p, gens)
+        per_step[seeds] = (time.perf_counter() - start) / k
+    floor = n * 10 * B * p.D * case["hidden"] / (1e9 * machine_speed()) / per_step[1]
+    return dict(steps=steps, step_seconds_all=per_step[n], step_seconds_one=per_step[1],
+                ratio=per_step[n] / per_step[1], ratio_floor=floor)
 
 
 def bound_cell(case, B, data=None, client=None) -> dict:

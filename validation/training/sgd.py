@@ -247,6 +247,14 @@ def _one_by_one(p, gens, progress):
 SIDE_BY_SIDE_MAX = 4096
 
 
+def _run(p, gens, progress=None):
+    """Step the seeds of ``gens`` the faster way for the model's size (``SIDE_BY_SIDE_MAX``)."""
+    if 2 * p.H * p.D <= SIDE_BY_SIDE_MAX:
+        return _side_by_side(p, gens, progress)
+    with one_blas_thread():           # small products, NumPy's and SciPy's BLAS alternating: threads only wait
+        return _one_by_one(p, gens, progress)
+
+
 def _problem(hidden, lr, epochs, batch_size, eigenvalues, X, noise_var, weight_decay, sampled_noise, u0,
              record_every):
     """The checked settings as a :class:`_Problem`, with the data's λ, E x⁴ and E xᵢ²xⱼ² (None for Gaussian data)."""
@@ -328,11 +336,7 @@ def train_sgd_ensemble(hidden, lr, epochs, *, batch_size, seeds=200, eigenvalues
                                sampled_noise, u0, record_every)
     S, first = as_int("seeds", seeds, lo=1), as_int("first", first, lo=0)
     gens = [seed_generators(seed, first + i) for i in range(S)]
-    if 2 * p.H * p.D <= SIDE_BY_SIDE_MAX:
-        counts, mean, M2, diverged, died = _side_by_side(p, gens, progress)
-    else:
-        with one_blas_thread():       # small products, NumPy's and SciPy's BLAS alternating: threads only wait
-            counts, mean, M2, diverged, died = _one_by_one(p, gens, progress)
+    counts, mean, M2, diverged, died = _run(p, gens, progress)
     rows = np.asarray(p.rows)
     with np.errstate(invalid="ignore", divide="ignore"):
         std = np.where(counts[:, None] > 1, np.sqrt(M2 / np.maximum(counts - 1, 1)[:, None]), np.nan)

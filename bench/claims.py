@@ -26,6 +26,8 @@ import os
 import re
 import tempfile
 
+import numpy as np
+
 from lindae.derivations.files import atomic_write_json, atomic_write_text
 
 #: <!-- claim:KEY:FORMAT -->VALUE<!-- /claim -->, KEY a dotted path into claims.json.
@@ -151,6 +153,17 @@ def generalisation_numbers(folder):
     return out
 
 
+def _worst_relative_mean(cell):
+    """Largest |measured mean / predicted mean − 1| (per cent) over the cell's compared steps and tabled modes."""
+    cv = cell.get("curves")
+    if not cv or cell.get("mode_worst_se") is None:
+        return None
+    at = [i for i, k in enumerate(cv["steps"]) if k in set(cell["compared_steps"])]
+    top = len(cell["mode_worst_se"])
+    m, t = (np.asarray(cv[k], dtype=float)[at, :top] for k in ("mean", "theory_mean"))
+    return 100 * float(np.max(np.abs(m / t - 1)))
+
+
 def sgd_numbers(folders):
     """The SGD study's numbers, keyed for the markers: ``CASE_B8_lr0_01`` (or ``..._0_5bound``) per curve cell,
     ``CASE_B8_bound`` per bound cell, ``CASE_worst_ok`` (worst measures over the cells at B ≤ 64 with lr 0.01 or
@@ -172,7 +185,8 @@ def sgd_numbers(folders):
                 lr=c["lr"], steps=c["steps"], seeds=c["seeds"], diverged=c["diverged"],
                 worst_se=c.get("worst_se"), worst_std=None if c.get("worst_std") is None else 100 * c["worst_std"],
                 modes_missing=len(c["modes_missing"]), theory_failed=bool(c.get("theory_failed")),
-                train_seconds=c.get("train_seconds"), theory_seconds=c.get("theory_seconds"))
+                train_seconds=c.get("train_seconds"), theory_seconds=c.get("theory_seconds"),
+                worst_mean_relative=_worst_relative_mean(c))
     return out
 
 

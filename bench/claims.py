@@ -8,6 +8,7 @@
 ``--external FILE`` the models trained elsewhere (``python bench/external_models.py --out FILE``),
 ``--generalisation DIR`` the finite-data study (``lindae generalisation configs/generalisation_mnist.toml --out DIR``),
 ``--sgd-speed FILE`` many SGD seeds against one (``python bench/sgd_speed.py --out FILE``),
+``--r15-speed FILE`` R15's evaluation against the training it predicts (``python bench/r15_speed.py --out FILE``),
 ``--sgd-bias FILE`` where the SGD theory's mean misses at B = 1 (``python bench/sgd_bias.py --out FILE``),
 ``--sgd DIR`` the minibatch-SGD study (``lindae sgd configs/sgd.toml --out DIR``; several folders may be given, e.g.
 one per case, and their cells are merged),
@@ -201,6 +202,7 @@ def main(argv=None):
                    "configs/generalisation_mnist.toml --out DIR`")
     p.add_argument("--sgd", metavar="DIR", nargs="+", help="output folder(s) of `lindae sgd configs/sgd.toml --out DIR`")
     p.add_argument("--sgd-speed", metavar="FILE", help="output of `python bench/sgd_speed.py --out FILE`")
+    p.add_argument("--r15-speed", metavar="FILE", help="output of `python bench/r15_speed.py --out FILE` (MNIST, H = 256)")
     p.add_argument("--sgd-bias", metavar="FILE", help="output of `python bench/sgd_bias.py --out FILE` (B = 1)")
     p.add_argument("--noise", metavar="FILE", help="output of `python bench/noise_models_mnist.py --out FILE`")
     p.add_argument("--noise-report", metavar="DIR", help="output folder of `lindae reproduce` whose noise-model runs "
@@ -234,6 +236,10 @@ def main(argv=None):
                                  **{f"{k}B{r['batch_size']}": r[v] for r in speed["rows"]
                                     for k, v in (("", "ratio"), ("side_by_side_", "ratio_side_by_side"),
                                                  ("floor_", "ratio_floor"))})
+    if a.r15_speed:
+        with open(a.r15_speed) as fh:
+            r15 = json.load(fh)
+        runs["r15_speed"] = {k: r15[k] for k in ("ratio", "epoch_ms", "record_ms", "records", "modes", "hidden")}
     if a.sgd_bias:
         with open(a.sgd_bias) as fh:
             bias = json.load(fh)

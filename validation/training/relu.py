@@ -125,11 +125,12 @@ class ReluStep:
             b = self._buffers[name] = np.empty(shape, dtype=self.dt)
         return b
 
-    def _normals(self, shape, wait=True):
+    def _normals(self, name, shape, wait=True):
         """Standard normals in the training dtype, the two halves of the rows drawn by two generators on two
-        threads (NumPy's generators release the GIL); the draws depend only on the seed. With
-        ``wait=False``, a function that waits for the draws and returns them."""
-        out = np.empty(shape, dtype=self.dt)
+        threads (NumPy's generators release the GIL); the draws depend only on the seed. They are drawn into
+        the buffer ``name``, kept from epoch to epoch (a fresh n x H array would be page-faulted every epoch).
+        With ``wait=False``, a function that waits for the draws and returns them."""
+        out = self._buffer(name, shape)
         half = shape[0] // 2
         if self._pool is None:
             from concurrent.futures import ThreadPoolExecutor
@@ -154,15 +155,16 @@ class ReluStep:
         self._Vk, self._lamk = Vk, np.asarray(lamk, dtype=np.float64)
         self._x2 = float(np.einsum("ij,ij->", self.X, self.X, dtype=np.float64))
 
-    def _measure(self, W2, Hz, HzHz, HzX):
-        r"""(m, clean loss) from the clean relu(Z) (H x n) and its products: with F = relu(Z)ᵀW2ᵀ,
-        :math:`m_i = \sum_n (a_i^	op H_z)_n (Xv_i)_n/(N\lambda_i)`, :math:`a_i = W_2^	op v_i`, and
-        :math:`\|F - X\|^2 = \langle W_2^	op W_2, H_zH_z^	opangle - 2\langle W_2^	op, H_zXangle + \|X\|^2`."""
+    def _measure(self, W2, Hz, HzHz, fx):
+        r"""(m, clean loss) from the clean relu(Z) (H x n), its Gram and :math:`f_x = \langle W_2^\top, H_zX\rangle`:
+        with F = relu(Z)ᵀW2ᵀ, :math:`m_i = \sum_n (a_i^\top H_z)_n (Xv_i)_n/(N\lambda_i)`, :math:`a_i = W_2^\top v_i`,
+        and :math:`\|F - X\|^2 = \langle W_2^\top W_2, H_zH_z^\top\rangle - 2f_x + \|X\|^2`. Without noise
+        :math:`H_zX` is a product the gradient needs anyway; with noise, :math:`f_x = \langle H_z, (XW_2)^\top\rangle`
+        is an elementwise sum over the forward product's other half instead of an H x n x D product."""
         n = self.X.shape[0]
         FV = (W2.T @ self._Vk).T @ Hz                                        # (F V_k)ᵀ, k x n
         m = np.einsum("kn,kn->k", FV, self._XVt, dtype=np.float64) / (n * self._lamk)
         f2 = float(np.einsum("ij,ij->", (W2.T @ W2).astype(np.float64), HzHz.astype(np.float64)))
-        fx = float(np.einsum("ij,ji->", W2.astype(np.float64), HzX.astype(np.float64)))
         return m, (f2 - 2 * fx + self._x2) / self.X.size
 
     def gradients(self, W1, W2, measure=False):
@@ -175,8 +177,8 @@ class ReluStep:
         X, h = self.X, W1.shape[0]
         n, d = X.shape
         if self.noise_std:     # the draws run on their own threads while the products below use BLAS's
-            G = self._normals((h, n), wait=False)              # Gᵀ, n x H standard normal
-            K = self._normals((h, d), wait=False)
+            G = self._normals("G", (h, n), wait=False)         # Gᵀ, n x H standard normal
+            K = self._normals("K", (h, d), wait=False)
         WW = self._buffer("WW", (2 * h, d))
         WW[:h] = W1
         WW[h:] = W2.T
@@ -184,12 +186,12 @@ class ReluStep:
         Z, XW2 = ZZ[:h], ZZ[h:]
         measured = None
         if measure and self.noise_std:      # the clean forward pass, before the noise enters Z
-            Hc = np.maximum(Z, 0)
-            measured = self._measure(W2, Hc, Hc @ Hc.T, Hc @ X)
+            Hc = np.maximum(Z, 0, out=self._buffer("noise", Z.shape))           # the buffer (σGR)ᵀ takes next
+            measured = self._measure(W2, Hc, Hc @ Hc.T, float(np.einsum("hn,hn->", Hc, XW2, dtype=np.float64)))
         if self.noise_std:
             Phi, R = _row_basis(W1)                            # W1ᵀ = Φᵀ R
             G, K = G(), K()
-            Z += (self.noise_std * R.T) @ G                    # (σ G R)ᵀ
+            Z += np.matmul(self.noise_std * R.T, G, out=self._buffer("noise", Z.shape))    # (σ G R)ᵀ
         HD = self._buffer("HD", (2 * h, n))
         Hz = np.maximum(Z, 0, out=HD[:h])
         dZ = HD[h:]
@@ -200,7 +202,8 @@ class ReluStep:
         GX = HD @ X                                            # relu(Z)ᵀX and dZᵀX in one product
         HzHz = Hz @ Hz.T
         if measure and not self.noise_std:
-            measured = self._measure(W2, Hz, HzHz, GX[:h])
+            fx = float(np.einsum("ij,ji->", W2.astype(np.float64), GX[:h].astype(np.float64)))
+            measured = self._measure(W2, Hz, HzHz, fx)
         g2 = W2 @ HzHz
         g2 -= GX[:h].T
         g1 = GX[h:]

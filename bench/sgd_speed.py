@@ -59,7 +59,7 @@ def main(argv=None):
                 with one_blas_thread():         # as train_sgd_ensemble runs it (and every Dask worker runs)
                     way(prob, [sgd.seed_generators(0, i) for i in range(n)], None)
             step[name] = best_time(go, a.repeat) / k
-        floor = a.seeds * 10 * B * X.shape[1] * H / rate / step["one"]
+        floor = sgd.ratio_floor(a.seeds, B, X.shape[1], H, step["one"], rate)
         rows.append(dict(batch_size=B, step_seconds_all=step["seed_by_seed"], step_seconds_side_by_side=step["side_by_side"],
                          step_seconds_one=step["one"], ratio=step["seed_by_seed"] / step["one"],
                          ratio_side_by_side=step["side_by_side"] / step["one"], ratio_floor=floor))

@@ -309,10 +309,8 @@ def _json(a):
 def _speed(case, B, eta, data, steps=25):
     """A step of all seeds against a step of one seed, in the same run, with the setup they share (the data's spectrum
     and moments) done once before the clock starts; one seed runs ``seeds`` times as many steps, so that both times
-    are long enough to measure. ``ratio_floor`` is the ratio that arithmetic alone sets: the seeds' 10·B·D·H flops a
-    step each at one core's BLAS rate (:func:`~lindae.validation.provenance.machine_speed`), against one seed's
-    measured step."""
-    from lindae.validation.provenance import machine_speed
+    are long enough to measure. ``ratio_floor`` is the ratio that arithmetic alone sets
+    (:func:`lindae.validation.training.sgd.ratio_floor`)."""
     from lindae.validation.training import sgd
     lam, X = _data(case, data)
     n = case["seeds"]
@@ -324,9 +322,8 @@ def _speed(case, B, eta, data, steps=25):
         start = time.perf_counter()
         sgd._run(p, gens)
         per_step[seeds] = (time.perf_counter() - start) / k
-    floor = n * 10 * B * p.D * case["hidden"] / (1e9 * machine_speed()) / per_step[1]
     return dict(steps=steps, step_seconds_all=per_step[n], step_seconds_one=per_step[1],
-                ratio=per_step[n] / per_step[1], ratio_floor=floor)
+                ratio=per_step[n] / per_step[1], ratio_floor=sgd.ratio_floor(n, B, p.D, case["hidden"], per_step[1]))
 
 
 def bound_cell(case, B, data=None, client=None) -> dict:

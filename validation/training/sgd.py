@@ -72,6 +72,17 @@ def _aligned(S, H, D, u0):
     return W1, np.transpose(W1, (0, 2, 1)).copy()        # a copy: for D = H = 1 the transpose is W1 itself
 
 
+def ratio_floor(seeds, batch_size, D, hidden, one_seed_step, rate=None):
+    """The smallest time ratio of ``seeds`` seeds to one that arithmetic allows: the seeds' 10·B·D·H flops a step
+    each (forward and backward products of a (B x D) batch through an H-unit model) at one core's BLAS rate ``rate``
+    (flop/s; default :func:`~lindae.validation.provenance.machine_speed`), against one seed's measured step
+    ``one_seed_step`` (seconds)."""
+    if rate is None:
+        from lindae.validation.provenance import machine_speed
+        rate = 1e9 * machine_speed()
+    return seeds * 10 * batch_size * D * hidden / rate / one_seed_step
+
+
 def seed_generators(seed, index):
     """The two generators of seed ``index`` of the family ``seed``: its samples (or rows) and its input noise.
 

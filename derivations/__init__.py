@@ -18,6 +18,7 @@ _EXPORTS = {"render_latex": "document", "render_markdown": "document", "BUILDERS
             "Result": "result", "Step": "result", "Verification": "result", "lambdify_statement": "numeric",
             "mode_flow_function": "numeric", "mode_gd_map_function": "numeric", "sgd_step_moments_function": "numeric",
             "sgd_pair_block_function": "numeric", "sgd_pair_block_polynomials": "numeric",
+            "sgd_pair_leakage_function": "numeric",
             "sgd_lr_bound_function": "numeric",
             "mode_loss_function": "numeric", "mode_flow_function_mp": "numeric"}
 

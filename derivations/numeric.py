@@ -133,6 +133,42 @@ def sgd_pair_block_function(sampled: bool):
 
 
 @functools.lru_cache(maxsize=None)
+def sgd_pair_leakage_function(sampled: bool):
+    """S3 generated for a pair whose second mode j has no hidden unit (j >= H, so :math:`p_j = q_j = 0`), which
+    carries only (c, d): returns ``(blocks, feedback)``, the parts of :func:`sgd_pair_block_function` such a pair
+    uses, with :math:`p_j = q_j = 0` and the covariance entries of a, b set to 0 before generating (10 of the 37
+    entries of A, N, C, each shorter).
+
+    ``blocks(p_i, q_i, lam_i, lam_j, eps, gamma, eta, m_ij) -> (A_cd, N_cd)``, arrays (2, 2, P) and (2, 3, P): rows
+    (and columns of A) c, d of S3's A and N; ``feedback(p_i, q_i, lam_i, lam_j, eps, gamma, eta, S_cc, S_cd, S_dd)
+    -> (δp_i, δq_i)``, an array (2, P) (δp_j, δq_j do not act: mode j has no diagonal weight)."""
+    import numpy as np
+    from .sgd_leakage import SIG, XI, lam_i, lam_j, m_ij, p_i, p_j, q_i, q_j
+    stmt = get("pair_block").statement
+    none = {p_j: 0, q_j: 0}
+    A, N, delta = (stmt[k].rhs.xreplace(XI).xreplace(none) for k in (0, 1, 4))
+    carried = [(2, 2), (2, 3), (3, 3)]
+    delta = delta.xreplace({v: 0 for key, v in SIG.items() if key[0] <= key[1] and key not in carried})
+    args = [p_i, q_i, lam_i, lam_j, eps, gam, eta, m_ij]
+    fa = _lambdify(args, list(A[2:, 2:]) + list(N[2:, :]), "S3's A and N, rows c and d, for p_j = q_j = 0.")
+    fd = _lambdify(args[:7] + [SIG[k] for k in carried], list(delta[:2]), "S3's δp_i, δq_i for p_j = q_j = 0.")
+
+    def stack(values, lead):
+        out = np.empty((len(values),) + lead)
+        for k, v in enumerate(values):
+            out[k] = v
+        return out
+
+    def blocks(*v):
+        out = stack(fa(*v), np.broadcast(*v).shape)
+        return out[:4].reshape((2, 2) + out.shape[1:]), out[4:].reshape((2, 3) + out.shape[1:])
+
+    def feedback(*v):
+        return stack(fd(*v), np.broadcast(*v).shape)
+    return blocks, feedback
+
+
+@functools.lru_cache(maxsize=None)
 def sgd_pair_block_polynomials(sampled: bool):
     r"""S3 at balanced weights (:math:`p_i = q_i = w_i`, :math:`p_j = q_j = w_j`, where the SGD closure evaluates it at
     every step), as sparse polynomials in :math:`(w_i, w_j)`: returns ``(exponents, blocks, feedback)``.

@@ -260,11 +260,13 @@ class _Group:
     of :math:`M = [A\ \ N/\sqrt B]` (k x (k + 3)); C does not depend on the weights and is evaluated once. Up to
     :data:`POLY_PAIRS` pairs, M and δw come from S3's sparse polynomials in the weights, whose terms are fixed for a
     pair (a few calls a step, whatever the size of the expressions); beyond, from S3's generated expressions, which
-    move less memory per pair. Both are generated from S3 and agree to rounding."""
+    move less memory per pair: for a pair whose mode j has no hidden unit, those generated with p_j = q_j = 0 and for
+    (c, d) alone (:func:`lindae.derivations.sgd_pair_leakage_function`). All are generated from S3 and agree to
+    rounding."""
 
     def __init__(self, I, J, full, lam, m22, consts, B, sampled):
-        from lindae.derivations import sgd_pair_block_function, sgd_pair_block_polynomials
-        self.I, self.J, self.full = I, J, full
+        from lindae.derivations import sgd_pair_block_function, sgd_pair_block_polynomials, sgd_pair_leakage_function
+        self.I, self.J, self.full, self.leak = I, J, full, None
         self.k, first = (4, 0) if full else (2, 2)
         k, self.rows = self.k, slice(first, 4)
         exps, (t, coefficients), (dt, feedback_coefficients) = sgd_pair_block_polynomials(sampled)
@@ -282,10 +284,14 @@ class _Group:
             scale = np.array([1.0 if c < k else 1.0 / self.root_b for r in range(k) for c in range(k + 3)])
             dcoef = feedback_coefficients(lam[I], lam[J], *consts)
             self.poly = (exps, t[:, sel], coef[:, sel] * scale[:, None], dt[:, :, cols], dcoef[:, :, cols])
-        else:
+        elif full:
             self.poly = None
             self.blocks, self.delta = sgd_pair_block_function(sampled)
             self.args, self.m22, self.carried = (lam[I], lam[J], *consts), m22, np.arange(len(_UPPER[0]))[cols]
+        else:           # mode j has no hidden unit (w_j = 0): S3 generated with p_j = q_j = 0, for (c, d) only
+            self.poly = None
+            self.leak = sgd_pair_leakage_function(sampled)
+            self.args, self.m22 = (lam[I], lam[J], *consts), m22
 
     def m(self, wi, wj):
         """M = [A  N/√B] at the balanced weights w_i, w_j, as its two parts (k, k, P) and (k, 3, P)."""
@@ -293,6 +299,9 @@ class _Group:
             exps, t, coef = self.poly[:3]
             M = np.einsum("kep,kep->ep", coef, _monomials(exps, wi, wj)[t]).reshape((self.k, self.k + 3, wi.size))
             return M[:, :self.k], M[:, self.k:]
+        if self.leak is not None:
+            A, N = self.leak[0](wi, wi, *self.args, self.m22)
+            return A, N / self.root_b
         A, N, _ = self.blocks(wi, wi, wj, wj, *self.args, self.m22)
         return A[self.rows, self.rows], N[self.rows] / self.root_b
 
@@ -301,6 +310,8 @@ class _Group:
         if self.poly is not None:
             exps, _, _, dt, dcoef = self.poly
             return np.einsum("rsp,sp->rp", np.einsum("krsp,krsp->rsp", dcoef, _monomials(exps, wi, wj)[dt]), sig)
+        if self.leak is not None:       # δp_j, δq_j do not act (w_j = 0)
+            return np.concatenate([self.leak[1](wi, wi, *self.args, *sig), np.zeros((2, wi.size))])
         full = [0.0] * len(_UPPER[0])          # the entries a group does not carry enter as 0
         for k, row in zip(self.carried, sig):
             full[k] = row

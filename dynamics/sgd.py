@@ -306,12 +306,12 @@ class _Group:
         return A[self.rows, self.rows], N[self.rows] / self.root_b
 
     def dw(self, wi, wj, sig):
-        """S3's δw (4, P) from Σ's carried upper-triangle entries ``sig``."""
+        """S3's δw (4, P) from Σ's carried upper-triangle entries ``sig`` (a leakage-only pair: δp_i, δq_i, (2, P))."""
         if self.poly is not None:
             exps, _, _, dt, dcoef = self.poly
             return np.einsum("rsp,sp->rp", np.einsum("krsp,krsp->rsp", dcoef, _monomials(exps, wi, wj)[dt]), sig)
-        if self.leak is not None:       # δp_j, δq_j do not act (w_j = 0)
-            return np.concatenate([self.leak[1](wi, wi, *self.args, *sig), np.zeros((2, wi.size))])
+        if self.leak is not None:       # δp_j, δq_j do not act (w_j = 0): only δp_i, δq_i (2, P)
+            return self.leak[1](wi, wi, *self.args, *sig)
         full = [0.0] * len(_UPPER[0])          # the entries a group does not carry enter as 0
         for k, row in zip(self.carried, sig):
             full[k] = row
@@ -355,18 +355,20 @@ class _Pairs:
         return all(float(np.abs(g.Sig).max(initial=0.0)) < OVERFLOW_GUARD for g in self.groups)
 
     def _scatter(self, f):
-        """Sum f(group) -> (values for mode i, values for mode j) over the groups into a length-D array."""
+        """Sum f(group) -> (values for mode i, values for mode j) over the groups into a length-D array (None: nothing
+        for that side)."""
         out = np.zeros(self.D)
         for g in self.groups:
-            vi, vj = f(g)
-            out += np.bincount(g.I, vi, self.D) + np.bincount(g.J, vj, self.D)
+            for at, v in zip((g.I, g.J), f(g)):
+                if v is not None:
+                    out += np.bincount(at, v, self.D)
         return out
 
     @staticmethod
     def _ab_cd(g):
-        """(Σ_ab, Σ_cd) of a group's pairs (Σ_ab = 0 where a, b are not carried)."""
+        """(Σ_ab, Σ_cd) of a group's pairs (Σ_ab is None where a, b are not carried)."""
         S = g.Sig
-        return (S[1, 0], S[3, 2]) if g.full else (np.zeros(g.I.size), S[1, 0])
+        return (S[1, 0], S[3, 2]) if g.full else (None, S[1, 0])
 
     def strength(self):
         """Additions to every mode's mean and variance: Σ_ab (mode i), Σ_cd (mode j), and Isserlis' variances."""
@@ -379,7 +381,7 @@ class _Pairs:
 
     def weights(self, ubar):
         """Balanced diagonal weights √s̄ of every mode (0 beyond H), from the mean strengths with their leakage."""
-        s = self._scatter(self._ab_cd)
+        s = self._scatter(lambda g: self._ab_cd(g) if g.full else (None, None))     # a leakage-only pair's j >= H
         out = np.zeros(self.D)
         out[:self.H] = np.sqrt(np.maximum(ubar + s[:self.H], np.finfo(float).tiny))
         return out
@@ -389,7 +391,7 @@ class _Pairs:
         def one(g):
             wi, wj = wd[g.I], wd[g.J]
             dw = g.dw(wi, wj, g.Sig[_UPPER] if g.full else g.Sig[_CD_ENTRIES])      # entries not carried are 0
-            return wi * (dw[0] + dw[1]), wj * (dw[2] + dw[3])
+            return wi * (dw[0] + dw[1]), (wj * (dw[2] + dw[3]) if g.full else None)     # w_j = 0 beyond H
         return self._scatter(one)[:self.H]
 
     def advance(self, wd):

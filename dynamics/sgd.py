@@ -113,9 +113,10 @@ def _pair_indices(D, H):
 
 
 def sgd_mode_moments(epochs, lam, *, noise_var=0.0, weight_decay=0.0, lr, batch_size, u0, sampled_noise=False,
-                     fourth_moment=None, cross_moment=None, hidden=None, pairs=True, record_every=1):
+                     fourth_moment=None, cross_moment=None, hidden=None, pairs=True, record_every=1, at=None):
     r"""Mean and standard deviation of each mode's strength :math:`s_i = (W_2W_1)_{ii}` under minibatch SGD from an
-    aligned start u0 (S1-S3), at steps 0, ``record_every``, ..., ``epochs`` (one minibatch per step).
+    aligned start u0 (S1-S3), at steps 0, ``record_every``, ..., ``epochs`` (one minibatch per step), or at the steps
+    ``at`` (sorted, within 0 ... ``epochs``; ``epochs`` is added when missing).
 
     **Each mode (S1, S2).** The Gaussian law N(μ, s²) of :math:`\ell = \ln u` is mapped through the conditional
     log-normal law of u' whose mean and variance are S2's :math:`F(u)` and :math:`Q(u)`:
@@ -172,8 +173,14 @@ def sgd_mode_moments(epochs, lam, *, noise_var=0.0, weight_decay=0.0, lr, batch_
     escape = np.log(np.maximum(2 + eta * kap, 1.0) / (eta * np.maximum(xi, np.finfo(float).tiny)))
     escape_min = float(np.min(escape))
     lost = np.zeros(H)
-    rows = list(range(0, K + 1, every))
-    if rows[-1] != K:
+    if at is None:
+        rows = list(range(0, K + 1, every))
+    else:
+        steps = np.atleast_1d(np.asarray(as_array("at", at, lo=0.0)))
+        if steps.ndim != 1 or np.any(steps != np.round(steps)) or np.any(steps > K) or np.any(np.diff(steps) <= 0):
+            raise InvalidArgument(f"at must be increasing whole steps within 0 ... epochs = {K}")
+        rows = [int(v) for v in steps]
+    if not rows or rows[-1] != K:
         rows.append(K)
     mean, std = np.zeros((len(rows), D)), np.zeros((len(rows), D))
     pair = _Pairs(lam, H, eps, gam, eta, B, sampled_noise, cross_moment) if pairs and D > 1 else None
@@ -375,7 +382,9 @@ class _Pairs:
         dm = self._scatter(self._ab_cd)
 
         def variances(g):
-            S = g.sig4()
+            S = g.Sig
+            if not g.full:          # (c, d) only: nothing for mode i
+                return None, S[0, 0] * S[1, 1] + S[1, 0] ** 2
             return S[0, 0] * S[1, 1] + S[1, 0] ** 2, S[2, 2] * S[3, 3] + S[3, 2] ** 2
         return dm, self._scatter(variances)
 

@@ -399,10 +399,9 @@ def run_sgd_theory(ensemble: SGDEnsemble, *, pairs=True):
     from lindae.dynamics import sgd_mode_moments
     c = ensemble.config
     H, lam = c["hidden"], ensemble.eigenvalues
-    every = int(np.gcd.reduce(np.diff(ensemble.epochs))) if len(ensemble.epochs) > 1 else 1
     pred = sgd_mode_moments(c["epochs"], lam, noise_var=c["noise_var"], weight_decay=c["weight_decay"], lr=c["lr"],
                             batch_size=c["batch_size"], u0=c["u0"], sampled_noise=c["sampled_noise"],
                             fourth_moment=ensemble.fourth_moment, cross_moment=ensemble.cross_moment, hidden=H,
-                            pairs=pairs, record_every=every)
+                            pairs=pairs, at=ensemble.epochs)
     at = np.searchsorted(pred.epochs, ensemble.epochs)
     return {"mean": pred.mean[at], "std": pred.std[at], "leakage_std": pred.leakage_std}

@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import time
 
-import numpy as np
 
 from bench_data import write_numbers
 from lindae import validation

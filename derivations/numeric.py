@@ -103,7 +103,6 @@ def sgd_pair_block_function(sampled: bool):
     (P_ij, P_ji, R_ij) (sampled noise, or m_ij in every entry when the noise is marginalised); ``feedback(p_i, q_i,
     p_j, q_j, lam_i, lam_j, eps, gamma, eta, S_aa, S_ab, ..., S_dd) -> δw``, an array (4, P): the drift of
     (p_i, q_i, p_j, q_j) from the pair's covariance (its upper triangle, row by row)."""
-    import numpy as np
     from .sgd_leakage import SIG, XI, lam_i, lam_j, m_ij, p_i, p_j, q_i, q_j
     stmt = get("pair_block").statement
     A, N, C, delta = (stmt[k].rhs.xreplace(XI) for k in (0, 1, 2, 4))
@@ -114,22 +113,25 @@ def sgd_pair_block_function(sampled: bool):
     fa = _lambdify(args, list(A) + list(N) + list(C), "S3's A, N and C, flattened.")
     fd = _lambdify(args[:9] + sig, list(delta), "S3's feedback δw.")
 
-    def entries(values, lead):
-        """The generated entries (arrays, or numbers where an entry is constant) stacked into one array."""
-        out = np.empty((len(values),) + lead)
-        for k, v in enumerate(values):
-            out[k] = v
-        return out
-
     def blocks(*v):
         """(A, N, C) laid out entry-first (structure of arrays: fast for many small blocks)."""
-        out = entries(fa(*v), np.broadcast(*v).shape)
+        out = _entries(fa(*v), v)
         return out[:16].reshape((4, 4) + out.shape[1:]), out[16:28].reshape((4, 3) + out.shape[1:]), \
             out[28:].reshape((3, 3) + out.shape[1:])
 
     def feedback(*v):
-        return entries(fd(*v), np.broadcast(*v).shape)
+        return _entries(fd(*v), v)
     return blocks, feedback
+
+
+def _entries(values, args):
+    """Generated entries (arrays, or numbers where an entry is constant) stacked into one array (entries, *P) of the
+    broadcast shape of the arguments ``args``."""
+    import numpy as np
+    out = np.empty((len(values),) + np.broadcast(*args).shape)
+    for k, v in enumerate(values):
+        out[k] = v
+    return out
 
 
 @functools.lru_cache(maxsize=None)
@@ -142,7 +144,6 @@ def sgd_pair_leakage_function(sampled: bool):
     ``blocks(p_i, q_i, lam_i, lam_j, eps, gamma, eta, m_ij) -> (A_cd, N_cd)``, arrays (2, 2, P) and (2, 3, P): rows
     (and columns of A) c, d of S3's A and N; ``feedback(p_i, q_i, lam_i, lam_j, eps, gamma, eta, S_cc, S_cd, S_dd)
     -> (δp_i, δq_i)``, an array (2, P) (δp_j, δq_j do not act: mode j has no diagonal weight)."""
-    import numpy as np
     from .sgd_leakage import SIG, XI, lam_i, lam_j, m_ij, p_i, p_j, q_i, q_j
     stmt = get("pair_block").statement
     none = {p_j: 0, q_j: 0}
@@ -153,18 +154,12 @@ def sgd_pair_leakage_function(sampled: bool):
     fa = _lambdify(args, list(A[2:, 2:]) + list(N[2:, :]), "S3's A and N, rows c and d, for p_j = q_j = 0.")
     fd = _lambdify(args[:7] + [SIG[k] for k in carried], list(delta[:2]), "S3's δp_i, δq_i for p_j = q_j = 0.")
 
-    def stack(values, lead):
-        out = np.empty((len(values),) + lead)
-        for k, v in enumerate(values):
-            out[k] = v
-        return out
-
     def blocks(*v):
-        out = stack(fa(*v), np.broadcast(*v).shape)
+        out = _entries(fa(*v), v)
         return out[:4].reshape((2, 2) + out.shape[1:]), out[4:].reshape((2, 3) + out.shape[1:])
 
     def feedback(*v):
-        return stack(fd(*v), np.broadcast(*v).shape)
+        return _entries(fd(*v), v)
     return blocks, feedback
 
 

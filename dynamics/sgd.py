@@ -113,10 +113,10 @@ def _pair_indices(D, H):
 
 
 def sgd_mode_moments(epochs, lam, *, noise_var=0.0, weight_decay=0.0, lr, batch_size, u0, sampled_noise=False,
-                     fourth_moment=None, cross_moment=None, hidden=None, pairs=True, record_every=1, at=None):
+                     fourth_moment=None, cross_moment=None, hidden=None, pairs=True, record_every=1, at_epochs=None):
     r"""Mean and standard deviation of each mode's strength :math:`s_i = (W_2W_1)_{ii}` under minibatch SGD from an
     aligned start u0 (S1-S3), at steps 0, ``record_every``, ..., ``epochs`` (one minibatch per step), or at the steps
-    ``at`` (sorted, within 0 ... ``epochs``; ``epochs`` is added when missing).
+    ``at_epochs`` (increasing, within 0 ... ``epochs``; ``epochs`` is added when missing).
 
     **Each mode (S1, S2).** The Gaussian law N(μ, s²) of :math:`\ell = \ln u` is mapped through the conditional
     log-normal law of u' whose mean and variance are S2's :math:`F(u)` and :math:`Q(u)`:
@@ -173,12 +173,12 @@ def sgd_mode_moments(epochs, lam, *, noise_var=0.0, weight_decay=0.0, lr, batch_
     escape = np.log(np.maximum(2 + eta * kap, 1.0) / (eta * np.maximum(xi, np.finfo(float).tiny)))
     escape_min = float(np.min(escape))
     lost = np.zeros(H)
-    if at is None:
+    if at_epochs is None:
         rows = list(range(0, K + 1, every))
     else:
-        steps = np.atleast_1d(np.asarray(as_array("at", at, lo=0.0)))
+        steps = np.atleast_1d(np.asarray(as_array("at_epochs", at_epochs, lo=0.0)))
         if steps.ndim != 1 or np.any(steps != np.round(steps)) or np.any(steps > K) or np.any(np.diff(steps) <= 0):
-            raise InvalidArgument(f"at must be increasing whole steps within 0 ... epochs = {K}")
+            raise InvalidArgument(f"at_epochs must be increasing whole steps within 0 ... epochs = {K}")
         rows = [int(v) for v in steps]
     if not rows or rows[-1] != K:
         rows.append(K)

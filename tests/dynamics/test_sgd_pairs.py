@@ -134,15 +134,15 @@ def test_one_pair_step_is_s3s_generated_sandwich_with_the_rotation_projected_out
 
 
 def test_moments_at_chosen_steps_are_those_of_the_regular_grid():
-    """``at`` records only the steps asked for; the recursion is the same, so they equal the every-step run there
+    """``at_epochs`` records only the steps asked for; the recursion is the same, so they equal the every-step run there
     (to the bit), and a step outside 0 ... epochs is refused."""
     lam = [3.0, 1.0, 0.4, 0.1]
     kw = dict(noise_var=0.5, lr=0.05, batch_size=2, u0=1e-3, sampled_noise=True, hidden=2)
     every = dynamics.sgd_mode_moments(60, lam, **kw)
     steps = [0, 7, 8, 31, 59]
-    chosen = dynamics.sgd_mode_moments(60, lam, at=steps, **kw)
+    chosen = dynamics.sgd_mode_moments(60, lam, at_epochs=steps, **kw)
     assert list(chosen.epochs) == steps + [60]
     np.testing.assert_array_equal(chosen.mean, every.mean[steps + [60]])
     np.testing.assert_array_equal(chosen.std, every.std[steps + [60]])
-    with pytest.raises(ValueError, match="at must be"):
-        dynamics.sgd_mode_moments(60, lam, at=[0, 61], **kw)
+    with pytest.raises(ValueError, match="at_epochs must be"):
+        dynamics.sgd_mode_moments(60, lam, at_epochs=[0, 61], **kw)

@@ -402,6 +402,6 @@ def run_sgd_theory(ensemble: SGDEnsemble, *, pairs=True):
     pred = sgd_mode_moments(c["epochs"], lam, noise_var=c["noise_var"], weight_decay=c["weight_decay"], lr=c["lr"],
                             batch_size=c["batch_size"], u0=c["u0"], sampled_noise=c["sampled_noise"],
                             fourth_moment=ensemble.fourth_moment, cross_moment=ensemble.cross_moment, hidden=H,
-                            pairs=pairs, at=ensemble.epochs)
+                            pairs=pairs, at_epochs=ensemble.epochs)
     at = np.searchsorted(pred.epochs, ensemble.epochs)
     return {"mean": pred.mean[at], "std": pred.std[at], "leakage_std": pred.leakage_std}

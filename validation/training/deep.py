@@ -13,6 +13,10 @@ and its gradients need only H x H Gram matrices (O(H²D + L·H³) per epoch, ind
           \partial_B = M B\,(P\Xi P^\top) - Q\Lambda P^\top,\quad M = QQ^\top,
 
 with :math:`\partial_{M_l} = (M_{L-1}\cdots M_{l+1})^\top\,\partial_B\,(M_{l-1}\cdots M_2)^\top + \gamma M_l`.
+An epoch forms them from six H x H x D products' worth of work: :math:`R = BP`, the Gram matrices
+:math:`M = QQ^\top` and :math:`P\Xi P^\top` (symmetric rank-k updates, half a product each), then
+:math:`R\,\Xi R^\top = B(P\Xi P^\top)B^\top` at O(H³), :math:`Y = MR\,\Xi - Q\Lambda`, and
+:math:`\partial_P = B^\top Y + \gamma P`, :math:`\partial_Q`, :math:`\partial_B = YP^\top`.
 With an aligned start the modes decouple exactly and each follows the per-mode map of
 :func:`dynamics.depth.deep_gd_modes` (D2); such a diagonal start is trained at O(L·H) per epoch
 (:mod:`.diagonal`), with the same steps.
@@ -100,6 +104,7 @@ def train_deep_linear_ae(X, hidden, lr, epochs, *, depth, noise_var=0.0, weight_
     weight_decay = float(as_array("weight_decay", weight_decay, lo=0.0))
     record_every = as_int("record_every", record_every, lo=1)
     xi = lam + noise_var
+    sqrt_xi = np.sqrt(xi)
     init_layers = init_weights = None
     if (weights is not None) != (init == "given"):
         raise InvalidArgumentType("weights go with init='given', and init='given' needs weights")
@@ -162,9 +167,10 @@ def train_deep_linear_ae(X, hidden, lr, epochs, *, depth, noise_var=0.0, weight_
         if cols is None:
             B = _chain(mids, H)
             R = B @ P
-            M = Q @ Q.T
-            RXi = R * xi
-            NR = RXi @ R.T
+            M = Q @ Q.T                     # NumPy takes A Aᵀ as a symmetric rank-k update
+            Pr = P * sqrt_xi
+            NP = Pr @ Pr.T                  # P Ξ Pᵀ
+            NR = B @ NP @ B.T               # R Ξ Rᵀ at O(H³)
         if row < len(rec_epochs) and rec_epochs[row] == k:
             if cols is None:
                 s = np.einsum("hd,hd->d", Q, R)
@@ -190,11 +196,16 @@ def train_deep_linear_ae(X, hidden, lr, epochs, *, depth, noise_var=0.0, weight_
         if cols is not None:
             p, ms, q = deep_diagonal_step(p, ms, q, lam_c, xi_c, lr, weight_decay)
             continue
-        gP = B.T @ (M @ RXi - Q * lam) + weight_decay * P
-        gQ = NR @ Q - R * lam + weight_decay * Q
+        Y = M @ (R * xi)
+        Y -= Q * lam                        # Y = M R Ξ − QΛ
+        gP = B.T @ Y if mids else Y
+        gQ = NR @ Q
+        gQ -= R * lam
+        if weight_decay:
+            gP += weight_decay * P
+            gQ += weight_decay * Q
         if mids:
-            NP = (P * xi) @ P.T
-            gB = M @ B @ NP - (Q * lam) @ P.T
+            gB = Y @ P.T                    # M B PΞPᵀ − QΛPᵀ
             new_mids = []
             for i, Mi in enumerate(mids):
                 left = _chain(mids[i + 1:], H)      # M_{L-1} ... M_{i+3}

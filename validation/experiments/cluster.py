@@ -14,11 +14,11 @@ import logging
 import os
 import time
 
+from lindae.derivations.commandline import ALLOCATOR
 from lindae.validation.experiments.store import one_blas_thread
 
-#: Allocator settings of the workers: keep up to 1 GiB of freed memory, and serve arrays below 64 MiB
-#: from the heap, so that per-step temporaries are reused instead of mapped anew.
-WORKER_ALLOCATOR = {"MALLOC_TRIM_THRESHOLD_": str(2 ** 30), "MALLOC_MMAP_THRESHOLD_": str(2 ** 26)}
+#: Allocator settings of the workers (:data:`lindae.derivations.commandline.ALLOCATOR`), as environment variables.
+WORKER_ALLOCATOR = {k: str(v) for k, v in ALLOCATOR.items()}
 
 
 def local_client(workers=None):

@@ -10,6 +10,7 @@
 ``--sgd-speed FILE`` many SGD seeds against one (``python bench/sgd_speed.py --out FILE``),
 ``--r15-speed FILE`` R15's evaluation against the training it predicts (``python bench/r15_speed.py --out FILE``),
 ``--sgd-bias FILE`` where the SGD theory's mean misses at B = 1 (``python bench/sgd_bias.py --out FILE``),
+``--sgd-window FILE`` how wide SGD's divergence transition is (``python bench/sgd_theory.py --window --out FILE``),
 ``--sgd DIR`` the minibatch-SGD study (``lindae sgd configs/sgd.toml --out DIR``; several folders may be given, e.g.
 one per case, and their cells are merged),
 ``--noise FILE`` masking on MNIST (``python bench/noise_models_mnist.py --out FILE``; the report's noise-model runs
@@ -204,6 +205,7 @@ def main(argv=None):
     p.add_argument("--sgd-speed", metavar="FILE", help="output of `python bench/sgd_speed.py --out FILE`")
     p.add_argument("--r15-speed", metavar="FILE", help="output of `python bench/r15_speed.py --out FILE` (MNIST, H = 256)")
     p.add_argument("--sgd-bias", metavar="FILE", help="output of `python bench/sgd_bias.py --out FILE` (B = 1)")
+    p.add_argument("--sgd-window", metavar="FILE", help="output of `python bench/sgd_theory.py --window --out FILE`")
     p.add_argument("--noise", metavar="FILE", help="output of `python bench/noise_models_mnist.py --out FILE`")
     p.add_argument("--noise-report", metavar="DIR", help="output folder of `lindae reproduce` whose noise-model runs "
                    "to quote (default: --reproduce)")
@@ -246,6 +248,16 @@ def main(argv=None):
         runs["sgd_bias"] = dict(batch_size=bias["batch_size"], seeds=bias["seeds"], **{
             f"D{r['D']}_H{r['hidden']}": dict(worst_relative=100 * min(r["relative_min"]), worst_z=min(r["z_min"]),
                                               slowest_relative=100 * r["relative_min"][-1]) for r in bias["rows"]})
+    if a.sgd_window:
+        with open(a.sgd_window) as fh:
+            rows = json.load(fh)["window"]
+        runs["sgd_window"] = {f"B{r['batch_size']}_{r['modes'].split()[0]}": dict(
+            bound=r["bound"], steps=r["steps"], seeds=r["seeds"], criterion_ratio=r["criterion_ratio"],
+            **({} if r["ratio"] is None else dict(
+                none_factor=r["none_diverged"] / r["bound"], most_factor=r["most_diverged"] / r["bound"], ratio=r["ratio"],
+                # the bounds η̂ (in units of η_B) that meet the criterion: 1.1 η̂ past the 90 % edge, 0.9 η̂ below none's
+                criterion_low=r["most_diverged"] / r["bound"] / 1.1, criterion_high=r["none_diverged"] / r["bound"] / 0.9)))
+            for r in rows}
     if a.only_runs:
         with open(a.out) as fh:
             claims = json.load(fh)

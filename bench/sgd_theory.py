@@ -7,8 +7,12 @@ D = 8, λᵢ = 2^(3−i), ε = 0.5 sampled afresh for every sample, aligned star
    printed on its own line.
 2. **Divergence** (``--scan``): the share of ``--scan-seeds`` seeds that leave the overflow guard within
    ``--scan-steps`` steps, at multiples of S4's bound η_B, with every mode and with the top mode alone (D = 1).
+3. **The width of the transition** (``--window``): by bisection in ln η, the largest rate at which none of
+   ``--scan-seeds`` seeds diverges within ``--scan-steps`` steps and the smallest at which 90 % do. A bound η̂ with
+   none diverged at 0.9 η̂ and 90 % at 1.1 η̂ (the issue's criterion) exists only if their ratio is at most
+   1.1 / 0.9 = 1.22, whatever theory gives η̂.
 
-Run: python bench/sgd_theory.py [--seeds 200] [--time 80] [--scan] [--out FILE]
+Run: python bench/sgd_theory.py [--seeds 200] [--time 80] [--scan] [--window] [--out FILE]
 """
 from __future__ import annotations
 
@@ -68,12 +72,59 @@ def scan(batch_sizes, steps, seeds):
     return rows
 
 
+def _edge(cache, share, upper, steps=8):
+    """Bisection in ln η for the edge of the region ``upper(share)``, from the neighbouring rates tried so far that
+    straddle it: (the highest rate known below the edge, the lowest known above it) after ``steps`` halvings."""
+    etas = sorted(cache)
+    k = next(i for i, eta in enumerate(etas) if upper(cache[eta]))
+    lo, hi = etas[k - 1], etas[k]
+    for _ in range(steps):
+        mid = float(np.sqrt(lo * hi))
+        lo, hi = (lo, mid) if upper(share(mid)) else (mid, hi)
+    return lo, hi
+
+
+def window(batch_sizes, steps, seeds, top=16.0):
+    """Per batch size, with every mode and with the top mode alone: the largest η at which none of ``seeds`` seeds
+    diverges within ``steps`` steps, the smallest at which 90 % do, and their ratio (None where 90 % is not reached
+    by ``top`` times S4's bound). Assumes the share grows with η, as it does with every seed's draws fixed."""
+    rows = []
+    for B in batch_sizes:
+        bound = dynamics.sgd_lr_bound(LAM, noise_var=CASE["noise_var"], batch_size=B, sampled_noise=True)[0]
+        for label, lam in (("all modes", LAM), ("top mode", LAM[:1])):
+            cache = {}
+
+            def share(eta):
+                if eta not in cache:
+                    cache[eta] = diverged(lam, B, eta, steps, seeds)
+                return cache[eta]
+            lo = hi = bound
+            while share(lo) > 0:                            # down to a rate where no seed diverges
+                lo /= 2
+            while share(hi) < 0.9 and hi < top * bound:     # up to one where 90 % do
+                hi *= 2
+            row = dict(batch_size=B, modes=label, bound=bound, steps=steps, seeds=seeds,
+                       none_diverged=None, most_diverged=None, ratio=None, criterion_ratio=1.1 / 0.9)
+            if share(hi) >= 0.9:
+                none = _edge(cache, share, lambda x: x > 0)[0]
+                most = _edge(cache, share, lambda x: x >= 0.9)[1]
+                row.update(none_diverged=none, most_diverged=most, ratio=most / none)
+            rows.append(row)
+            text = (f"none diverged up to {row['none_diverged'] / bound:.3f} η_B, 90 % from "
+                    f"{row['most_diverged'] / bound:.3f} η_B: ratio {row['ratio']:.2f} (the criterion needs at most "
+                    f"{1.1 / 0.9:.2f})" if row["ratio"] else f"90 % not reached by {top:g} η_B")
+            print(f"B = {B:2d} (η_B = {bound:.4g}), {label:9s}: {text}", flush=True)
+    return rows
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--seeds", type=int, default=200, help="seeds trained at once for the cost (default 200)")
     p.add_argument("--time", type=float, default=80.0, help="learning time; steps = time / 0.01 (default 80)")
     p.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 8, 64], help="batch sizes (default 1 8 64)")
     p.add_argument("--scan", action="store_true", help="also scan the learning rate for divergence (a few minutes)")
+    p.add_argument("--window", action="store_true", help="also find, by bisection, the rates at which none and 90 %% "
+                   "of the seeds diverge, and their ratio (a few minutes)")
     p.add_argument("--scan-steps", type=int, default=1500, help="steps of each scan run (default 1500)")
     p.add_argument("--scan-seeds", type=int, default=100, help="seeds of each scan run (default 100)")
     p.add_argument("--out", default=None, help="write the numbers here (JSON, atomically)")
@@ -83,6 +134,8 @@ def main(argv=None):
     out = dict(cost=cost(a.seeds, int(round(a.time / 0.01)), a.batch_sizes))
     if a.scan:
         out["divergence"] = scan(a.batch_sizes, a.scan_steps, a.scan_seeds)
+    if a.window:
+        out["window"] = window(a.batch_sizes, a.scan_steps, a.scan_seeds)
     return write_numbers(out, a.out)
 
 

@@ -26,3 +26,14 @@ def test_a_typed_number_is_caught():
     (key, fmt, value), = CLAIM.findall(text)
     assert value != format(lookup(CLAIMS, key), fmt)          # what the test above would flag
     assert CLAIM.findall(fill(text, CLAIMS))[0][2] == format(lookup(CLAIMS, key), fmt)
+
+
+def test_the_sgd_window_conclusions_follow_from_the_numbers():
+    """docs/theory.md 2f concludes from these numbers that no bound meets the ±10 % criterion at B = 1 and 8 (even for
+    the top mode alone), that one between two quoted rates would at B = 64, and that those rates are above S4's."""
+    w = CLAIMS["sgd_window"]
+    for B in (1, 8):
+        for modes in ("all", "top"):
+            assert w[f"B{B}_{modes}"]["ratio"] > w[f"B{B}_{modes}"]["criterion_ratio"]
+    b64 = w["B64_all"]
+    assert b64["ratio"] <= b64["criterion_ratio"] and 1.0 < b64["criterion_low"] <= b64["criterion_high"]

@@ -34,7 +34,7 @@ def tune_allocator() -> bool:
     (H = 64, D = 784) took 2.8 ms against 5.0 ms."""
     try:
         mallopt = ctypes.CDLL(None).mallopt
-    except (OSError, AttributeError):
+    except (OSError, AttributeError, TypeError):      # no C library to load by name, or one without mallopt
         return False
     mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
     return all(bool(mallopt(_MALLOPT[k], v)) for k, v in ALLOCATOR.items() if k not in os.environ)

@@ -11,8 +11,11 @@ D = 8, λᵢ = 2^(3−i), ε = 0.5 sampled afresh for every sample, aligned star
    ``--scan-seeds`` seeds diverges within ``--scan-steps`` steps and the smallest at which 90 % do. A bound η̂ with
    none diverged at 0.9 η̂ and 90 % at 1.1 η̂ (the issue's criterion) exists only if their ratio is at most
    1.1 / 0.9 = 1.22, whatever theory gives η̂.
+4. **Full batch** (``--full-batch``): where full-batch GD on the marginalised loss (B → ∞, the exact eigenbasis step
+   of the trainer) leaves the plateau, by bisection in η, started on the plateau with every weight moved by 1e-6:
+   the top mode alone, the top two and all modes. The large-B limit of where SGD diverges.
 
-Run: python bench/sgd_theory.py [--seeds 200] [--time 80] [--scan] [--window] [--out FILE]
+Run: python bench/sgd_theory.py [--seeds 200] [--time 80] [--scan] [--window] [--full-batch] [--out FILE]
 """
 from __future__ import annotations
 
@@ -117,6 +120,37 @@ def window(batch_sizes, steps, seeds, top=16.0):
     return rows
 
 
+def full_batch_escape(steps=3000, scale=1e-6, iterations=30):
+    """The rate at which full-batch GD from the plateau (every weight moved by ``scale`` times a normal draw) leaves
+    the overflow guard within ``steps`` steps, by bisection between 0.9 and 2.2 over the top mode's κ."""
+    from lindae.validation.training.eigenbasis import EigenbasisStep
+    rows = []
+    for label, lam in (("top mode", LAM[:1]), ("top two", LAM[:2]), ("all modes", LAM)):
+        u = lam / (lam + CASE["noise_var"])
+        g = np.random.default_rng(0)
+        P0 = np.diag(np.sqrt(u)) + scale * g.standard_normal((lam.size, lam.size))
+        Q0 = np.diag(np.sqrt(u)) + scale * g.standard_normal((lam.size, lam.size))
+
+        def escapes(eta):
+            step = EigenbasisStep(P0, Q0, lam, CASE["noise_var"], 0.0, eta)
+            for _ in range(steps):
+                step.step()
+                if step.diverged():
+                    return True
+            return False
+        lo, hi = 0.9 / LAM[0], 2.2 / LAM[0]
+        for _ in range(iterations):
+            mid = 0.5 * (lo + hi)
+            lo, hi = (lo, mid) if escapes(mid) else (mid, hi)
+        bounds = {B: dynamics.sgd_lr_bound(LAM, noise_var=CASE["noise_var"], batch_size=B, sampled_noise=True)[0]
+                  for B in (64, 512)}
+        rows.append(dict(modes=label, escape=hi, escape_times_kappa1=hi * LAM[0],
+                         **{f"escape_over_bound_B{B}": hi / b for B, b in bounds.items()}))
+        print(f"full batch, {label:9s}: leaves the plateau from η = {hi:.5f} (ηκ₁ = {hi * LAM[0]:.4f}; "
+              + ", ".join(f"{hi / b:.3f} η_B at B = {B}" for B, b in bounds.items()) + ")", flush=True)
+    return rows
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--seeds", type=int, default=200, help="seeds trained at once for the cost (default 200)")
@@ -125,6 +159,7 @@ def main(argv=None):
     p.add_argument("--scan", action="store_true", help="also scan the learning rate for divergence (a few minutes)")
     p.add_argument("--window", action="store_true", help="also find, by bisection, the rates at which none and 90 %% "
                    "of the seeds diverge, and their ratio (a few minutes)")
+    p.add_argument("--full-batch", action="store_true", help="also find where full-batch GD leaves the plateau")
     p.add_argument("--scan-steps", type=int, default=1500, help="steps of each scan run (default 1500)")
     p.add_argument("--scan-seeds", type=int, default=100, help="seeds of each scan run (default 100)")
     p.add_argument("--out", default=None, help="write the numbers here (JSON, atomically)")
@@ -136,6 +171,8 @@ def main(argv=None):
         out["divergence"] = scan(a.batch_sizes, a.scan_steps, a.scan_seeds)
     if a.window:
         out["window"] = window(a.batch_sizes, a.scan_steps, a.scan_seeds)
+    if a.full_batch:
+        out["full_batch"] = full_batch_escape()
     return write_numbers(out, a.out)
 
 

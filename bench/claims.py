@@ -11,6 +11,7 @@
 ``--r15-speed FILE`` R15's evaluation against the training it predicts (``python bench/r15_speed.py --out FILE``),
 ``--sgd-bias FILE`` where the SGD theory's mean misses at B = 1 (``python bench/sgd_bias.py --out FILE``),
 ``--sgd-window FILE`` how wide SGD's divergence transition is (``python bench/sgd_theory.py --window --out FILE``),
+``--sgd-full-batch FILE`` where full-batch GD leaves the plateau (``python bench/sgd_theory.py --full-batch --out FILE``),
 ``--sgd DIR`` the minibatch-SGD study (``lindae sgd configs/sgd.toml --out DIR``; several folders may be given, e.g.
 one per case, and their cells are merged),
 ``--noise FILE`` masking on MNIST (``python bench/noise_models_mnist.py --out FILE``; the report's noise-model runs
@@ -206,6 +207,8 @@ def main(argv=None):
     p.add_argument("--r15-speed", metavar="FILE", help="output of `python bench/r15_speed.py --out FILE` (MNIST, H = 256)")
     p.add_argument("--sgd-bias", metavar="FILE", help="output of `python bench/sgd_bias.py --out FILE` (B = 1)")
     p.add_argument("--sgd-window", metavar="FILE", help="output of `python bench/sgd_theory.py --window --out FILE`")
+    p.add_argument("--sgd-full-batch", metavar="FILE",
+                   help="output of `python bench/sgd_theory.py --full-batch --out FILE`")
     p.add_argument("--noise", metavar="FILE", help="output of `python bench/noise_models_mnist.py --out FILE`")
     p.add_argument("--noise-report", metavar="DIR", help="output folder of `lindae reproduce` whose noise-model runs "
                    "to quote (default: --reproduce)")
@@ -258,6 +261,11 @@ def main(argv=None):
                 # the bounds η̂ (in units of η_B) that meet the criterion: 1.1 η̂ past the 90 % edge, 0.9 η̂ below none's
                 criterion_low=r["most_diverged"] / r["bound"] / 1.1, criterion_high=r["none_diverged"] / r["bound"] / 0.9)))
             for r in rows}
+    if a.sgd_full_batch:
+        with open(a.sgd_full_batch) as fh:
+            fb = json.load(fh)
+        runs["sgd_full_batch"] = dict(escape={r["modes"].replace(" ", "_"): r for r in fb["full_batch"]},
+                                      pair_block=fb["pair_block"])
     if a.only_runs:
         with open(a.out) as fh:
             claims = json.load(fh)

@@ -13,7 +13,10 @@ D = 8, λᵢ = 2^(3−i), ε = 0.5 sampled afresh for every sample, aligned star
    1.1 / 0.9 = 1.22, whatever theory gives η̂.
 4. **Full batch** (``--full-batch``): where full-batch GD on the marginalised loss (B → ∞, the exact eigenbasis step
    of the trainer) leaves the plateau, by bisection in η, started on the plateau with every weight moved by 1e-6:
-   the top mode alone, the top two and all modes. The large-B limit of where SGD diverges.
+   the top mode alone, the top two and all modes. The large-B limit of where SGD diverges. Also where the top
+   pair's off-diagonal weights lose their stability on the top mode's period-2 orbit (past full-batch GD's flip
+   bound ηκ₁ = 1): the rate at which the two-step Jacobian of the exact step, by central differences at the
+   diagonal 2-cycle of the top two modes, gets an eigenvalue outside the unit circle (besides the rotation gauge's 1).
 
 Run: python bench/sgd_theory.py [--seeds 200] [--time 80] [--scan] [--window] [--full-batch] [--out FILE]
 """
@@ -151,6 +154,43 @@ def full_batch_escape(steps=3000, scale=1e-6, iterations=30):
     return rows
 
 
+def pair_block_edge(iterations=25, settle=20000):
+    """The rate η (bisection over ηκ₁ in [1.05, 1.3]) at which the top two modes' diagonal 2-cycle under full-batch
+    GD loses stability in the off-diagonal directions: the two-step Jacobian (central differences of the trainer's
+    exact step) gets an eigenvalue of modulus above 1 other than the rotation gauge's eigenvalue 1. The diagonal is
+    invariant under the step, so the 2-cycle is found by iterating from a diagonal start."""
+    from lindae.validation.training.eigenbasis import EigenbasisStep
+    lam, eps = LAM[:2], CASE["noise_var"]
+
+    def step(x, eta):
+        s = EigenbasisStep(x[:4].reshape(2, 2), x[4:].reshape(2, 2), lam, eps, 0.0, eta)
+        s.step()
+        return np.concatenate([s.P.ravel(), s.Q.ravel()])
+
+    def modulus(a):
+        eta = a / LAM[0]
+        x = np.tile(np.diag(np.sqrt(1.01 * lam / (lam + eps))).ravel(), 2)
+        for _ in range(settle):
+            x = step(x, eta)
+        h, J = 1e-7, np.empty((8, 8))
+        for k in range(8):
+            e = np.zeros(8)
+            e[k] = h
+            J[:, k] = (step(step(x + e, eta), eta) - step(step(x - e, eta), eta)) / (2 * h)
+        ev = np.linalg.eigvals(J)
+        return float(np.max(np.abs(ev[np.abs(ev - 1) > 1e-6])))
+    lo, hi = 1.05, 1.3
+    for _ in range(iterations):
+        mid = 0.5 * (lo + hi)
+        lo, hi = (lo, mid) if modulus(mid) > 1 else (mid, hi)
+    bounds = {B: dynamics.sgd_lr_bound(LAM, noise_var=CASE["noise_var"], batch_size=B, sampled_noise=True)[0]
+              for B in (64, 512)}
+    eta = hi / LAM[0]
+    print(f"full batch, top two: the off-diagonal weights lose stability on the top mode's 2-cycle at ηκ₁ = {hi:.4f} "
+          + "(" + ", ".join(f"{eta / b:.3f} η_B at B = {B}" for B, b in bounds.items()) + ")", flush=True)
+    return dict(times_kappa1=hi, eta=eta, **{f"over_bound_B{B}": eta / b for B, b in bounds.items()})
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--seeds", type=int, default=200, help="seeds trained at once for the cost (default 200)")
@@ -173,6 +213,7 @@ def main(argv=None):
         out["window"] = window(a.batch_sizes, a.scan_steps, a.scan_seeds)
     if a.full_batch:
         out["full_batch"] = full_batch_escape()
+        out["pair_block"] = pair_block_edge()
     return write_numbers(out, a.out)
 
 

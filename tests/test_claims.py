@@ -37,3 +37,13 @@ def test_the_sgd_window_conclusions_follow_from_the_numbers():
             assert w[f"B{B}_{modes}"]["ratio"] > w[f"B{B}_{modes}"]["criterion_ratio"]
     b64 = w["B64_all"]
     assert b64["ratio"] <= b64["criterion_ratio"] and 1.0 < b64["criterion_low"] <= b64["criterion_high"]
+
+
+def test_the_full_batch_lead_follows_from_the_numbers():
+    """docs/theory.md 2f: full-batch GD leaves the plateau at the same rate for the top two modes as for all eight,
+    the top pair turns unstable on the 2-cycle much earlier, and that rate lies inside B = 64's window."""
+    fb, b64 = CLAIMS["sgd_full_batch"], CLAIMS["sgd_window"]["B64_all"]
+    escape = fb["escape"]
+    assert abs(escape["top_two"]["escape"] / escape["all_modes"]["escape"] - 1) < 1e-3   # the bisection's precision
+    assert 1 < fb["pair_block"]["times_kappa1"] < escape["all_modes"]["escape_times_kappa1"]
+    assert b64["criterion_low"] <= fb["pair_block"]["over_bound_B64"] <= b64["criterion_high"]

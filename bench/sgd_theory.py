@@ -55,6 +55,11 @@ def cost(seeds, steps, batch_sizes):
     return rows
 
 
+def _bound(B):
+    """S4's bound η_B of the case at batch size B."""
+    return dynamics.sgd_lr_bound(LAM, noise_var=CASE["noise_var"], batch_size=B, sampled_noise=True)[0]
+
+
 def diverged(lam, B, eta, steps, seeds):
     """The share of ``seeds`` seeds that diverge within ``steps`` steps."""
     try:
@@ -70,7 +75,7 @@ def scan(batch_sizes, steps, seeds):
     print(f"share of {seeds} seeds diverged within {steps} steps, at multiples of S4's bound: "
           + "  ".join(f"{f:g}x" for f in FACTORS))
     for B in batch_sizes:
-        bound = dynamics.sgd_lr_bound(LAM, noise_var=CASE["noise_var"], batch_size=B, sampled_noise=True)[0]
+        bound = _bound(B)
         for label, lam in (("all modes", LAM), ("top mode", LAM[:1])):
             shares = [diverged(lam, B, f * bound, steps, seeds) for f in FACTORS]
             rows.append(dict(batch_size=B, bound=bound, modes=label, factors=list(FACTORS), diverged=shares))
@@ -96,7 +101,7 @@ def window(batch_sizes, steps, seeds, top=16.0):
     by ``top`` times S4's bound). Assumes the share grows with η, as it does with every seed's draws fixed."""
     rows = []
     for B in batch_sizes:
-        bound = dynamics.sgd_lr_bound(LAM, noise_var=CASE["noise_var"], batch_size=B, sampled_noise=True)[0]
+        bound = _bound(B)
         for label, lam in (("all modes", LAM), ("top mode", LAM[:1])):
             cache = {}
 
@@ -145,8 +150,7 @@ def full_batch_escape(steps=3000, scale=1e-6, iterations=30):
         for _ in range(iterations):
             mid = 0.5 * (lo + hi)
             lo, hi = (lo, mid) if escapes(mid) else (mid, hi)
-        bounds = {B: dynamics.sgd_lr_bound(LAM, noise_var=CASE["noise_var"], batch_size=B, sampled_noise=True)[0]
-                  for B in (64, 512)}
+        bounds = {B: _bound(B) for B in (64, 512)}
         rows.append(dict(modes=label, escape=hi, escape_times_kappa1=hi * LAM[0],
                          **{f"escape_over_bound_B{B}": hi / b for B, b in bounds.items()}))
         print(f"full batch, {label:9s}: leaves the plateau from η = {hi:.5f} (ηκ₁ = {hi * LAM[0]:.4f}; "
@@ -183,8 +187,7 @@ def pair_block_edge(iterations=25, settle=20000):
     for _ in range(iterations):
         mid = 0.5 * (lo + hi)
         lo, hi = (lo, mid) if modulus(mid) > 1 else (mid, hi)
-    bounds = {B: dynamics.sgd_lr_bound(LAM, noise_var=CASE["noise_var"], batch_size=B, sampled_noise=True)[0]
-              for B in (64, 512)}
+    bounds = {B: _bound(B) for B in (64, 512)}
     eta = hi / LAM[0]
     print(f"full batch, top two: the off-diagonal weights lose stability on the top mode's 2-cycle at ηκ₁ = {hi:.4f} "
           + "(" + ", ".join(f"{eta / b:.3f} η_B at B = {B}" for B, b in bounds.items()) + ")", flush=True)

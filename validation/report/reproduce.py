@@ -101,13 +101,8 @@ def reproduce(out_dir, *, quick=False, force=False, cifar10_dir=None, data=None,
     client = _local_client(log)
     log("[1/5] derivations: R1-R15, D1-D9, G1-G5, N1-N8 and S1-S4, machine-checked" + (" (a task on the Dask workers, beside the rest)" if client else ""))
     derivation = None
-
-    def start_derivations():
-        return client.submit(_derive, tex, points, pure=False, priority=-1) if client else _derive(tex, points)
     if derive:
-        # a quick run's longest task starts first; in a full run the derivations are one of the shorter tasks, and
-        # are handed over after the models with a lower priority, so that they fill a worker's last gap
-        derivation = start_derivations() if quick or client is None else None
+        derivation = client.submit(_derive, tex, points, pure=False) if client else _derive(tex, points)
         if not pdf_ok:
             notes.append("pdflatex was not found, so the derivations are given as LaTeX source only "
                          "(install Debian's texlive-latex-base and texlive-latex-recommended for the PDF).")
@@ -118,8 +113,7 @@ def reproduce(out_dir, *, quick=False, force=False, cifar10_dir=None, data=None,
     log("[2/5] Figures 5 and 6, the depth-3 run and the noise models (training on " + ("the given array" if data else "MNIST") + ")")
     from lindae.validation.experiments.model_training import SharedTrainings
     shared = SharedTrainings()       # Figure 5's trainings are also the study's MNIST cells at seed 0
-    # the longest models (Figure 6's ReLU models) are handed over first, so that both workers start on them
-    runs = [("fig6", "fig6_mnist"), ("fig5", "fig5_mnist"), ("depth", "depth_mnist")] + [("corrupted", n) for n in NOISE_RUNS]
+    runs = [("fig5", "fig5_mnist"), ("fig6", "fig6_mnist"), ("depth", "depth_mnist")] + [("corrupted", n) for n in NOISE_RUNS]
     if cifar10_dir:
         runs.append(("fig5", "fig5_cifar10"))
     failures = []
@@ -132,8 +126,6 @@ def reproduce(out_dir, *, quick=False, force=False, cifar10_dir=None, data=None,
             raw = _shrink(config_path(name), quick, data if name not in ("fig5_cifar10", "dropout_synthetic") else None)
             started.append((name, start_config(raw, os.path.join(out_dir, name), force=force, cifar10_dir=cifar10_dir,
                                                log=log, shared=shared, client=client), time.perf_counter() - t))
-        if derive and derivation is None:
-            derivation = start_derivations()
         # Figures 1-4 are drawn here while the workers train (before, one worker waited for them with nothing to do)
         log("[3/5] Figures 1-4 (closed forms, ODE, exact GD)" + (", while the models train" if client else ""))
         t = time.perf_counter()

@@ -379,3 +379,26 @@ def test_a_full_run_redoes_the_derivations_of_a_quick_run(tmp_path):
     rows[0]["numeric_points"] = 3
     (tmp_path / "derivations.json").write_text(json.dumps(rows))
     assert not _derivations_due(tmp_path, 3, pdf_ok=False)
+
+
+def _worker_settings(keys, env_keys):
+    import dask
+    return [dask.config.get(k) for k in keys], [os.environ.get(k) for k in env_keys]
+
+
+def test_the_local_cluster_workers_get_the_allocator_and_the_lean_dask_settings(monkeypatch):
+    """The settings reach the worker processes (they are spawned with a copy of the config), not only this one.
+    A variable set in this process's environment wins over the config (distributed's rule, so a user can override
+    it), and a process cluster started earlier in this process leaves distributed's value there: cleared here."""
+    from lindae.validation.experiments.cluster import LEAN_CLUSTER, WORKER_ALLOCATOR, local_client
+    for key in WORKER_ALLOCATOR:
+        monkeypatch.delenv(key, raising=False)
+    client = local_client(1)
+    try:
+        (config, env), = client.run(_worker_settings, list(LEAN_CLUSTER), list(WORKER_ALLOCATOR)).values()
+    finally:
+        client.close()
+        client.cluster.close()
+    assert config == list(LEAN_CLUSTER.values())
+    assert env == list(WORKER_ALLOCATOR.values())
+    assert LEAN_CLUSTER["distributed.worker.profile.enabled"] is False

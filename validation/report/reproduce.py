@@ -83,7 +83,6 @@ def _shrink(cfg_path, quick, data_override=None) -> RunConfig:
 
 def reproduce(out_dir, *, quick=False, force=False, cifar10_dir=None, data=None, log=print):
     """Run everything into ``out_dir``; return the path of index.html."""
-    from lindae.derivations.cli import compile_pdf
     from lindae.dynamics.figures import write_figures
     from lindae.validation.experiments.runner import RunFailed, start_config
     start = time.perf_counter()
@@ -102,7 +101,7 @@ def reproduce(out_dir, *, quick=False, force=False, cifar10_dir=None, data=None,
     log("[1/5] derivations: R1-R15, D1-D9, G1-G5, N1-N8 and S1-S4, machine-checked" + (" (a task on the Dask workers, beside the rest)" if client else ""))
     derivation = None
     if derive:
-        derivation = client.submit(_derive, tex, points, pure=False) if client else _derive(tex, points)
+        derivation = client.submit(_derive, tex, points, pdf_ok, pure=False) if client else _derive(tex, points, pdf_ok)
         if not pdf_ok:
             notes.append("pdflatex was not found, so the derivations are given as LaTeX source only "
                          "(install Debian's texlive-latex-base and texlive-latex-recommended for the PDF).")
@@ -165,9 +164,7 @@ def reproduce(out_dir, *, quick=False, force=False, cifar10_dir=None, data=None,
             rows, timings["derivations"] = derivation.result() if client else derivation
             atomic_write_text(os.path.join(out_dir, "derivations.json"), json.dumps(rows, indent=1))
             log(f"  derivations: {sum(r['ok'] for r in rows)} of {len(rows)} results verified "
-                f"({timings['derivations']:.1f} s)")
-            if pdf_ok:
-                compile_pdf(tex)
+                f"({timings['derivations']:.1f} s" + (", PDF included)" if pdf_ok else ")"))
     finally:
         if client is not None:
             client.close()
@@ -195,12 +192,12 @@ def _derivations_due(out_dir, points, pdf_ok):
             or any(r.get("numeric_points", 3) < points for r in earlier))
 
 
-def _derive(tex, numeric_points=3):
+def _derive(tex, numeric_points=3, pdf=False):
     """Write and machine-check the derivations document (a Dask task), each numeric check at ``numeric_points``
-    random points; (verification rows, seconds)."""
+    random points, and compile it with pdflatex if ``pdf``; (verification rows, seconds)."""
     from lindae.derivations.cli import write_document
     t = time.perf_counter()
-    _, verifications = write_document(tex, "tex", pdf=False, numeric_points=numeric_points)
+    _, verifications = write_document(tex, "tex", pdf=pdf, numeric_points=numeric_points)
     return ([{"number": v.number, "name": v.name, "ok": v.ok, "seconds": round(v.seconds, 3),
               "numeric_points": numeric_points} for v in verifications], time.perf_counter() - t)
 

@@ -87,7 +87,7 @@ def _inv_sqrt(B, rcond=1e-12):
     return (U[:, keep] / np.sqrt(w[keep])) @ U[:, keep].T
 
 
-def rank_h_optimum(C, B, hidden, *, trace_sigma=None):
+def rank_h_optimum(C, B, hidden, *, trace_sigma=None, return_directions=False):
     r"""The rank-H optimum of :math:`\tfrac12\operatorname{tr}\Sigma - \operatorname{tr}(WC) + \tfrac12\operatorname{tr}(WBW^\top)` (N5).
 
     .. math:: W^* = [CB^{-1/2}]_H\,B^{-1/2},\qquad L^* = \tfrac12\operatorname{tr}\Sigma - \tfrac12\sum_{k\le H}\sigma_k^2
@@ -100,6 +100,8 @@ def rank_h_optimum(C, B, hidden, *, trace_sigma=None):
         H, the rank.
     trace_sigma : float, optional
         tr Σ, for the loss (default: the loss is returned without it, i.e. minus ½Σσ_k²).
+    return_directions : bool
+        Also return W*'s input directions in the B-whitened coordinates.
 
     Returns
     -------
@@ -108,6 +110,9 @@ def rank_h_optimum(C, B, hidden, *, trace_sigma=None):
     singular_values : ndarray (D,)
         σ_k of :math:`CB^{-1/2}`, descending; σ_H > σ_{H+1} makes W* unique. Directions where B vanishes
         (inputs that never vary) are left out: there W* is 0.
+    directions : ndarray (H, D)
+        With ``return_directions``: the top H right singular vectors of :math:`CB^{-1/2}`, which are those of
+        :math:`W^*B^{1/2} = [CB^{-1/2}]_H` (on the range of B), from the same SVD.
     """
     C, B = _square("C", C), _symmetric("B", B)
     H = as_int("hidden", hidden, lo=1)
@@ -117,7 +122,7 @@ def rank_h_optimum(C, B, hidden, *, trace_sigma=None):
     U, s, Vt = svd(C @ Bmh, full_matrices=False)
     W = (U[:, :H] * s[:H]) @ Vt[:H] @ Bmh
     loss = -0.5 * float(np.sum(s[:H] ** 2)) + (0.5 * float(trace_sigma) if trace_sigma is not None else 0.0)
-    return W, loss, s
+    return (W, loss, s, Vt[:H]) if return_directions else (W, loss, s)
 
 
 def dropout_optimum(lam, hidden, dropout_keep):

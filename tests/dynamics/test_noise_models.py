@@ -185,6 +185,26 @@ def test_rank_h_optimum_beats_every_rank_h_matrix_and_is_stationary():
         assert _loss(Wr, S, C, B) > loss
 
 
+@pytest.mark.parametrize("dead", [0, 2])
+def test_rank_h_optimum_directions_are_those_of_w_star_times_the_root_of_b(dead):
+    """The returned directions span the top right singular subspace of W* B^{1/2}, computed here by a second SVD
+    and an eigh of B, also with inputs that never vary (B singular, as on raw MNIST)."""
+    rng = np.random.default_rng(5)
+    D, H = 7, 3
+    A = rng.standard_normal((D, D))
+    A[:dead] = 0.0
+    S = A @ A.T / D
+    C, B = masking_moments(S, 0.75)
+    W, loss, sig, V = rank_h_optimum(C, B, H, return_directions=True)
+    W0, loss0, sig0 = rank_h_optimum(C, B, H)
+    assert np.array_equal(W, W0) and loss == loss0 and np.array_equal(sig, sig0)
+    w, U = np.linalg.eigh(B)
+    root = (U * np.sqrt(np.clip(w, 0, None))) @ U.T
+    Vt = np.linalg.svd(W @ root)[2][:H]
+    assert V.shape == (H, D)
+    np.testing.assert_allclose(V.T @ V, Vt.T @ Vt, atol=1e-10)
+
+
 def test_dropout_optimum_is_the_issues_example():
     """Σ = diag(4, 1), H = 2, θ = 1/2: strengths (0.625, 0.25), loss 2.25 in the summed-squares convention."""
     s, loss = dropout_optimum([4.0, 1.0], 2, 0.5)

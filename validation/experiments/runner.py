@@ -190,16 +190,16 @@ def summarise_corrupted(res, modes, status="finished"):
                           "loss_error": float(res.loss[-1] - l_opt)}
         out["series"] = {str(k): {"actual": _round(res.strengths[:, k - 1])} for k in modes}
         return out
-    Wopt, l_opt, sig = rank_h_optimum(np.diag(res.kappa), res.B, H, trace_sigma=float(np.sum(res.eigenvalues)))
-    w, U = np.linalg.eigh(res.B)
-    root = (U * np.sqrt(np.clip(w, 0, None))) @ U.T
+    # top: W*'s input directions (B^{1/2}-whitened), the right singular vectors of W* B^{1/2}, from N5's own SVD
+    Wopt, l_opt, sig, top = rank_h_optimum(np.diag(res.kappa), res.B, H, trace_sigma=float(np.sum(res.eigenvalues)),
+                                           return_directions=True)
     pca = np.sum(Wopt[:, :H] ** 2) / max(np.sum(Wopt ** 2), 1e-300)   # share of W*'s columns on the top-H PCA modes
-    _, _, Vt = np.linalg.svd(Wopt @ root)
-    top = Vt[:H]                                                       # W*'s input directions (B^{1/2}-whitened)
+    diff = Wt - Wopt
+    b_norm2 = [max(float(np.einsum("ij,ij->", A @ res.B, A)), 0.0) for A in (diff, Wopt)]   # ‖A B^{1/2}‖² = tr(ABAᵀ)
     out["optimum"] = {"theory": "N5 (rank-H optimum)", "strengths": _round(np.diag(Wopt)), "loss": float(l_opt),
                       "loss_error": float(res.loss[-1] - l_opt),
-                      "relative_frobenius": float(np.linalg.norm(Wt - Wopt) / np.linalg.norm(Wopt)),
-                      "relative_b_weighted": float(np.linalg.norm((Wt - Wopt) @ root) / np.linalg.norm(Wopt @ root)),
+                      "relative_frobenius": float(np.linalg.norm(diff) / np.linalg.norm(Wopt)),
+                      "relative_b_weighted": float(np.sqrt(b_norm2[0] / b_norm2[1])),
                       "sigma_gap": float(sig[H - 1] - sig[H]) if H < len(sig) else None,
                       "pca_share": float(pca), "direction_weight_per_mode": _round(np.sum(top ** 2, axis=0), 6)}
     which, th = run_corrupted_theory(res)

@@ -45,8 +45,10 @@ def atomic_write_json(path, obj) -> str:
 
 
 def save_figure(fig, path, dpi=120) -> str:
-    """Save a matplotlib figure as PNG atomically."""
+    """Save a matplotlib figure as PNG atomically: cropped to its content (``bbox_inches="tight"``, which costs a
+    second pass over every artist), unless it has a layout engine, which keeps every artist inside the canvas."""
     import io
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight", metadata={"Software": None})
+    tight = None if fig.get_layout_engine() is not None else "tight"
+    fig.savefig(buf, format="png", dpi=dpi, bbox_inches=tight, metadata={"Software": None})
     return atomic_write_bytes(path, buf.getvalue())

@@ -297,11 +297,21 @@ def run_study(study: dict, out_dir, *, force=False, log=print, shared=None, clie
                                    shared=shared, basis=basis))
         if remote:
             from lindae.validation.experiments.cluster import map_on_workers
-            jobs = []
+            jobs, sent = [], {}
+
+            def send(obj):
+                """``obj`` on the workers, sent once (a spectrum or a training is megabytes: inside every task's
+                arguments, Dask would warn of a large graph and send it again with each cell)."""
+                if obj is None:
+                    return None
+                if id(obj) not in sent:
+                    sent[id(obj)] = (client.scatter(obj, hash=False), obj)
+                return sent[id(obj)][0]
             for j in remote:
                 case, model, seed, scale, basis, _, first = plan[j]
                 spec = spectrum_of(case, basis)
-                jobs.append((j, (case, model, seed, scale, spec, first, basis, _served(shared, case, model, seed, scale, spec))))
+                jobs.append((j, (case, model, seed, scale, send(spec), first, basis,
+                                 send(_served(shared, case, model, seed, scale, spec)))))
             # the MNIST cells (H = 256: the longest) first, then the synthetic ones, all on the workers
             jobs.sort(key=lambda job: plan[job[0]][0]["data"] is None)
             log(f"  {len(remote)} cells side by side on {len(client.scheduler_info()['workers'])} Dask workers")

@@ -45,10 +45,28 @@ def atomic_write_json(path, obj) -> str:
 
 
 def save_figure(fig, path, dpi=120) -> str:
-    """Save a matplotlib figure as PNG atomically: cropped to its content (``bbox_inches="tight"``, which costs a
-    second pass over every artist), unless it has a layout engine, which keeps every artist inside the canvas."""
+    """Save a matplotlib figure as PNG atomically.
+
+    A figure with a layout engine is drawn once at ``dpi`` and, when all of its content lies inside the canvas,
+    written from that drawing. Otherwise (no engine, or a title wider than the figure) it is cropped and grown to
+    its content by ``bbox_inches="tight"``, which costs a second pass over every artist.
+    """
     import io
     buf = io.BytesIO()
-    tight = None if fig.get_layout_engine() is not None else "tight"
-    fig.savefig(buf, format="png", dpi=dpi, bbox_inches=tight, metadata={"Software": None})
+    if fig.get_layout_engine() is not None:
+        import numpy as np
+        from PIL import Image
+        old = fig.get_dpi()
+        fig.set_dpi(dpi)
+        try:
+            fig.canvas.draw()
+            box = fig.get_tightbbox(fig.canvas.get_renderer())          # inches
+            width, height = fig.get_size_inches()
+            slack = 0.5 / dpi                                            # half a pixel
+            if box.x0 >= -slack and box.y0 >= -slack and box.x1 <= width + slack and box.y1 <= height + slack:
+                Image.fromarray(np.asarray(fig.canvas.buffer_rgba())).save(buf, format="png", dpi=(dpi, dpi))
+                return atomic_write_bytes(path, buf.getvalue())
+        finally:
+            fig.set_dpi(old)
+    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight", metadata={"Software": None})
     return atomic_write_bytes(path, buf.getvalue())

@@ -47,13 +47,13 @@ def atomic_write_json(path, obj) -> str:
 def save_figure(fig, path, dpi=120) -> str:
     """Save a matplotlib figure as PNG atomically.
 
-    A figure with a layout engine is drawn once at ``dpi`` and, when all of its content lies inside the canvas,
-    written from that drawing. Otherwise (no engine, or a title wider than the figure) it is cropped and grown to
-    its content by ``bbox_inches="tight"``, which costs a second pass over every artist.
+    A figure with a layout engine on an Agg canvas is drawn once at ``dpi`` and, when all of its content lies inside
+    the canvas, written from that drawing. Otherwise (no engine, another canvas, or a title wider than the figure)
+    it is cropped and grown to its content by ``bbox_inches="tight"``, which costs a second pass over every artist.
     """
     import io
     buf = io.BytesIO()
-    if fig.get_layout_engine() is not None:
+    if fig.get_layout_engine() is not None and hasattr(fig.canvas, "buffer_rgba"):     # an Agg canvas
         import numpy as np
         from PIL import Image
         old = fig.get_dpi()

@@ -27,15 +27,9 @@ def _own_cpu():
 
 def idle_cost(lean, seconds):
     """CPU seconds per second of an idle cluster (workers + this process) with or without LEAN_CLUSTER."""
-    import dask
     from distributed import Client
-    from lindae.validation.experiments import cluster
-    keep = cluster.LEAN_CLUSTER
-    cluster.LEAN_CLUSTER = keep if lean else {}
-    try:
-        client = Client(cluster.local_cluster(2), set_as_default=False)
-    finally:
-        cluster.LEAN_CLUSTER = keep
+    from lindae.validation.experiments.cluster import local_cluster
+    client = Client(local_cluster(2, lean=lean), set_as_default=False)
     try:
         pids = list(client.run(os.getpid).values())
         time.sleep(1.0)                      # past the workers' start

@@ -13,7 +13,8 @@ from lindae.validation.theory import worst_half_time_error
 
 
 def write_figure(fig, path) -> str:
-    """Save ``fig`` as PNG atomically and close it (pyplot keeps every open figure alive); return the path."""
+    """Save ``fig`` as PNG atomically and close it (pyplot keeps every open figure alive); return the path. The figures
+    here use the tight layout engine, which lays them out when they are drawn, so that ``save_figure`` draws each once."""
     try:
         return save_figure(fig, path)
     finally:
@@ -93,7 +94,7 @@ def plot_corrupted(results):
         ax.legend(fontsize=7)
     fig.suptitle(f"{results['title']}: {results['n_samples']} samples, D = {results['dimension']}; dashed: theory",
                  fontsize=11)
-    fig.set_layout_engine("tight")     # laid out at draw time, with the renderer that saves it
+    fig.set_layout_engine("tight")
     return fig
 
 
@@ -129,7 +130,7 @@ def plot_depth(results):
         ax.legend(fontsize=7, loc="upper left")
     fig.suptitle(f"{results['title']}: {results['n_samples']} samples, D = {results['dimension']}; "
                  "dashed: theory (D2's exact map; random starts through D9)")
-    fig.set_layout_engine("tight")     # laid out at draw time, with the renderer that saves it
+    fig.set_layout_engine("tight")
     return fig
 
 
@@ -165,7 +166,7 @@ def plot_fig5(results):
                      fontsize=9)
         ax.set_xlabel(f"epoch (η = {cfg['lr']:g})"), ax.set_ylabel("singular value")
     fig.suptitle(f"{results['title']}: {results['n_samples']} samples, D = {results['dimension']}")
-    fig.set_layout_engine("tight")     # laid out at draw time, with the renderer that saves it
+    fig.set_layout_engine("tight")
     return fig
 
 
@@ -189,7 +190,7 @@ def plot_fig6(results):
     axes[-1].set_xlabel("mode i"), axes[-1].set_ylabel("epoch at half of final mᵢ")
     axes[-1].set_title("time to learn each mode (lower = earlier)", fontsize=9), axes[-1].legend(fontsize=8)
     fig.suptitle(f"{results['title']}: {results['n_samples']} samples")
-    fig.set_layout_engine("tight")     # laid out at draw time, with the renderer that saves it
+    fig.set_layout_engine("tight")
     return fig
 
 
@@ -226,7 +227,7 @@ def plot_study(study: dict, rows, *, variants, bound):
         if r == 0:          # a row of its own above the bars (log scale: headroom by a factor 30)
             ax.set_ylim(top=ax.get_ylim()[1] * 30)
             ax.legend(fontsize=8, ncol=len(variants), loc="upper center")
-    fig.set_layout_engine("tight")     # laid out at draw time, with the renderer that saves it
+    fig.set_layout_engine("tight")
     return fig
 
 
@@ -270,7 +271,7 @@ def plot_sweep(sw, rows, modes):
         ax.set_title(label, fontsize=9)
     note = f" (mean over {', '.join(averaged)})" if averaged else ""
     fig.suptitle(f"{sw['config'].title or 'sweep'}: {len(rows)} of {len(sw['cells'])} cells{note}")
-    fig.set_layout_engine("tight")     # laid out at draw time, with the renderer that saves it
+    fig.set_layout_engine("tight")
     return fig
 
 
@@ -289,7 +290,7 @@ def plot_overlay(ours: dict, authors: dict, title: str):
         ax.legend(fontsize=7, ncol=2)
     axes[0, 0].set_ylabel("mᵢ = vᵢᵀ E[f(x)xᵀ] vᵢ / λᵢ")
     fig.suptitle(title, fontsize=10)
-    fig.set_layout_engine("tight")     # laid out at draw time, with the renderer that saves it
+    fig.set_layout_engine("tight")
     return fig
 
 
@@ -337,7 +338,7 @@ def plot_curves(cells):
         ax.legend(fontsize=6.5)
     for ax in axes.ravel()[n:]:
         ax.axis("off")
-    fig.set_layout_engine("tight")     # laid out at draw time, with the renderer that saves it
+    fig.set_layout_engine("tight")
     return fig
 
 
@@ -362,7 +363,7 @@ def plot_grids(cells):
         ax.set_ylabel(f"denoising test error, ε_t = {c['test_noise_var']:g}")
         ax.set_title(f"{c['case']}, N = {c['N']}, H = {c['hidden']}, after {c['epochs']} epochs", fontsize=9)
         ax.legend(fontsize=6.5)
-    fig.set_layout_engine("tight")     # laid out at draw time, with the renderer that saves it
+    fig.set_layout_engine("tight")
     return fig
 
 
@@ -383,7 +384,7 @@ def plot_overshoot(cells):
         ax.set_ylabel(f"measured (epochs recorded every {o['record_every']})")
         ax.set_title(f"{c['case']}, N = {c['N']}, H = {c['hidden']}: {len(o['modes'])} DAE modes overshoot",
                      fontsize=9)
-    fig.set_layout_engine("tight")     # laid out at draw time, with the renderer that saves it
+    fig.set_layout_engine("tight")
     return fig
 
 
@@ -431,5 +432,5 @@ def plot_sgd_bands(cells, max_modes=8):
                   title_fontsize=6)
     for ax in axes.ravel()[len(cells):]:
         ax.axis("off")
-    fig.set_layout_engine("tight")     # laid out at draw time, with the renderer that saves it
+    fig.set_layout_engine("tight")
     return fig

@@ -22,8 +22,7 @@ WORKER_ALLOCATOR = {k: str(v) for k, v in ALLOCATOR.items()}
 
 #: Dask settings of the local cluster. Its dashboard is off, so nothing reads the statistical profile that each worker
 #: otherwise samples every 10 ms, nor the system monitor's; the event loops' tick (20 ms by default) only reports a
-#: blocked loop. Measured with ``python bench/cluster_idle.py``: an idle 2-worker cluster costs a few percent of a
-#: core with these settings and about four times that without them.
+#: blocked loop. ``python bench/cluster_idle.py`` measures an idle cluster's CPU with and without them, side by side.
 LEAN_CLUSTER = {"distributed.worker.profile.enabled": False, "distributed.admin.tick.interval": "200ms",
                 "distributed.admin.system-monitor.interval": "2s",
                 "distributed.admin.system-monitor.gil.enabled": False}
@@ -56,12 +55,14 @@ def open_client(scheduler="serial", workers=None):
             cluster.close()
 
 
-def local_cluster(workers=None):
-    """A ``distributed.LocalCluster`` of ``workers`` (default: one per core) single-threaded processes."""
+def local_cluster(workers=None, lean=True):
+    """A ``distributed.LocalCluster`` of ``workers`` (default: one per core) single-threaded processes, with
+    :data:`LEAN_CLUSTER`'s settings unless ``lean`` is False (Dask's defaults, for ``bench/cluster_idle.py``)."""
     import dask
     from distributed import LocalCluster
     workers = workers or os.cpu_count() or 1
-    settings = {f"distributed.nanny.pre-spawn-environ.{k}": v for k, v in WORKER_ALLOCATOR.items()} | LEAN_CLUSTER
+    settings = {f"distributed.nanny.pre-spawn-environ.{k}": v for k, v in WORKER_ALLOCATOR.items()}
+    settings |= LEAN_CLUSTER if lean else {}
     with dask.config.set(settings):
         return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
                             silence_logs=logging.ERROR)

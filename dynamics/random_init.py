@@ -71,7 +71,7 @@ def log_saturation_weight(t, lam, *, noise_var=0.0, weight_decay=0.0):
 
 
 class _Factor:
-    r"""Row-wise accurate :math:`Z = Y_n R^{-1}` and :math:`T = e^{-m/2}R^{-1}` for the graded matrix
+    r"""Row-wise accurate :math:`Z = Y_n R^{-1}` for the graded matrix
     :math:`A = [\operatorname{diag}(e^{(l_i - m)/2})\,Y_n;\ e^{-m/2}I] = QR`, from one time to the next.
 
     The first time (and any step across which the row scales change by more than :data:`MAX_SPREAD` in
@@ -82,6 +82,16 @@ class _Factor:
     conditioned) the new factor is :math:`R' = UR`, and :math:`Z' = ZU^{-1}` transforms each row by the
     same well-conditioned triangle, so every row keeps its relative accuracy. Large scale changes are
     split into substeps of spread :data:`STEP_SPREAD` (any path of row scalings gives the same R').
+
+    The regulariser's block of Q, :math:`Q_\text{reg} = e^{-m/2}R^{-1}`, is never formed: Q has orthonormal
+    columns, so :math:`Q_\text{reg}^\top Q_\text{reg} = I - Q_\text{top}^\top Q_\text{top}` with
+    :math:`Q_\text{top} = \operatorname{diag}(e^{(l_i - m)/2})Z`, and
+
+    .. math:: B^\top B = e^{-(m' - m)}I + Z^\top\operatorname{diag}\big(e^{l'_i - m'} - e^{l_i - m'}\big)Z,
+
+    one rank-k update of the D rows (weights of either sign; rows whose scale grows have positive weights).
+    An error E in the orthonormality of Q enters the next B^TB as :math:`e^{-(m'-m)}E`, and the Cholesky QR
+    leaves a fresh error of the order of the roundoff, so E does not grow beyond a random walk of roundoffs.
     One step costs a D x H scaling, a rank-k update, an H x H Cholesky and its inverse, and a triangular
     product, against a QR of a (D + H) x H matrix. Rows of Z are stored as :math:`e^{w_i}\hat z_i` with
     :math:`\max_h|\hat z_{ih}| = 1`, since :math:`\|z_i\|` ranges up to :math:`e^{m/2}`.
@@ -89,7 +99,7 @@ class _Factor:
 
     def __init__(self, Yn):
         self.Yn = np.ascontiguousarray(Yn, dtype=float)
-        self.lc = None
+        self.lc = self._top = self._q = self._buf = self._gram = None
 
     def at(self, lc):
         """Move the factor to the log squared row scales ``lc`` (−inf for a zero row); return self."""
@@ -97,33 +107,35 @@ class _Factor:
         if self.lc is None:
             self._full(lc, m)
             return self
-        live, was = np.isfinite(lc), np.isfinite(self.lc)
-        both = live & was
-        d = np.append(0.5 * ((lc[both] - m) - (self.lc[both] - self.m)), -0.5 * (m - self.m))
-        spread = float(np.max(d) - np.min(d))
+        live = np.isfinite(lc)
+        both = live & self._live
+        dl = np.subtract(lc, self.lc, out=np.zeros_like(lc), where=both)     # the rows' own log change
+        # the spread of the relative scaling S over the rows kept and the regulariser's row (change 0)
+        spread = 0.5 * (max(float(dl.max()), 0.0) - min(float(dl.min()), 0.0))
         if spread > MAX_SPREAD:
             self._full(lc, m)
             return self
         n = max(1, int(np.ceil(spread / STEP_SPREAD)))
         lc0, m0 = self.lc, self.m
-        with np.errstate(invalid="ignore"):
-            path = np.where(both, lc - lc0, 0.0)
+        # rows that appear take their new (small) scale at once (+inf change), rows that vanish leave at once (−inf)
+        jump = None if np.array_equal(both, live) and np.array_equal(both, self._live) else \
+            np.where(both, 0.0, np.where(live, np.inf, np.where(self._live, -np.inf, 0.0)))
         for j in range(1, n + 1):
-            f = j / n
-            # rows that appear take their new (small) scale at once, rows that vanish leave at once
-            lj = lc if j == n else np.where(both, lc0 + f * path, np.where(live, lc, -np.inf))
-            if not self._step(lj, m if j == n else m0 + f * (m - m0)):
+            lj = lc if j == n else np.where(both, lc0 + (j / n) * dl, np.where(live, lc, -np.inf))
+            grow = dl / n if jump is None or j > 1 else dl / n + jump
+            if not self._step(lj, m if j == n else m0 + (j / n) * (m - m0), grow):
                 self._full(lc, m)
                 return self
         return self
 
-    def _set(self, lc, m, Z, T, w=None):
-        """Store Z = e^w Z (w per row) and T; rows are renormalised (their log maxima moved into w) at the
+    def _set(self, lc, m, Z, w=None):
+        """Store Z = e^w Z (w per row); rows are renormalised (their log maxima moved into w) at the
         first time and whenever a row's norm has drifted beyond e^±RENORM."""
-        self.Z, self.T, self.lc, self.m = Z, T, lc, m
+        self.Z, self.lc, self.m, self._live = Z, lc, m, np.isfinite(lc)
         with np.errstate(divide="ignore"):
             self._lq = np.log(np.einsum("ij,ij->i", Z, Z))
-        if w is not None and np.all(np.abs(np.where(np.isfinite(self._lq), self._lq, 0.0)) < RENORM):
+        if w is not None and -RENORM < np.min(self._lq, where=self._lq > -np.inf, initial=0.0) \
+                and np.max(self._lq) < RENORM:
             self.w = w
             return
         base = 0.0 if w is None else w
@@ -150,25 +162,67 @@ class _Factor:
         Z = dtrsm(1.0, R, np.array(self.Yn, order="F"), side=1, lower=0)
         big = size > reg
         Z[big] = Q[:D][big] / scale[big, None]
-        self._set(lc, m, np.ascontiguousarray(Z), np.asfortranarray(Q[D:]))
+        self._set(lc, m, np.ascontiguousarray(Z))
+        self._top = self._q = None                 # the factor's basis changed: no kept eigenvector
 
-    def _step(self, lc, m):
-        """One relative Cholesky QR step; False (and nothing changed) if B is not well conditioned."""
+    def _rows(self, weight_log, pick=None):
+        r"""Rows :math:`e^{(\text{weight\_log}_i)/2 + w_i}\hat z_i` of the rows in ``pick`` (a mask; all rows by
+        default; rows between picked ones may come along as zeros), written into one buffer that lives as long as
+        the factor (fresh D x H arrays at every step cost the allocator's page faults)."""
         with np.errstate(under="ignore", over="ignore"):
-            f = np.exp(0.5 * (lc - m) + self.w)
-        B = self.Z * np.where(np.isfinite(f), f, 0.0)[:, None]
-        G = dsyrk(1.0, B.T, trans=0)                                                 # Bᵀ B, upper
-        Tb = self.T * np.exp(-0.5 * (m - self.m))
-        G = dsyrk(1.0, Tb, trans=1, beta=1.0, c=G, overwrite_c=1)
+            f = np.exp(0.5 * weight_log + self.w)
+        f[~np.isfinite(f)] = 0.0
+        if self._buf is None:
+            self._buf = np.empty_like(self.Z)
+        if pick is None:
+            return np.multiply(self.Z, f[:, None], out=self._buf)
+        idx = np.flatnonzero(pick)
+        lo, hi = int(idx[0]), int(idx[-1]) + 1
+        if 2 * idx.size >= hi - lo:                # mostly one run of rows (the live modes, largest λ first)
+            f[~pick] = 0.0
+            return np.multiply(self.Z[lo:hi], f[lo:hi, None], out=self._buf[:hi - lo])
+        B = np.take(self.Z, idx, axis=0, out=self._buf[:idx.size])
+        return np.multiply(B, f[idx, None], out=B)
+
+    def _step(self, lc, m, grow):
+        """One relative Cholesky QR step to (``lc``, ``m``), the rows' log scales changing by ``grow`` (+inf for a
+        row that appears, −inf for one that vanishes); False (and nothing changed) if B is not well conditioned."""
+        # the weights e^{l'-m'} - e^{l-m'} by the logs of their magnitudes, e^{l-m'}|expm1(l' - l)|
+        with np.errstate(divide="ignore", invalid="ignore"):
+            mag = self.lc - m + np.log(np.abs(np.expm1(grow)))
+        appear = grow == np.inf
+        if appear.any():
+            mag[appear] = lc[appear] - m
+        H = self.Z.shape[1]
+        if self._gram is None:
+            self._gram = np.empty((H, H), order="F")
+        G, beta = self._gram, 0.0                   # beta = 0: syrk writes G's upper triangle without reading it
+        for sign, pick in ((1.0, grow > 0), (-1.0, grow < 0)):       # the rows' own change ...
+            if pick.any():
+                G = dsyrk(sign, self._rows(mag, pick).T, trans=0, beta=beta, c=G, overwrite_c=1)
+                beta = 1.0
+        if beta == 0.0:
+            G.fill(0.0)
+        G.flat[::H + 1] += np.exp(-(m - self.m))    # ... and the regulariser's block, e^{-(m'-m)}(I - Q_topᵀQ_top)
         U, info = dpotrf(G, lower=0, clean=1, overwrite_a=1)
-        if info != 0 or dtrcon(U, norm="1", uplo="U")[0] < MIN_RCOND:
+        # with the same rows before and after, B = SQ has condition number at most e^STEP_SPREAD by construction,
+        # and U's diagonal (u_ii² between G's extreme eigenvalues) is a cheap check of it; a row that appears or
+        # vanishes has no such bound, and the triangle's condition number is estimated (LAPACK's trcon)
+        if info != 0:
             return False
-        # U^-1 explicitly (H³/3), then triangular products: as accurate as solves for a triangle this well
+        diag = np.abs(np.diagonal(U))
+        if diag.min() < MIN_RCOND * diag.max() or (np.isinf(grow).any() and dtrcon(U, norm="1", uplo="U")[0] < MIN_RCOND):
+            return False
+        top = self._top
+        if top is not None:                        # Q' = QU^-1: the kept vector's coordinates in the new basis,
+            self._top = U @ top                    # and Q_top'(Ux) = S Q_top x with S the rows' relative scaling
+            finite = self._q is not None and not np.isinf(grow).any()
+            self._q = self._q * np.exp(0.5 * (grow - (m - self.m))) if finite else None
+        # U^-1 explicitly (H³/3), then a triangular product: as accurate as a solve for a triangle this well
         # conditioned (rcond >= MIN_RCOND), and BLAS runs trmm at about twice the speed of trsm
         Ui, info = dtrtri(U, lower=0, overwrite_c=1)
         Z = dtrmm(1.0, Ui, self.Z.T, side=0, lower=0, trans_a=1, overwrite_b=1).T     # rows z_i U^-1 = (U^-ᵀ Zᵀ)ᵀ
-        T = dtrmm(1.0, Ui, Tb, side=1, lower=0, overwrite_b=1)                          # T U^-1
-        self._set(lc, m, np.ascontiguousarray(Z), np.asfortranarray(T), self.w)
+        self._set(lc, m, np.ascontiguousarray(Z), self.w)
         return True
 
     def log_q(self):
@@ -176,28 +230,30 @@ class _Factor:
         return 2 * self.w + self._lq
 
     def saturated(self, level):
-        r"""Whether σ (:meth:`sigma`) is at least ``level``. Usually O(H²): :math:`TT^\top = M^{-1}` in the fixed
-        coordinates of :math:`Y_0`'s columns (the factor's own basis changes from step to step), so the Rayleigh
-        quotient :math:`\|T^\top u\|^2` at the last top eigenvector u found is a lower bound on
-        :math:`\lambda_{\max}`; while it exceeds 1 − level, σ < level without an eigenvalue problem; otherwise
-        σ is computed (and u kept for the next time)."""
-        u = getattr(self, "_top", None)
-        if u is not None:
-            w = self.T.T @ u
-            if float(w @ w) > 1.0 - level:
+        r"""Whether σ (:meth:`sigma`) is at least ``level``. Usually O(D): σ is the smallest eigenvalue of
+        :math:`Q_\text{top}^\top Q_\text{top}`, so its Rayleigh quotient at the last bottom eigenvector x found is an
+        upper bound on σ; while it is below ``level``, σ < level without an eigenvalue problem; otherwise σ is
+        computed (and x kept for the next time). From one step to the next x is carried into the new basis,
+        :math:`x \leftarrow Ux`, and :math:`q = Q_\text{top}x` is rescaled row by row (:meth:`_step`)."""
+        x = self._top
+        if x is not None:
+            if self._q is None:
+                self._q = self._rows(self.lc - self.m) @ x
+            if float(self._q @ self._q) < level * float(x @ x):
                 return False
         return self.sigma(keep=True) >= level
 
     def sigma(self, keep=False):
-        r"""Saturation of the least saturated hidden direction, :math:`1 - \lambda_{\max}(T^\top T)`
-        (one eigenpair, by LAPACK's ``syevx``; with ``keep`` the eigenvector is kept for :meth:`saturated`)."""
-        H = self.T.shape[1]
-        top, vec = eigh(dsyrk(1.0, self.T, trans=1), lower=False, subset_by_index=[H - 1, H - 1],
-                        driver="evx", check_finite=False)
-        if keep:                                   # u = Tv/|Tv|: the top eigenvector of TTᵀ = M⁻¹
-            u = self.T @ vec[:, 0]
-            self._top = u / np.linalg.norm(u)
-        return min(max(1.0 - float(top[0]), 0.0), 1.0)
+        r"""Saturation of the least saturated hidden direction, :math:`1 - \lambda_{\max}(Q_\text{reg}^\top Q_\text{reg})
+        = \lambda_{\min}(Q_\text{top}^\top Q_\text{top})` (one eigenpair, by LAPACK's ``syevx``; with ``keep`` the
+        eigenvector is kept for :meth:`saturated`)."""
+        B = self._rows(self.lc - self.m)
+        bottom, vec = eigh(dsyrk(1.0, B.T, trans=0), lower=False, subset_by_index=[0, 0], driver="evx",
+                           check_finite=False)
+        if keep:
+            self._top = vec[:, 0].copy()
+            self._q = B @ self._top
+        return min(max(float(bottom[0]), 0.0), 1.0)
 
 
 #: Largest total change of the (log) row scales that one relative step may take before a full QR.
@@ -212,23 +268,26 @@ MIN_RCOND = 1e-2
 SWITCH = 1e-3
 
 
-def _strengths(logE, logc_t, factor, log_u0, g):
-    """s_i at one time from log E_i and log c_i; see the module docstring."""
-    live = np.isfinite(logc_t)
-    if not np.any(live):
-        return np.exp(logE + log_u0)
-    lc = np.minimum(np.where(live, logc_t + 2 * np.log(g), -np.inf), LOG_CAP)
-    factor.at(lc)
-    m, log_q = factor.m, factor.log_q()
+def _factor_scales(logc, g):
+    """The factor's log squared row scales from log c_i (any leading shape): log c_i + 2 log g, capped at LOG_CAP."""
+    return np.minimum(np.where(np.isfinite(logc), logc + 2 * np.log(g), -np.inf), LOG_CAP)
+
+
+def _strengths(logE, logc, m, log_q, log_u0, g):
+    """s_i from log E_i, log c_i, the factor's m and log|z_i|² (any leading shape, times first); see the module
+    docstring. A time with no live row (every c_i = 0) has no factor (m = nan): there s_i = E_i u0_i."""
+    lc = _factor_scales(logc, g)
+    m = np.asarray(m, dtype=float)[..., None]
     with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
         direct = np.exp(logE - m + 2 * np.log(g) + log_q)
-        saturated = np.exp(logE - logc_t + (lc - m) + log_q)      # (E_i / c_i) times row i's leverage
-        s = np.where(logc_t + log_u0 > 0, saturated, direct)
+        saturated = np.exp(logE - logc + (lc - m) + log_q)        # (E_i / c_i) times row i's leverage
+        s = np.where(logc + log_u0 > 0, saturated, direct)
+        s = np.where(np.isnan(m), np.exp(logE + log_u0), s)
     s = np.where(np.isneginf(log_u0), 0.0, s)       # a mode with no growing part stays at zero (exactly)
     if not np.all(np.isfinite(s)):
-        bad = int(np.flatnonzero(~np.isfinite(s))[0])
-        raise FloatingPointError(f"R15 could not be evaluated for mode {bad + 1} (log c = {logc_t[bad]:.6g}, "
-                                 f"log u0 = {log_u0[bad]:.6g}); this is a bug, please report it")
+        bad = np.unravel_index(int(np.flatnonzero(~np.isfinite(s))[0]), s.shape)
+        raise FloatingPointError(f"R15 could not be evaluated for mode {bad[-1] + 1} (log c = {logc[bad]:.6g}, "
+                                 f"log u0 = {log_u0[bad[-1]]:.6g}); this is a bug, please report it")
     return s
 
 
@@ -307,10 +366,10 @@ def random_init_strength(lam, growing, *, noise_var=0.0, weight_decay=0.0, lr=No
                        b0=np.exp(0.5 * log_u0), lr=lr, record_every=every)
         at, s_isos = {int(x): j for j, x in enumerate(iso.epochs)}, iso.strengths
 
-        def rows(x):
-            j = int(x)
-            log_e = 2 * j * np.log1p(lr * kap)
-            s_iso = s_isos[at[j]]
+        def rows(x):                               # at the grid's steps x (K,): log E and log c, (K, D) each
+            j = np.asarray(x, dtype=int)
+            log_e = 2 * j[:, None] * np.log1p(lr * kap)
+            s_iso = s_isos[[at[int(i)] for i in j]]
             with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
                 ratio = np.minimum(np.exp(np.log(s_iso) - log_e - log_u0), 1.0)
                 log_c = log_e - np.log(s_iso) + np.log1p(-ratio)
@@ -325,6 +384,7 @@ def random_init_strength(lam, growing, *, noise_var=0.0, weight_decay=0.0, lr=No
         rec = times
 
         def rows(x):
+            x = np.asarray(x, dtype=float)[:, None]
             return 2 * kap * x, log_saturation_weight(x, lam, noise_var=noise_var, weight_decay=weight_decay)
 
         def advance(state, x0, x1):
@@ -336,21 +396,34 @@ def random_init_strength(lam, growing, *, noise_var=0.0, weight_decay=0.0, lr=No
     # Y = g Yn with g the largest row norm (representable even where u0 is not): c_i enters through log c_i + 2 log g
     g = float(np.exp(0.5 * np.max(log_u0))) if np.isfinite(np.max(log_u0)) else 1.0
     factor = _Factor(Y / g)
-    state, prev = None, 0.0
+    # the closed form's times, up to the hand-over: the factor is moved from one to the next and its m and log|z_i|²
+    # kept; the strengths are formed afterwards, all times at once (the hand-over's time at once)
+    pos = grid[grid > 0]
+    log_e, log_c = rows(pos) if pos.size else (np.empty((0, lam.size)),) * 2
+    scales, live = _factor_scales(log_c, g), np.isfinite(log_c).any(axis=1)
+    ms, log_qs = np.full(pos.size, np.nan), np.full((pos.size, lam.size), -np.inf)
+    state, prev, done = None, 0.0, 0
     for x in grid:
         if state is not None:                      # past the hand-over: R1's balanced flow, to the recorded times
             if float(x) not in where:
                 continue
-            s = advance(state, prev, x).strengths()
+            out[where[float(x)]] = advance(state, prev, x).strengths()
         elif x == 0:
-            s = u0
+            if float(x) in where:
+                out[where[float(x)]] = u0
         else:
-            log_e_x, log_c_x = rows(x)
-            s = _strengths(log_e_x, log_c_x, factor, log_u0, g)
-            if hand_over and factor.lc is not None and factor.saturated(switch):
-                with np.errstate(divide="ignore"):
-                    state = BalancedRows(factor.Z, np.log(s), kap, xi)
+            k, done = done, done + 1
+            if live[k]:
+                factor.at(scales[k])
+                ms[k], log_qs[k] = factor.m, factor.log_q()
+                if hand_over and factor.saturated(switch):
+                    s = _strengths(log_e[k], log_c[k], ms[k], log_qs[k], log_u0, g)
+                    with np.errstate(divide="ignore"):
+                        state = BalancedRows(factor.Z, np.log(s), kap, xi)
         prev = x
-        if float(x) in where:
-            out[where[float(x)]] = s
+    if done:
+        s = _strengths(log_e[:done], log_c[:done], ms[:done], log_qs[:done], log_u0, g)
+        for k, x in enumerate(pos[:done]):
+            if float(x) in where:
+                out[where[float(x)]] = s[k]
     return rec, out

@@ -248,8 +248,10 @@ class _Factor:
         = \lambda_{\min}(Q_\text{top}^\top Q_\text{top})` (one eigenpair, by LAPACK's ``syevx``; with ``keep`` the
         eigenvector is kept for :meth:`saturated`)."""
         B = self._rows(self.lc - self.m)
-        bottom, vec = eigh(dsyrk(1.0, B.T, trans=0), lower=False, subset_by_index=[0, 0], driver="evx",
-                           check_finite=False)
+        G = dsyrk(1.0, B.T, trans=0)
+        bottom, vec = eigh(G, lower=False, subset_by_index=[0, 0], driver="evx", check_finite=False)
+        if vec.shape[1] == 0:      # syevx can return no eigenpair for a tight cluster; the full solver always does
+            bottom, vec = eigh(G, lower=False, driver="evd", check_finite=False)
         if keep:
             self._top = vec[:, 0].copy()
             self._q = B @ self._top

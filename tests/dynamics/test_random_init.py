@@ -86,8 +86,10 @@ def test_hundreds_of_relative_steps_keep_every_mode_at_the_50_digit_formula(seed
 def test_least_saturation_follows_the_smallest_eigenvalue_of_m_at_every_time(seed, hidden, t_end):
     """σ (the hand-over's saturation of the least saturated hidden direction) along a sequence of times, as the factor
     moves by relative steps and full QRs, against its definition at 60+ digits: σ = 1 − 1/λ_min(M), M = I + Yᵀ C Y
-    (TᵀT = M⁻¹); and the cheap test ``saturated(level)`` (a Rayleigh quotient at the last eigenvector) against it. Near σ = 1 every direction is saturated and λ_max(TᵀT) sits in a tight cluster: an inverse
-    iteration on I − TᵀT (tried) stagnates there 1e-6 short of it, a full eigensolver does not."""
+    (the Gram matrix of Q's regulariser block has the eigenvalues of M⁻¹); and the cheap test ``saturated(level)`` (a
+    Rayleigh quotient at the last eigenvector) against it. Near σ = 1 every direction is saturated and the eigenvalues
+    of M⁻¹ sit in a tight cluster near 0: an inverse iteration (tried) stagnated there 1e-6 short of σ, a full
+    eigensolver does not."""
     from lindae.dynamics.random_init import _Factor, log_saturation_weight
     rng = np.random.default_rng(seed)
     D = hidden + 5

@@ -111,10 +111,13 @@ def test_relu_backprop_matches_finite_differences():
         np.testing.assert_allclose(g, num, rtol=1e-6, atol=1e-9)
 
 
-def test_relu_step_without_noise_is_the_backprop_gradient():
+@pytest.mark.parametrize("blank", [(), (0, 4, 8)])
+def test_relu_step_without_noise_is_the_backprop_gradient(blank):
+    """Also with inputs that are zero in every sample, which the step leaves out of its large products."""
     from lindae.validation.training.relu import ReluStep
     rng = np.random.default_rng(1)
     X = rng.random((40, 9))
+    X[:, list(blank)] = 0.0
     W1, W2 = rng.standard_normal((4, 9)), rng.standard_normal((9, 4))
     _, g1, g2 = relu_loss_and_gradient(W1, W2, X, X)
     h1, h2 = ReluStep(X).gradients(W1, W2)
@@ -122,13 +125,15 @@ def test_relu_step_without_noise_is_the_backprop_gradient():
     np.testing.assert_allclose(h2, g2, rtol=1e-10, atol=1e-13)
 
 
+@pytest.mark.parametrize("blank", [(), (2, 7)])
 @pytest.mark.parametrize("noise_std", [0.0, 0.8])
-def test_relu_step_measures_what_mode_response_measures(noise_std):
+def test_relu_step_measures_what_mode_response_measures(noise_std, blank):
     """The record taken from an epoch's own products (clean inputs, also for a noisy epoch) against the
-    separate forward pass of mode_response, in float64 (rounding only)."""
+    separate forward pass of mode_response, in float64 (rounding only), with and without blank inputs."""
     from lindae.validation.training.relu import ReluStep, mode_response
     rng = np.random.default_rng(6)
     X = rng.random((50, 8))
+    X[:, list(blank)] = 0.0
     spec = compute_spectrum(X)
     W1, W2 = rng.standard_normal((3, 8)), rng.standard_normal((8, 3))
     Vk, lamk = spec.eigenvectors[:, :4], spec.eigenvalues[:4]
@@ -146,11 +151,13 @@ def test_relu_step_measures_what_mode_response_measures(noise_std):
 def test_relu_step_noise_has_the_distribution_of_explicit_noise():
     """ReluStep draws n·H + H·D normals instead of the n·D of X + σN; the gradients must have the same law.
     Compared: the mean and the variance of every gradient entry over 20 000 draws of each, within 5 standard
-    errors of their difference (a dropped or mis-scaled noise term moves the variances by far more)."""
+    errors of their difference (a dropped or mis-scaled noise term moves the variances by far more). One input
+    is zero in every sample: the noise still reaches it, though the step leaves it out of its large products."""
     from lindae.validation.training.relu import ReluStep
     rng = np.random.default_rng(2)
     n, D, H, std, draws = 6, 5, 2, 0.7, 20_000
     X = rng.random((n, D))
+    X[:, 3] = 0.0
     W1, W2 = rng.standard_normal((H, D)), rng.standard_normal((D, H))
     step = ReluStep(X, std, seed=3)
     ours = np.array([np.concatenate([g.ravel() for g in step.gradients(W1, W2)]) for _ in range(draws)])

@@ -18,6 +18,10 @@ normal, :math:`NW_1^\top = GR`, and the rest of N, :math:`N(I - \Phi^\top\Phi)`,
 of dZ; given dZ, :math:`dZ^\top N(I - \Phi^\top\Phi)` is distributed as :math:`CK(I - \Phi^\top\Phi)` with
 K an H x D standard normal matrix and :math:`CC^\top = dZ^\top dZ`. The gradients therefore have exactly
 the distribution they have under explicit noise, from n·H + H·D normal draws instead of n·D.
+
+Inputs that are zero in every sample (MNIST's blank border pixels) add nothing to either large product:
+their columns of X are left out of both, and they enter the gradients only through the H x D terms
+(:math:`W_2 H_z^\top H_z` and the noise), so the result is the same up to the order of the sums.
 """
 from __future__ import annotations
 
@@ -111,11 +115,16 @@ class ReluStep:
     """
 
     def __init__(self, X, noise_std=0.0, seed=0):
-        self.X = np.ascontiguousarray(X)
+        X = np.ascontiguousarray(X)
+        self.dim = X.shape[1]
+        live = np.flatnonzero(np.any(X != 0, axis=0))
+        #: the inputs that are nonzero in some sample (None: all are); the large products use only these columns
+        self.live = None if live.size == self.dim else live
+        self.X = X if self.live is None else np.ascontiguousarray(X[:, live])
         self.dt = self.X.dtype
         self.noise_std = float(noise_std)
         self.rngs = [np.random.Generator(np.random.SFC64(s)) for s in np.random.SeedSequence(seed).spawn(2)]
-        self.scale = 2.0 / self.X.size
+        self.scale = 2.0 / (X.shape[0] * self.dim)
         self._pool = None
         self._buffers = {}
 
@@ -151,7 +160,7 @@ class ReluStep:
     def measure_with(self, Vk, lamk):
         """Let :meth:`gradients` also measure m_i of the columns of Vk and the clean loss (:func:`mode_response`)
         when asked, from the products it forms anyway (module docstring)."""
-        self._XVt = np.ascontiguousarray((self.X @ Vk).T)                     # k x n
+        self._XVt = np.ascontiguousarray((self.X @ self._rows(Vk)).T)         # k x n
         self._Vk, self._lamk = Vk, np.asarray(lamk, dtype=np.float64)
         self._x2 = float(np.einsum("ij,ij->", self.X, self.X, dtype=np.float64))
 
@@ -165,7 +174,11 @@ class ReluStep:
         FV = (W2.T @ self._Vk).T @ Hz                                        # (F V_k)ᵀ, k x n
         m = np.einsum("kn,kn->k", FV, self._XVt, dtype=np.float64) / (n * self._lamk)
         f2 = float(np.einsum("ij,ij->", (W2.T @ W2).astype(np.float64), HzHz.astype(np.float64)))
-        return m, (f2 - 2 * fx + self._x2) / self.X.size
+        return m, (f2 - 2 * fx + self._x2) / (n * self.dim)
+
+    def _rows(self, A):
+        """The rows of A (D x ...) of the inputs that are nonzero in some sample."""
+        return A if self.live is None else A[self.live]
 
     def gradients(self, W1, W2, measure=False):
         """(dL/dW1, dL/dW2) of the loss of :func:`relu_loss_and_gradient` at fresh noise; with ``measure``
@@ -174,14 +187,18 @@ class ReluStep:
         Works in the transposed layout (H x n blocks), so that every elementwise pass runs over contiguous
         memory and both large products take X as it is stored: ``[W1; W2ᵀ] Xᵀ`` and ``[Hzᵀ; dZᵀ] X``.
         """
-        X, h = self.X, W1.shape[0]
+        X, h, live = self.X, W1.shape[0], self.live
         n, d = X.shape
         if self.noise_std:     # the draws run on their own threads while the products below use BLAS's
             G = self._normals("G", (h, n), wait=False)         # Gᵀ, n x H standard normal
-            K = self._normals("K", (h, d), wait=False)
+            K = self._normals("K", (h, self.dim), wait=False)
         WW = self._buffer("WW", (2 * h, d))
-        WW[:h] = W1
-        WW[h:] = W2.T
+        if live is None:
+            WW[:h] = W1
+            WW[h:] = W2.T
+        else:
+            np.take(W1, live, axis=1, out=WW[:h])
+            WW[h:] = W2[live].T
         ZZ = np.matmul(WW, X.T, out=self._buffer("ZZ", (2 * h, n)))       # (X W1ᵀ)ᵀ and (X W2)ᵀ in one product
         Z, XW2 = ZZ[:h], ZZ[h:]
         measured = None
@@ -202,11 +219,16 @@ class ReluStep:
         GX = HD @ X                                            # relu(Z)ᵀX and dZᵀX in one product
         HzHz = Hz @ Hz.T
         if measure and not self.noise_std:
-            fx = float(np.einsum("ij,ji->", W2.astype(np.float64), GX[:h].astype(np.float64)))
+            fx = float(np.einsum("ij,ji->", self._rows(W2).astype(np.float64), GX[:h].astype(np.float64)))
             measured = self._measure(W2, Hz, HzHz, fx)
         g2 = W2 @ HzHz
-        g2 -= GX[:h].T
-        g1 = GX[h:]
+        if live is None:
+            g2 -= GX[:h].T
+            g1 = GX[h:]
+        else:
+            g2[live] -= GX[:h].T
+            g1 = np.zeros((h, self.dim), dtype=self.dt)
+            g1[:, live] = GX[h:]
         if self.noise_std:
             C = _gram_root(dZ @ dZ.T).astype(self.dt)                     # C Cᵀ = dZᵀ dZ
             K -= (K @ Phi.T) @ Phi                                          # K (I − ΦᵀΦ)

@@ -140,7 +140,7 @@ def test_a_cell_is_saved_as_soon_as_its_theory_is_in_so_an_interrupted_run_keeps
     def interrupted(*args, **kw):
         raise KeyboardInterrupt
     monkeypatch.setattr(sgd_study, "curve_cell_later", later_when_in)
-    monkeypatch.setattr(sgd_study, "bound_cell", interrupted)
+    monkeypatch.setattr(sgd_study, "bound_cell_later", interrupted)
     with pytest.raises(KeyboardInterrupt):
         run_sgd_study(parse_sgd(SMALL), tmp_path, log=lambda m: None, client=dask_client)
     assert len(os.listdir(tmp_path / "cells")) == 2

@@ -30,6 +30,7 @@ Layout of DIR::
 """
 from __future__ import annotations
 
+import functools
 import os
 import time
 
@@ -145,56 +146,96 @@ def _data(case, data):
     return None, X
 
 
+@functools.lru_cache(maxsize=2)
+def _data_moments(samples, data):
+    """(eigenvalues, fourth moments along the eigenvectors) of the data's first ``samples`` rows, once per study: every
+    bound on the same rows needs them."""
+    from lindae.validation.data.spectrum import compute_spectrum
+    _, X = _data(dict(eigenvalues=None, samples=samples), data)
+    spec = compute_spectrum(X)
+    return np.maximum(spec.eigenvalues, 0.0), np.mean((X @ spec.eigenvectors) ** 4, axis=0)
+
+
 def _ensemble(case, B, eta, steps, every, seeds, seed, data, client, log=None):
-    from lindae.validation.training.sgd import combine_sgd_ensembles, train_sgd_ensemble
+    """The ensemble of ``seeds`` seeds (:func:`_ensemble_later`, waited for)."""
+    return _ensemble_later(case, B, eta, steps, every, seeds, seed, data, client, log)()
+
+
+def _ensemble_later(case, B, eta, steps, every, seeds, seed, data, client, log=None):
+    """Start training ``seeds`` seeds and return ``later``: ``later()`` waits for their ensemble (DivergenceError if
+    every seed diverged), ``later.future`` is it as a Dask future (None without a client), ``later.seconds()`` the
+    training's own seconds (its longest part's, with a client). With a client the seeds are split over the workers
+    and the parts combined on a worker, so that nothing waits for the main process between training and theory."""
+    from lindae.dynamics.errors import DivergenceError
+    from lindae.validation.training.sgd import train_sgd_ensemble
     lam, X = _data(case, data)
     kw = dict(batch_size=B, eigenvalues=lam, X=X, noise_var=case["noise_var"], sampled_noise=case["sampled_noise"],
               u0=case["u0"], record_every=every)
     if client is None or seeds < 4:
-        return train_sgd_ensemble(case["hidden"], eta, steps, seeds=seeds, seed=seed, progress=log, **kw)
+        t = time.perf_counter()
+        ens = train_sgd_ensemble(case["hidden"], eta, steps, seeds=seeds, seed=seed, progress=log, **kw)
+        t = time.perf_counter() - t
+        later = lambda: ens             # noqa: E731
+        later.future, later.seconds = None, lambda: t
+        return later
     n = max(1, min(len(client.scheduler_info()["workers"]), seeds // 2))
     sizes = [seeds // n + (k < seeds % n) for k in range(n)]
     firsts = np.concatenate([[0], np.cumsum(sizes)[:-1]])          # ranges of the same seeds a serial run trains
     X_remote = None if kw["X"] is None else client.scatter(kw["X"], broadcast=True)    # once, not in every task
-    futures = [client.submit(_on_worker, case["hidden"], eta, steps, sz, seed, int(a), dict(kw, X=None), X_remote,
-                             pure=False) for a, sz in zip(firsts, sizes)]
-    from lindae.dynamics.errors import DivergenceError
-    parts, last = [], steps
-    for f in futures:
-        part = f.result()
-        if isinstance(part, int):                         # a part whose every seed diverged, by this step
-            last = min(last, part)
-        else:
-            parts.append(part)
-    if not parts:
-        raise DivergenceError(f"every one of the {seeds} seeds diverged (lr = {eta:g}, batch size {B})", step=last)
-    out = combine_sgd_ensembles(parts)
-    out.diverged = np.concatenate([out.diverged, np.ones(seeds - out.diverged.size, dtype=bool)])
-    return out
+    parts = [client.submit(_on_worker, case["hidden"], eta, steps, sz, seed, int(a), dict(kw, X=None), X_remote,
+                           pure=False) for a, sz in zip(firsts, sizes)]
+    combined = client.submit(_combine_parts, seeds, steps, *parts, pure=False)
+
+    def later():
+        out, _ = combined.result()
+        if isinstance(out, int):
+            raise DivergenceError(f"every one of the {seeds} seeds diverged (lr = {eta:g}, batch size {B})", step=out)
+        return out
+    later.future, later.seconds = combined, lambda: combined.result()[1]
+    return later
 
 
 def _on_worker(hidden, eta, steps, seeds, seed, first, kw, X):
-    """One part of an ensemble on a Dask worker; the step by which every seed diverged (an expected outcome
-    near the bound, returned rather than raised so that the worker logs no error) if they all did."""
+    """One part of an ensemble on a Dask worker, and its seconds; the part is the step by which every seed diverged
+    (an expected outcome near the bound, returned rather than raised so that the worker logs no error) if they all
+    did."""
     from lindae.dynamics.errors import DivergenceError
     from lindae.validation.experiments.store import one_blas_thread
     from lindae.validation.training.sgd import train_sgd_ensemble
+    t = time.perf_counter()
     with one_blas_thread():
         try:
-            return train_sgd_ensemble(hidden, eta, steps, seeds=seeds, seed=seed, first=first, **dict(kw, X=X))
+            part = train_sgd_ensemble(hidden, eta, steps, seeds=seeds, seed=seed, first=first, **dict(kw, X=X))
         except DivergenceError as exc:
-            return int(exc.step)
+            part = int(exc.step)
+    return part, time.perf_counter() - t
+
+
+def _combine_parts(seeds, steps, *parts):
+    """(the ensemble of the parts (:func:`_on_worker`'s) or, if every seed diverged, the step by which they all had;
+    the longest part's seconds)."""
+    from lindae.validation.training.sgd import combine_sgd_ensembles
+    seconds = max(t for _, t in parts)
+    kept = [p for p, _ in parts if not isinstance(p, int)]
+    if not kept:
+        return min([steps] + [p for p, _ in parts]), seconds
+    out = combine_sgd_ensembles(kept)
+    out.diverged = np.concatenate([out.diverged, np.ones(seeds - out.diverged.size, dtype=bool)])
+    return out, seconds
+
+
+def _theory_on_worker(combined):
+    """:func:`_timed` theory of a combined ensemble (:func:`_combine_parts`), None if every seed diverged."""
+    from lindae.validation.training.sgd import run_sgd_theory
+    ens, _ = combined
+    return None if isinstance(ens, int) else _timed(run_sgd_theory, ens)
 
 
 def bound_of(case, B, data=None):
     """S4's bound for the case at batch size B (MNIST: with its measured fourth moments)."""
     from lindae.dynamics import sgd_lr_bound
-    lam, X = _data(case, data)
-    m4 = None
-    if X is not None:
-        from lindae.validation.data.spectrum import compute_spectrum
-        spec = compute_spectrum(X)
-        lam, m4 = np.maximum(spec.eigenvalues, 0.0), np.mean((X @ spec.eigenvectors) ** 4, axis=0)
+    lam, m4 = (np.asarray(case["eigenvalues"]), None) if case["eigenvalues"] is not None else \
+        _data_moments(case["samples"], data)
     H = case["hidden"]
     return sgd_lr_bound(lam[:H], noise_var=case["noise_var"], batch_size=B, sampled_noise=case["sampled_noise"],
                         fourth_moment=None if m4 is None else m4[:H])[0]
@@ -220,34 +261,30 @@ def curve_cell(case, B, spec, data=None, client=None, log=None) -> dict:
 
 
 def curve_cell_later(case, B, spec, data=None, client=None, log=None):
-    """Train the cell's seeds now and return a function that gives the cell (:func:`curve_cell`). With ``client`` the
-    theory runs as a task on its workers, so that the next cell's seeds can train while it does."""
+    """Start the cell's seeds and return a function that gives the cell (:func:`curve_cell`); its ``ready()`` says
+    whether that would wait. With ``client`` the seeds train and the theory runs as tasks on its workers, the theory
+    as soon as the seeds are in, so that a study can start every cell at once."""
     from lindae.dynamics.errors import DivergenceError
     from lindae.validation.training.sgd import run_sgd_theory
     t0 = time.perf_counter()
     eta = _eta(case, B, spec, data)
     steps = max(int(round(case["time"] / eta)), 1)
     every = max(steps // case["records"], 1)
-    t = time.perf_counter()
-    try:
-        ens = _ensemble(case, B, eta, steps, every, case["seeds"], case["seed"], data, client, log)
-    except DivergenceError:
-        cell = dict(case=case["name"], B=B, lr=eta, lr_spec=spec if isinstance(spec, str) else None, steps=steps,
-                    hidden=case["hidden"], seeds=case["seeds"], diverged=case["seeds"], all_diverged=True,
-                    modes_missing=list(range(1, min(case["top"], case["hidden"]) + 1)), worst_se=None, worst_std=None,
-                    seconds=time.perf_counter() - t0)
-        done = lambda: cell          # noqa: E731
-        done.ready = lambda: True
-        return done
-    t_train = time.perf_counter() - t
-    theory = client.submit(_timed, run_sgd_theory, client.scatter(ens), pure=False) if client is not None else None
-
+    ens_later = _ensemble_later(case, B, eta, steps, every, case["seeds"], case["seed"], data, client, log)
+    theory = None if ens_later.future is None else client.submit(_theory_on_worker, ens_later.future, pure=False)
     before = time.perf_counter() - t0
 
     def finish():
+        try:
+            ens = ens_later()
+        except DivergenceError:
+            return dict(case=case["name"], B=B, lr=eta, lr_spec=spec if isinstance(spec, str) else None, steps=steps,
+                        hidden=case["hidden"], seeds=case["seeds"], diverged=case["seeds"], all_diverged=True,
+                        modes_missing=list(range(1, min(case["top"], case["hidden"]) + 1)), worst_se=None,
+                        worst_std=None, seconds=before + ens_later.seconds())
         th = theory.result() if theory is not None else _timed(run_sgd_theory, ens)
-        return _curve_result(case, B, spec, data, ens, eta, steps, before, t_train, th)
-    finish.ready = lambda: theory is None or theory.done()
+        return _curve_result(case, B, spec, data, ens, eta, steps, before + ens_later.seconds(), ens_later.seconds(), th)
+    finish.ready = lambda: ens_later.future is None or (ens_later.future.done() and theory.done())
     return finish
 
 
@@ -328,42 +365,65 @@ def _speed(case, B, eta, data, steps=25):
 
 def bound_cell(case, B, data=None, client=None) -> dict:
     """S4's bound at B and the share of seeds that diverge at each factor of it."""
+    return bound_cell_later(case, B, data, client)()
+
+
+def bound_cell_later(case, B, data=None, client=None):
+    """Start :func:`bound_cell`'s runs and return a function that gives the cell, with ``ready()`` as in
+    :func:`curve_cell_later`."""
     from lindae.dynamics.errors import DivergenceError
     t0 = time.perf_counter()
     bound = bound_of(case, B, data)
-    shares = []
-    for f in case["bound_factors"]:
-        try:
-            ens = _ensemble(case, B, f * bound, case["bound_steps"], case["bound_steps"], case["seeds"],
-                            case["seed"] + 1, data, client)
-            shares.append(float(ens.diverged.mean()))
-        except DivergenceError:
-            shares.append(1.0)
-    return dict(case=case["name"], B=B, bound=bound, factors=case["bound_factors"], diverged=shares,
-                steps=case["bound_steps"], seeds=case["seeds"], seconds=time.perf_counter() - t0)
+    runs = [_ensemble_later(case, B, f * bound, case["bound_steps"], case["bound_steps"], case["seeds"],
+                            case["seed"] + 1, data, client) for f in case["bound_factors"]]
+    before = time.perf_counter() - t0
+
+    def finish():
+        shares = []
+        for later in runs:
+            try:
+                shares.append(float(later().diverged.mean()))
+            except DivergenceError:
+                shares.append(1.0)
+        return dict(case=case["name"], B=B, bound=bound, factors=case["bound_factors"], diverged=shares,
+                    steps=case["bound_steps"], seeds=case["seeds"], seconds=before + sum(r.seconds() for r in runs))
+    finish.ready = lambda: all(r.future is None or r.future.done() for r in runs)
+    return finish
 
 
 def run_sgd_study(study: dict, out_dir, *, force=False, log=print, data=None, client=None) -> dict:
     """Run (or resume) every cell of ``study`` and write the files of the module docstring. ``data`` (an array file)
     replaces MNIST."""
+    return start_sgd_study(study, out_dir, force=force, log=log, data=data, client=client)()
+
+
+def start_sgd_study(study: dict, out_dir, *, force=False, log=print, data=None, client=None):
+    """:func:`run_sgd_study` in two halves: start every cell now (with ``client``, as tasks queued on its workers behind
+    any submitted earlier) and return ``finish()``, which waits for the cells, writes the files and returns the study.
+    A job can so queue the study behind its trainings, and the study's tasks fill the cores as the trainings end."""
     start = time.perf_counter()
+    _data_moments.cache_clear()             # the data file may have changed since an earlier study in this process
     store = ResultStore(os.path.join(out_dir, "cells"))
     todo = [("curve", c, B, lr) for c in study["cases"] for B in c["batch_sizes"] for lr in c["lrs"]]
     todo += [("bound", c, B, None) for c in study["cases"] for B in c["batch_sizes"] if c["bound_factors"]]
+    cells, pending = [None] * len(todo), {}
+
+    def settle(j, key, label, later):
+        cell = cells[j] = dict(kind=todo[j][0], **later())
+        store.save(key, cell)
+        log(f"    [{j + 1}/{len(todo)}] {label}: {summary_line(cell)}; {cell['seconds']:.1f} s")
+
     with interrupt_on_sigterm():
         if not data and any(c["data"] == "mnist" for c in study["cases"]):
             from lindae.validation.data.datasets import load_mnist
             load_mnist(1, log=log)                       # fetch and cache MNIST here, with progress, once
-        cells, pending = [None] * len(todo), {}
-
-        def settle(j, key, label, later):
-            cell = cells[j] = dict(kind="curve", **later())
-            store.save(key, cell)
-            log(f"    [{j + 1}/{len(todo)}] {label}: {summary_line(cell)}; {cell['seconds']:.1f} s")
-
-        for j, (kind, case, B, lr) in enumerate(todo):
+        # every cell is started at once (with a client its seeds and its theory are tasks on the workers), the cells on
+        # data first (theirs are the longest tasks, and their theory must follow their seeds), and settled in that
+        # order; one that is ready is saved at once, so that an interrupted run keeps it
+        for j in sorted(range(len(todo)), key=lambda j: todo[j][1]["data"] is None):
+            kind, case, B, lr = todo[j]
             for jj in [jj for jj, (_, _, later) in pending.items() if later.ready()]:
-                settle(jj, *pending.pop(jj))         # saved as soon as its theory is in: an interrupted run keeps it
+                settle(jj, *pending.pop(jj))
             key = content_key(kind, case, B, lr, *([os.path.abspath(data)] if data and case["data"] else []))
             cell = None if force else store.load(key)
             label = f"{case['name']} B = {B}" + (f", lr {lr}" if kind == "curve" else ", bound")
@@ -372,27 +432,27 @@ def run_sgd_study(study: dict, out_dir, *, force=False, log=print, data=None, cl
                 cells[j] = cell
                 continue
             log(f"[{j + 1}/{len(todo)}] {label} ...")
-            if kind == "curve":        # its theory may run on a worker while the next cells train
-                timed = case["speed"] and lr == case["lrs"][0]
-                if timed:              # the speed measurement (when the cell is settled) wants idle workers
-                    for jj in list(pending):
-                        settle(jj, *pending.pop(jj))
-                pending[j] = (key, label, curve_cell_later(case, B, lr, data, client, lambda m: log("      " + m)))
-                if client is None or timed:
-                    settle(j, *pending.pop(j))
-                continue
-            cell = cells[j] = dict(kind=kind, **bound_cell(case, B, data, client))
-            store.save(key, cell)
-            log(f"    {summary_line(cell)}; {cell['seconds']:.1f} s")
-        for jj in list(pending):
-            settle(jj, *pending.pop(jj))
-    out = dict(title=study["title"], bounds=BOUNDS, cells=cells)
-    atomic_write_json(os.path.join(out_dir, "sgd.json"), out)
-    from lindae.validation.figures import plot_sgd_bands, write_figure
-    write_figure(plot_sgd_bands([c for c in cells if c["kind"] == "curve"]), os.path.join(out_dir, "bands.png"))
-    write_manifest(out_dir, config=study, seconds=round(time.perf_counter() - start, 3),
-                   files=["cells", "sgd.json", "bands.png"])
-    return out
+            timed = kind == "curve" and case["speed"] and lr == case["lrs"][0]
+            if timed:                  # the speed measurement (when the cell is settled) wants idle workers
+                for jj in list(pending):
+                    settle(jj, *pending.pop(jj))
+            pending[j] = (key, label, curve_cell_later(case, B, lr, data, client, lambda m: log("      " + m))
+                          if kind == "curve" else bound_cell_later(case, B, data, client))
+            if client is None or timed:
+                settle(j, *pending.pop(j))
+
+    def finish():
+        with interrupt_on_sigterm():
+            for jj in list(pending):
+                settle(jj, *pending.pop(jj))
+        out = dict(title=study["title"], bounds=BOUNDS, cells=cells)
+        atomic_write_json(os.path.join(out_dir, "sgd.json"), out)
+        from lindae.validation.figures import plot_sgd_bands, write_figure
+        write_figure(plot_sgd_bands([c for c in cells if c["kind"] == "curve"]), os.path.join(out_dir, "bands.png"))
+        write_manifest(out_dir, config=study, seconds=round(time.perf_counter() - start, 3),
+                       files=["cells", "sgd.json", "bands.png"])
+        return out
+    return finish
 
 
 def summary_line(cell) -> str:

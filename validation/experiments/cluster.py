@@ -125,11 +125,26 @@ def submit_trainings(client, jobs, spec, modes, shared, log, X=None):
 def map_on_workers(client, fn, jobs, finish):
     """Run ``fn(*args)`` for every ``(key, args)`` of ``jobs`` on ``client``'s workers and call ``finish(key, result)``
     as each completes (in completion order); the remaining tasks are cancelled if one fails or on interrupt."""
+    submit_on_workers(client, fn, jobs)(finish)
+
+
+def submit_on_workers(client, fn, jobs):
+    """:func:`map_on_workers` in two halves: submit the tasks now (queued behind any submitted earlier) and return
+    ``collect(finish)``, which calls ``finish(key, result)`` as each completes; ``collect.more(jobs)`` submits more tasks
+    to the same collection before it is called."""
     from distributed import as_completed
-    futures = {client.submit(fn, *args, pure=False): key for key, args in jobs}
-    try:
-        for fut in as_completed(list(futures), loop=client.loop):
-            finish(futures[fut], fut.result())
-    finally:
-        for fut in futures:
-            fut.cancel()
+    futures = {}
+
+    def more(jobs):
+        futures.update({client.submit(fn, *args, pure=False): key for key, args in jobs})
+
+    def collect(finish):
+        try:
+            for fut in as_completed(list(futures), loop=client.loop):
+                finish(futures[fut], fut.result())
+        finally:
+            for fut in futures:
+                fut.cancel()
+    more(jobs)
+    collect.more = more
+    return collect

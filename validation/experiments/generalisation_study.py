@@ -349,6 +349,12 @@ def run_generalisation(study: dict, out_dir, *, force=False, log=print, data=Non
     ``data`` (an array file, as ``lindae reproduce --data`` takes) replaces MNIST: each MNIST cell trains on the
     array's first N rows and tests on the rows after them (at most ``test_samples``). With ``client`` (a
     ``distributed.Client``) the cells run side by side on its workers, one BLAS thread each."""
+    return start_generalisation(study, out_dir, force=force, log=log, data=data, client=client)()
+
+
+def start_generalisation(study: dict, out_dir, *, force=False, log=print, data=None, client=None):
+    """:func:`run_generalisation` in two halves: with ``client`` the cells are submitted now (queued behind any tasks
+    submitted earlier) and ``finish()``, returned, waits for them, writes the files and returns the study."""
     start = time.perf_counter()
     store = ResultStore(os.path.join(out_dir, "cells"))
     cells = {}
@@ -368,31 +374,37 @@ def run_generalisation(study: dict, out_dir, *, force=False, log=print, data=Non
         if not data and any(todo[j][0]["data"] == "mnist" for j in pending):
             from lindae.validation.data.datasets import load_mnist
             load_mnist(1, split="test", log=log)               # fetch and cache MNIST here, with progress, once
-
-        def finish(j, cell):
-            store.save(keys[j], cell)
-            cells[j] = cell
-            log(f"[{len(cells)}/{len(todo)}] {summary_line(cell)}; {cell['seconds']:.1f} s")
-
+        remote = None
         if client is not None and len(pending) > 1:
-            from lindae.validation.experiments.cluster import map_on_workers
+            from lindae.validation.experiments.cluster import submit_on_workers
             log(f"  {len(pending)} cells side by side on {len(client.scheduler_info()['workers'])} Dask workers")
-            map_on_workers(client, _on_worker, [(j, (*todo[j], data)) for j in pending], finish)
-        else:
-            for j in pending:
-                finish(j, compute_cell(*todo[j], data))
-    cells = [cells[j] for j in range(len(todo))]
-    out = dict(title=study["title"], bounds=BOUNDS, cells=cells)
-    atomic_write_json(os.path.join(out_dir, "generalisation.json"), out)
-    from lindae.validation.figures import plot_curves, plot_grids, plot_overshoot, write_figure
-    write_figure(plot_curves(cells), os.path.join(out_dir, "curves.png"))
-    files = ["cells", "generalisation.json", "curves.png"]
-    if any(c["kind"] == "mnist" for c in cells):
-        write_figure(plot_grids(cells), os.path.join(out_dir, "grid.png"))
-        write_figure(plot_overshoot(cells), os.path.join(out_dir, "overshoot.png"))
-        files += ["grid.png", "overshoot.png"]
-    write_manifest(out_dir, config=study, seconds=round(time.perf_counter() - start, 3), files=files)
-    return out
+            remote = submit_on_workers(client, _on_worker, [(j, (*todo[j], data)) for j in pending])
+
+    def finish_cell(j, cell):
+        store.save(keys[j], cell)
+        cells[j] = cell
+        log(f"[{len(cells)}/{len(todo)}] {summary_line(cell)}; {cell['seconds']:.1f} s")
+
+    def finish():
+        with interrupt_on_sigterm():
+            if remote is not None:
+                remote(finish_cell)
+            else:
+                for j in pending:
+                    finish_cell(j, compute_cell(*todo[j], data))
+        ordered = [cells[j] for j in range(len(todo))]
+        out = dict(title=study["title"], bounds=BOUNDS, cells=ordered)
+        atomic_write_json(os.path.join(out_dir, "generalisation.json"), out)
+        from lindae.validation.figures import plot_curves, plot_grids, plot_overshoot, write_figure
+        write_figure(plot_curves(ordered), os.path.join(out_dir, "curves.png"))
+        files = ["cells", "generalisation.json", "curves.png"]
+        if any(c["kind"] == "mnist" for c in ordered):
+            write_figure(plot_grids(ordered), os.path.join(out_dir, "grid.png"))
+            write_figure(plot_overshoot(ordered), os.path.join(out_dir, "overshoot.png"))
+            files += ["grid.png", "overshoot.png"]
+        write_manifest(out_dir, config=study, seconds=round(time.perf_counter() - start, 3), files=files)
+        return out
+    return finish
 
 
 def summary_line(cell) -> str:

@@ -398,9 +398,10 @@ def run_sgd_study(study: dict, out_dir, *, force=False, log=print, data=None, cl
 
 
 def start_sgd_study(study: dict, out_dir, *, force=False, log=print, data=None, client=None):
-    """:func:`run_sgd_study` in two halves: start every cell now (with ``client``, as tasks queued on its workers behind
-    any submitted earlier) and return ``finish()``, which waits for the cells, writes the files and returns the study.
-    A job can so queue the study behind its trainings, and the study's tasks fill the cores as the trainings end."""
+    """:func:`run_sgd_study` in two halves: with ``client`` start every cell now (as tasks queued on its workers behind
+    any submitted earlier) and return ``finish()``, which waits for the cells (without a client: runs them), writes the
+    files and returns the study. A job can so queue the study behind its trainings, and the study's tasks fill the
+    cores as the trainings end."""
     start = time.perf_counter()
     _data_moments.cache_clear()             # the data file may have changed since an earlier study in this process
     store = ResultStore(os.path.join(out_dir, "cells"))
@@ -413,35 +414,41 @@ def start_sgd_study(study: dict, out_dir, *, force=False, log=print, data=None, 
         store.save(key, cell)
         log(f"    [{j + 1}/{len(todo)}] {label}: {summary_line(cell)}; {cell['seconds']:.1f} s")
 
-    with interrupt_on_sigterm():
-        if not data and any(c["data"] == "mnist" for c in study["cases"]):
-            from lindae.validation.data.datasets import load_mnist
-            load_mnist(1, log=log)                       # fetch and cache MNIST here, with progress, once
-        # every cell is started at once (with a client its seeds and its theory are tasks on the workers), the cells on
-        # data first (theirs are the longest tasks, and their theory must follow their seeds), and settled in that
-        # order; one that is ready is saved at once, so that an interrupted run keeps it
-        for j in sorted(range(len(todo)), key=lambda j: todo[j][1]["data"] is None):
-            kind, case, B, lr = todo[j]
-            for jj in [jj for jj, (_, _, later) in pending.items() if later.ready()]:
-                settle(jj, *pending.pop(jj))
-            key = content_key(kind, case, B, lr, *([os.path.abspath(data)] if data and case["data"] else []))
-            cell = None if force else store.load(key)
-            label = f"{case['name']} B = {B}" + (f", lr {lr}" if kind == "curve" else ", bound")
-            if cell is not None:
-                log(f"[{j + 1}/{len(todo)}] {label}: finished earlier, skipped (use --force to rerun)")
-                cells[j] = cell
-                continue
-            log(f"[{j + 1}/{len(todo)}] {label} ...")
-            timed = kind == "curve" and case["speed"] and lr == case["lrs"][0]
-            if timed:                  # the speed measurement (when the cell is settled) wants idle workers
-                for jj in list(pending):
+    def start_all():
+        with interrupt_on_sigterm():
+            if not data and any(c["data"] == "mnist" for c in study["cases"]):
+                from lindae.validation.data.datasets import load_mnist
+                load_mnist(1, log=log)                       # fetch and cache MNIST here, with progress, once
+            # every cell is started at once (with a client its seeds and its theory are tasks on the workers), the
+            # cells on data first (theirs are the longest tasks, and their theory must follow their seeds), and
+            # settled in that order; one that is ready is saved at once, so that an interrupted run keeps it
+            for j in sorted(range(len(todo)), key=lambda j: todo[j][1]["data"] is None):
+                kind, case, B, lr = todo[j]
+                for jj in [jj for jj, (_, _, later) in pending.items() if later.ready()]:
                     settle(jj, *pending.pop(jj))
-            pending[j] = (key, label, curve_cell_later(case, B, lr, data, client, lambda m: log("      " + m))
-                          if kind == "curve" else bound_cell_later(case, B, data, client))
-            if client is None or timed:
-                settle(j, *pending.pop(j))
+                key = content_key(kind, case, B, lr, *([os.path.abspath(data)] if data and case["data"] else []))
+                cell = None if force else store.load(key)
+                label = f"{case['name']} B = {B}" + (f", lr {lr}" if kind == "curve" else ", bound")
+                if cell is not None:
+                    log(f"[{j + 1}/{len(todo)}] {label}: finished earlier, skipped (use --force to rerun)")
+                    cells[j] = cell
+                    continue
+                log(f"[{j + 1}/{len(todo)}] {label} ...")
+                timed = kind == "curve" and case["speed"] and lr == case["lrs"][0]
+                if timed:                  # the speed measurement (when the cell is settled) wants idle workers
+                    for jj in list(pending):
+                        settle(jj, *pending.pop(jj))
+                pending[j] = (key, label, curve_cell_later(case, B, lr, data, client, lambda m: log("      " + m))
+                              if kind == "curve" else bound_cell_later(case, B, data, client))
+                if client is None or timed:
+                    settle(j, *pending.pop(j))
+
+    if client is not None:             # without one every cell runs in finish(), one after another
+        start_all()
 
     def finish():
+        if client is None:
+            start_all()
         with interrupt_on_sigterm():
             for jj in list(pending):
                 settle(jj, *pending.pop(jj))

@@ -250,8 +250,15 @@ def run_study(study: dict, out_dir, *, force=False, log=print, shared=None, clie
     (a :class:`~lindae.validation.experiments.model_training.SharedTrainings`) serves cells whose training
     an earlier part of the same job already ran (the report's Figure 5 models are its MNIST cells). With
     ``client`` (a ``distributed.Client``) every cell runs on its workers, one BLAS thread each, the MNIST cells
-    (the longest) first and with their shared training sent along; the cells and their order in the files are
-    the same as in a serial run."""
+    with their shared training sent along; the cells and their order in the files are the same as in a serial
+    run."""
+    return start_study(study, out_dir, force=force, log=log, shared=shared, client=client)()
+
+
+def start_study(study: dict, out_dir, *, force=False, log=print, shared=None, client=None):
+    """:func:`run_study` in two halves: with ``client`` the synthetic cells are submitted now (queued behind any tasks
+    submitted earlier), and ``finish()``, returned, submits the MNIST cells (whose trainings ``shared`` may hold by
+    then), waits for every cell, writes the files and returns the study."""
     start = time.perf_counter()
     store = ResultStore(os.path.join(out_dir, "cells"))
     plan = []          # (case, model, seed, scale, basis, key, first) in config order
@@ -289,41 +296,55 @@ def run_study(study: dict, out_dir, *, force=False, log=print, shared=None, clie
 
     pending = [j for j, c in enumerate(cells) if c is None]
     remote = pending if client is not None and len(pending) > 1 else []
-    with interrupt_on_sigterm():
-        for j in pending:                  # without a cluster: every cell here (MNIST cells may be served by shared)
-            if j not in remote:
-                case, model, seed, scale, basis, _, first = plan[j]
-                finish(j, run_cell(case, model, seed, scale, spectrum_of(case, basis), keep_curves=first,
-                                   shared=shared, basis=basis))
-        if remote:
-            from lindae.validation.experiments.cluster import map_on_workers
-            jobs, sent = [], {}
+    sent = {}
 
-            def send(obj):
-                """``obj`` on the workers, sent once (a spectrum or a training is megabytes: inside every task's
-                arguments, Dask would warn of a large graph and send it again with each cell)."""
-                if obj is None:
-                    return None
-                if id(obj) not in sent:
-                    sent[id(obj)] = (client.scatter(obj, hash=False), obj)
-                return sent[id(obj)][0]
-            for j in remote:
-                case, model, seed, scale, basis, _, first = plan[j]
-                spec = spectrum_of(case, basis)
-                jobs.append((j, (case, model, seed, scale, send(spec), first, basis,
-                                 send(_served(shared, case, model, seed, scale, spec)))))
-            # the MNIST cells (H = 256: the longest) first, then the synthetic ones, all on the workers
-            jobs.sort(key=lambda job: plan[job[0]][0]["data"] is None)
+    def send(obj):
+        """``obj`` on the workers, sent once (a spectrum or a training is megabytes: inside every task's arguments,
+        Dask would warn of a large graph and send it again with each cell)."""
+        if obj is None:
+            return None
+        if id(obj) not in sent:
+            sent[id(obj)] = (client.scatter(obj, hash=False), obj)
+        return sent[id(obj)][0]
+
+    def jobs(which):
+        out = []
+        for j in which:
+            case, model, seed, scale, basis, _, first = plan[j]
+            spec = spectrum_of(case, basis)
+            out.append((j, (case, model, seed, scale, send(spec), first, basis,
+                            send(_served(shared, case, model, seed, scale, spec)))))
+        return out
+
+    # the synthetic cells go to the workers now; the MNIST cells (H = 256: the longest) wait for finish(), when an
+    # earlier part of the job (the report's Figure 5) may have trained them, and are collected first
+    collect = None
+    with interrupt_on_sigterm():
+        if remote:
+            from lindae.validation.experiments.cluster import submit_on_workers
             log(f"  {len(remote)} cells side by side on {len(client.scheduler_info()['workers'])} Dask workers")
-            map_on_workers(client, _cell_on_worker, jobs, finish)
-    out = dict(title=study["title"], bound=BOUND, window=WINDOW, cells=cells)
-    atomic_write_json(os.path.join(out_dir, "study.json"), out)
-    atomic_write_bytes(os.path.join(out_dir, "table.csv"), table_csv(cells).encode())
-    from lindae.validation.figures import plot_study, write_figure
-    write_figure(plot_study(out, summary_rows(cells), variants=VARIANTS, bound=BOUND), os.path.join(out_dir, "study.png"))
-    write_manifest(out_dir, config=study, seconds=round(time.perf_counter() - start, 3),
-                   files=["cells", "study.json", "table.csv", "study.png"])
-    return out
+            collect = submit_on_workers(client, _cell_on_worker, jobs([j for j in remote if plan[j][0]["data"] is None]))
+
+    def finish_study():
+        with interrupt_on_sigterm():
+            for j in pending:              # without a cluster: every cell here (MNIST cells may be served by shared)
+                if j not in remote:
+                    case, model, seed, scale, basis, _, first = plan[j]
+                    finish(j, run_cell(case, model, seed, scale, spectrum_of(case, basis), keep_curves=first,
+                                       shared=shared, basis=basis))
+            if collect is not None:
+                collect.more(jobs([j for j in remote if plan[j][0]["data"] is not None]))
+                collect(finish)
+        out = dict(title=study["title"], bound=BOUND, window=WINDOW, cells=cells)
+        atomic_write_json(os.path.join(out_dir, "study.json"), out)
+        atomic_write_bytes(os.path.join(out_dir, "table.csv"), table_csv(cells).encode())
+        from lindae.validation.figures import plot_study, write_figure
+        write_figure(plot_study(out, summary_rows(cells), variants=VARIANTS, bound=BOUND),
+                     os.path.join(out_dir, "study.png"))
+        write_manifest(out_dir, config=study, seconds=round(time.perf_counter() - start, 3),
+                       files=["cells", "study.json", "table.csv", "study.png"])
+        return out
+    return finish_study
 
 
 def _served(shared, case, model, seed, scale, spec):

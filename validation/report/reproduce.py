@@ -125,15 +125,10 @@ def reproduce(out_dir, *, quick=False, force=False, cifar10_dir=None, data=None,
             raw = _shrink(config_path(name), quick, data if name not in ("fig5_cifar10", "dropout_synthetic") else None)
             started.append((name, start_config(raw, os.path.join(out_dir, name), force=force, cifar10_dir=cifar10_dir,
                                                log=log, shared=shared, client=client), time.perf_counter() - t))
-        # the SGD study's cells are queued on the workers behind the trainings, so that they fill the cores as the
-        # trainings end; its time below is from its start to the end of the wait for it
-        t = time.perf_counter()
-        log("  minibatch SGD study (S1-S4): its cells are queued" + (" behind the trainings" if client else ""))
-        from lindae.validation.experiments.sgd_study import load_sgd, quick_sgd, report_sgd, start_sgd_study
-        sgd = load_sgd(config_path("sgd"))
-        finish_sgd = start_sgd_study(quick_sgd(sgd) if quick else report_sgd(sgd), os.path.join(out_dir, "sgd"),
-                                     force=force, log=log, data=data, client=client)
-        sgd_started = time.perf_counter() - t
+        # the studies' cells are queued on the workers behind the trainings, so that they fill the cores as the
+        # trainings end (the random-initialisation study's MNIST cells wait for Figure 5's trainings, which they
+        # reuse); a study's time below is that of its start plus the wait for it later
+        studies = _start_studies(out_dir, quick, force, log, data, client, shared)
         # Figures 1-4 are drawn here while the workers train (before, one worker waited for them with nothing to do)
         log("[3/5] Figures 1-4 (closed forms, ODE, exact GD)" + (", while the models train" if client else ""))
         t = time.perf_counter()
@@ -146,26 +141,11 @@ def reproduce(out_dir, *, quick=False, force=False, cifar10_dir=None, data=None,
             except RunFailed as exc:
                 failures.append(f"{name}: {exc}")
             timings[name] = seconds + time.perf_counter() - t
-        log("[4/5] finite-data study (G1-G5: train and test error, best stopping, best noise and decay)")
-        t = time.perf_counter()
-        from lindae.validation.experiments.generalisation_study import (load_generalisation, quick_generalisation,
-                                                                          report_generalisation, run_generalisation)
-        gen = load_generalisation(config_path("generalisation_mnist"))
-        run_generalisation(quick_generalisation(gen) if quick else report_generalisation(gen),
-                           os.path.join(out_dir, "generalisation"), force=force, log=log, data=data, client=client)
-        timings["generalisation_study"] = time.perf_counter() - t
-        log("[4/5] minibatch SGD study (S1-S4: every mode's mean and spread over many seeds, the bound)")
-        t = time.perf_counter()
-        finish_sgd()
-        timings["sgd_study"] = sgd_started + time.perf_counter() - t
-        if quick or not data:       # the quick study is synthetic only; the full one needs MNIST
-            log("[4/5] random-initialisation study (R15 against every mode)")
+        for name, (title, finish, started) in studies.items():
+            log(f"[4/5] {title}")
             t = time.perf_counter()
-            from lindae.validation.experiments.study import load_study, quick_study, report_study, run_study
-            study = load_study(config_path("random_init_study"))
-            run_study(quick_study(study) if quick else report_study(study), os.path.join(out_dir, "random_init_study"),
-                      force=force, log=log, shared=shared, client=client)
-            timings["random_init_study"] = time.perf_counter() - t
+            finish()
+            timings[name] = started + time.perf_counter() - t
         if derivation is not None:
             rows, timings["derivations"] = derivation.result() if client else derivation
             atomic_write_text(os.path.join(out_dir, "derivations.json"), json.dumps(rows, indent=1))
@@ -187,6 +167,35 @@ def reproduce(out_dir, *, quick=False, force=False, cifar10_dir=None, data=None,
     if failures:
         raise RunFailed("; ".join(failures))
     return index
+
+
+def _start_studies(out_dir, quick, force, log, data, client, shared):
+    """Start the report's studies (their cells queued on ``client``'s workers); {timing name: (title, finish, seconds
+    the start took)}, in the order in which they are to be finished."""
+    from lindae.validation.experiments.generalisation_study import (load_generalisation, quick_generalisation,
+                                                                      report_generalisation, start_generalisation)
+    from lindae.validation.experiments.sgd_study import load_sgd, quick_sgd, report_sgd, start_sgd_study
+    from lindae.validation.experiments.study import load_study, quick_study, report_study, start_study
+    gen, sgd = load_generalisation(config_path("generalisation_mnist")), load_sgd(config_path("sgd"))
+    starts = [("generalisation_study", "finite-data study (G1-G5: train and test error, best stopping, best noise and "
+               "decay)", lambda: start_generalisation(quick_generalisation(gen) if quick else report_generalisation(gen),
+                                                      os.path.join(out_dir, "generalisation"), force=force, log=log,
+                                                      data=data, client=client)),
+              ("sgd_study", "minibatch SGD study (S1-S4: every mode's mean and spread over many seeds, the bound)",
+               lambda: start_sgd_study(quick_sgd(sgd) if quick else report_sgd(sgd), os.path.join(out_dir, "sgd"),
+                                       force=force, log=log, data=data, client=client))]
+    if quick or not data:       # the quick study is synthetic only; the full one needs MNIST
+        study = load_study(config_path("random_init_study"))
+        starts.append(("random_init_study", "random-initialisation study (R15 against every mode)",
+                       lambda: start_study(quick_study(study) if quick else report_study(study),
+                                           os.path.join(out_dir, "random_init_study"), force=force, log=log,
+                                           shared=shared, client=client)))
+    out = {}
+    for name, title, start in starts:
+        log(f"  {title}: its cells are queued" + (" behind the trainings" if client else ""))
+        t = time.perf_counter()
+        out[name] = (title, start(), time.perf_counter() - t)
+    return out
 
 
 def _derivations_due(out_dir, points, pdf_ok):

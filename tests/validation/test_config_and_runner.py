@@ -396,9 +396,11 @@ def test_the_local_cluster_workers_get_the_allocator_and_the_lean_dask_settings(
     client = local_client(1)
     try:
         (config, env), = client.run(_worker_settings, list(LEAN_CLUSTER), list(WORKER_ALLOCATOR)).values()
+        saturation = client.cluster.scheduler.WORKER_SATURATION     # the scheduler's, in this process
     finally:
         client.close()
         client.cluster.close()
+    assert saturation == LEAN_CLUSTER["distributed.scheduler.worker-saturation"] == 1.0
     assert config == list(LEAN_CLUSTER.values())
     assert env == list(WORKER_ALLOCATOR.values())
     assert LEAN_CLUSTER["distributed.worker.profile.enabled"] is False

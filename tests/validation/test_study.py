@@ -179,3 +179,34 @@ def test_the_study_command_rejects_a_bad_scheduler(tmp_path):
                               str(tmp_path / "o"), *args], capture_output=True, text=True)
         assert bad.returncode == 2 and "Traceback" not in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
         assert not (tmp_path / "o").exists()
+
+
+def test_a_cell_whose_training_is_shared_goes_to_the_workers_when_it_is_shared(tmp_path, dask_client, monkeypatch):
+    """start_study queues the synthetic cells at once and holds an MNIST cell back until ``submit_served`` finds its
+    training in ``shared`` (the report calls it as its parts end). The cell must leave with the training it found then:
+    the kept training is seed 1's filed under seed 0 and is withdrawn before the study is finished, so a cell sent
+    only at the finish would train seed 0 itself."""
+    from lindae.validation.experiments import study as study_module
+    from lindae.validation.experiments.model_training import SharedTrainings, train_model
+    from lindae.validation.data.spectrum import compute_spectrum
+    raw = {"seeds": [0], "init_scales": [1e-4], "cases": [
+        {"name": "geo", "spectrum": {"kind": "geometric", "D": 6, "top": 3.0, "bottom": 0.5}, "hidden": 2, "lr": 0.1,
+         "epochs": 60, "models": [{"name": "AE"}]}]}
+    study = parse_study(raw)
+    case = dict(study["cases"][0], name="m", data="mnist")       # a data case; its spectrum is synthetic here
+    study["cases"].append(case)
+    spec = compute_spectrum(exact_data(np.geomspace(3.0, 0.5, 6)))
+    real = study_module._case_spectrum
+    monkeypatch.setattr(study_module, "_case_spectrum",
+                        lambda c, log, basis=study_module.DEFAULT_BASIS: spec if c["data"] else real(c, log, basis))
+    model, shared = case["models"][0], SharedTrainings()
+    finish = study_module.start_study(study, tmp_path, log=lambda m: None, shared=shared, client=dask_client)
+    finish.submit_served()                                      # nothing shared yet: the MNIST cell waits
+    shared.put(study_module.cell_model(case, model, 0, 1e-4), spec,
+               train_model(study_module.cell_model(case, model, 1, 1e-4), None, spec))
+    finish.submit_served()                                      # now it leaves, with seed 1's training
+    shared._runs.clear()
+    out = finish()
+    mnist = next(c for c in out["cells"] if c["case"] == "m")
+    assert mnist["errors"] == study_module.run_cell(case, model, 1, 1e-4, spec)["errors"]
+    assert mnist["errors"] != study_module.run_cell(case, model, 0, 1e-4, spec)["errors"]

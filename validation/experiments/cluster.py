@@ -25,7 +25,10 @@ WORKER_ALLOCATOR = {k: str(v) for k, v in ALLOCATOR.items()}
 #: blocked loop. ``python bench/cluster_idle.py`` measures an idle cluster's CPU with and without them, side by side.
 LEAN_CLUSTER = {"distributed.worker.profile.enabled": False, "distributed.admin.tick.interval": "200ms",
                 "distributed.admin.system-monitor.interval": "2s",
-                "distributed.admin.system-monitor.gil.enabled": False}
+                "distributed.admin.system-monitor.gil.enabled": False,
+                # a task goes to a worker only when the worker is free, so that the scheduler always hands out the task
+                # of highest priority (a worker's own queue would commit it to tasks picked before longer ones came in)
+                "distributed.scheduler.worker-saturation": 1.0}
 
 
 def local_client(workers=None):

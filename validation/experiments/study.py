@@ -258,7 +258,8 @@ def run_study(study: dict, out_dir, *, force=False, log=print, shared=None, clie
 def start_study(study: dict, out_dir, *, force=False, log=print, shared=None, client=None):
     """:func:`run_study` in two halves: with ``client`` the synthetic cells are submitted now (queued behind any tasks
     submitted earlier), and ``finish()``, returned, submits the MNIST cells (whose trainings ``shared`` may hold by
-    then), waits for every cell, writes the files and returns the study."""
+    then), waits for every cell, writes the files and returns the study. ``finish.submit_served()`` submits the MNIST
+    cells whose trainings ``shared`` holds at the time, so that a job can queue them as soon as it has them."""
     start = time.perf_counter()
     store = ResultStore(os.path.join(out_dir, "cells"))
     plan = []          # (case, model, seed, scale, basis, key, first) in config order
@@ -316,14 +317,23 @@ def start_study(study: dict, out_dir, *, force=False, log=print, shared=None, cl
                             send(_served(shared, case, model, seed, scale, spec)))))
         return out
 
-    # the synthetic cells go to the workers now; the MNIST cells (H = 256: the longest) wait for finish(), when an
-    # earlier part of the job (the report's Figure 5) may have trained them, and are collected first
-    collect = None
+    # the synthetic cells go to the workers now; an MNIST cell (H = 256: the longest) waits until an earlier part of
+    # the job (the report's Figure 5) has trained its model, which it reuses (submit_served), or for finish()
+    collect, waiting = None, [j for j in remote if plan[j][0]["data"] is not None]
     with interrupt_on_sigterm():
         if remote:
             from lindae.validation.experiments.cluster import submit_on_workers
             log(f"  {len(remote)} cells side by side on {len(client.scheduler_info()['workers'])} Dask workers")
-            collect = submit_on_workers(client, _cell_on_worker, jobs([j for j in remote if plan[j][0]["data"] is None]))
+            collect = submit_on_workers(client, _cell_on_worker, jobs([j for j in remote if j not in waiting]))
+
+    def submit_served():
+        """Submit the waiting MNIST cells whose trainings ``shared`` now holds (a job calls this as its parts end)."""
+        if collect is None or shared is None or not waiting:
+            return
+        ready = [j for j in waiting if shared.has(cell_model(*plan[j][:4]), spectrum_of(plan[j][0], plan[j][4]))]
+        if ready:
+            waiting[:] = [j for j in waiting if j not in ready]
+            collect.more(jobs(ready))
 
     def finish_study():
         with interrupt_on_sigterm():
@@ -333,7 +343,7 @@ def start_study(study: dict, out_dir, *, force=False, log=print, shared=None, cl
                     finish(j, run_cell(case, model, seed, scale, spectrum_of(case, basis), keep_curves=first,
                                        shared=shared, basis=basis))
             if collect is not None:
-                collect.more(jobs([j for j in remote if plan[j][0]["data"] is not None]))
+                collect.more(jobs(waiting))
                 collect(finish)
         out = dict(title=study["title"], bound=BOUND, window=WINDOW, cells=cells)
         atomic_write_json(os.path.join(out_dir, "study.json"), out)
@@ -344,6 +354,7 @@ def start_study(study: dict, out_dir, *, force=False, log=print, shared=None, cl
         write_manifest(out_dir, config=study, seconds=round(time.perf_counter() - start, 3),
                        files=["cells", "study.json", "table.csv", "study.png"])
         return out
+    finish_study.submit_served = submit_served
     return finish_study
 
 

@@ -140,6 +140,10 @@ def reproduce(out_dir, *, quick=False, force=False, cifar10_dir=None, data=None,
                 finish()
             except RunFailed as exc:
                 failures.append(f"{name}: {exc}")
+            # a study cell that reuses this part's training goes to the workers now, not when the study is collected
+            for study_name, (title, finish_study, started) in studies.items():
+                if hasattr(finish_study, "submit_served"):
+                    finish_study.submit_served()
             timings[name] = seconds + time.perf_counter() - t
         for name, (title, finish, started) in studies.items():
             log(f"[4/5] {title}")

@@ -133,13 +133,14 @@ def map_on_workers(client, fn, jobs, finish):
 
 def submit_on_workers(client, fn, jobs):
     """:func:`map_on_workers` in two halves: submit the tasks now (queued behind any submitted earlier) and return
-    ``collect(finish)``, which calls ``finish(key, result)`` as each completes; ``collect.more(jobs)`` submits more tasks
-    to the same collection before it is called."""
+    ``collect(finish)``, which calls ``finish(key, result)`` as each completes; ``collect.more(jobs, priority=0)``
+    submits more tasks to the same collection before it is called (with a higher ``priority``, ahead of the tasks
+    already queued)."""
     from distributed import as_completed
     futures = {}
 
-    def more(jobs):
-        futures.update({client.submit(fn, *args, pure=False): key for key, args in jobs})
+    def more(jobs, priority=0):
+        futures.update({client.submit(fn, *args, pure=False, priority=priority): key for key, args in jobs})
 
     def collect(finish):
         try:

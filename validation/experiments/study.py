@@ -327,13 +327,15 @@ def start_study(study: dict, out_dir, *, force=False, log=print, shared=None, cl
             collect = submit_on_workers(client, _cell_on_worker, jobs([j for j in remote if j not in waiting]))
 
     def submit_served():
-        """Submit the waiting MNIST cells whose trainings ``shared`` now holds (a job calls this as its parts end)."""
+        """Submit the waiting MNIST cells whose trainings ``shared`` now holds (a job calls this as its parts end), ahead
+        of the tasks already queued: the rest of the study (its figure) waits for them, not for the tasks queued
+        before them."""
         if collect is None or shared is None or not waiting:
             return
         ready = [j for j in waiting if shared.has(cell_model(*plan[j][:4]), spectrum_of(plan[j][0], plan[j][4]))]
         if ready:
             waiting[:] = [j for j in waiting if j not in ready]
-            collect.more(jobs(ready))
+            collect.more(jobs(ready), priority=1)
 
     def finish_study():
         with interrupt_on_sigterm():

@@ -189,3 +189,17 @@ def test_the_speed_cell_times_all_seeds_against_one_and_gives_the_arithmetic_flo
     assert out["step_seconds_all"] > 0 and out["step_seconds_one"] > 0
     assert out["ratio"] == pytest.approx(out["step_seconds_all"] / out["step_seconds_one"], rel=1e-12)
     assert out["ratio_floor"] == pytest.approx(6 * 10 * 4 * 3 * 2 / 50e9 / out["step_seconds_one"], rel=1e-12)
+
+
+@pytest.mark.parametrize("on_workers", [False, True])
+def test_a_cell_whose_every_seed_diverges_is_a_cell_not_an_error(on_workers, request):
+    """Far above S4's bound every seed diverges: the curve cell says so and the bound cell counts them all, in this
+    process and on Dask workers alike (the seeds are trained when the cell starts, the divergence is reported when it
+    is settled)."""
+    from lindae.validation.experiments.sgd_study import bound_cell, curve_cell
+    client = request.getfixturevalue("dask_client") if on_workers else None
+    case = dict(parse_sgd(SMALL)["cases"][0], bound_factors=[0.5, 60.0], time=1000.0, bound_steps=200)
+    cell = curve_cell(case, 1, 5.0, client=client)           # 200 steps, as in the test of the split seeds above
+    assert cell["all_diverged"] and cell["diverged"] == case["seeds"] and cell["worst_se"] is None
+    bound = bound_cell(case, 1, client=client)
+    assert bound["diverged"][1] == 1.0 and bound["diverged"][0] < 1.0

@@ -173,9 +173,16 @@ def _ensemble_later(case, B, eta, steps, every, seeds, seed, data, client, log=N
               u0=case["u0"], record_every=every)
     if client is None or seeds < 4:
         t = time.perf_counter()
-        ens = train_sgd_ensemble(case["hidden"], eta, steps, seeds=seeds, seed=seed, progress=log, **kw)
+        try:
+            out = train_sgd_ensemble(case["hidden"], eta, steps, seeds=seeds, seed=seed, progress=log, **kw)
+        except DivergenceError as exc:          # raised when the ensemble is asked for, as with a client
+            out = exc
         t = time.perf_counter() - t
-        later = lambda: ens             # noqa: E731
+
+        def later():
+            if isinstance(out, DivergenceError):
+                raise out
+            return out
         later.future, later.seconds = None, lambda: t
         return later
     n = max(1, min(len(client.scheduler_info()["workers"]), seeds // 2))

@@ -142,15 +142,15 @@ def reproduce(out_dir, *, quick=False, force=False, cifar10_dir=None, data=None,
             except RunFailed as exc:
                 failures.append(f"{name}: {exc}")
             # a study cell that reuses this part's training goes to the workers now, not when the study is collected
-            for study_name, (title, finish_study, started) in studies.items():
+            for _, finish_study, _ in studies.values():
                 if hasattr(finish_study, "submit_served"):
                     finish_study.submit_served()
             timings[name] = seconds + time.perf_counter() - t
-        for name, (title, finish, started) in studies.items():
+        for name, (title, finish_study, start_seconds) in studies.items():
             log(f"[4/5] {title}")
             t = time.perf_counter()
-            finish()
-            timings[name] = started + time.perf_counter() - t
+            finish_study()
+            timings[name] = start_seconds + time.perf_counter() - t
         if derivation is not None:
             rows, timings["derivations"] = derivation.result() if client else derivation
             atomic_write_text(os.path.join(out_dir, "derivations.json"), json.dumps(rows, indent=1))

@@ -335,8 +335,9 @@ def write_report(out_dir, timings, notes, quick, speed=None):
                                       "config's models (Figures 5 and 6, the depth-3 run, the noise models) are handed to the "
                                       "Dask workers together, the longest first, and collected in order: a config's time is "
                                       "the wait for it after the configs before it and Figures 1–4, which this process draws "
-                                      "while they train (a later one may need almost none), and the derivations' time "
-                                      "overlaps the rest."
+                                      "while they train (a later one may need almost none); the studies' cells are queued "
+                                      "behind them, and a study's time is that of its start plus the wait for it after "
+                                      "the configs; the derivations' time overlaps the rest."
                                       + ("" if speed is None else
                                          f" One core of this machine ran a float64 matrix product at {speed[0]:.1f} "
                                          f"GFlop/s at the start and {speed[1]:.1f} at the end (the same machine's speed "

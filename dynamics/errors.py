@@ -7,19 +7,20 @@ import numpy as np
 #: later). Squared norms are compared with its square. Every GD loop in lindae (per-mode map,
 #: matrix GD, eigenbasis, sampled-noise and ReLU training) applies this one threshold.
 OVERFLOW_GUARD = 1e100
-_LIMIT = OVERFLOW_GUARD * OVERFLOW_GUARD
+#: The guard on a squared weight norm, ``OVERFLOW_GUARD ** 2``.
+GUARD_SQUARED = OVERFLOW_GUARD * OVERFLOW_GUARD
 
 
 def beyond_guard(squared_norm):
     """Elementwise: the squared weight norm is NaN, infinite or above ``OVERFLOW_GUARD ** 2``."""
-    return ~(np.asarray(squared_norm) <= _LIMIT)
+    return ~(np.asarray(squared_norm) <= GUARD_SQUARED)
 
 
 def diverged(*squared_norms) -> bool:
     """True when any squared weight norm (scalar or array) is beyond the guard (:func:`beyond_guard`)."""
     for v in squared_norms:
         if np.ndim(v) == 0:
-            if not float(v) <= _LIMIT:          # NaN fails the comparison too
+            if not float(v) <= GUARD_SQUARED:          # NaN fails the comparison too
                 return True
         elif np.any(beyond_guard(v)):
             return True

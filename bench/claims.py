@@ -8,7 +8,8 @@
 ``--external FILE`` the models trained elsewhere (``python bench/external_models.py --out FILE``),
 ``--generalisation DIR`` the finite-data study (``lindae generalisation configs/generalisation_mnist.toml --out DIR``),
 ``--sgd-speed FILE`` many SGD seeds against one (``python bench/sgd_speed.py --out FILE``),
-``--r15-speed FILE`` R15's evaluation against the training it predicts (``python bench/r15_speed.py --out FILE``),
+``--r15-speed FILE [FILE]`` R15's evaluation against the training it predicts (``python bench/r15_speed.py --out FILE``,
+and with ``--blas-threads 1``),
 ``--sgd-bias FILE`` where the SGD theory's mean misses at B = 1 (``python bench/sgd_bias.py --out FILE``),
 ``--sgd-window FILE`` how wide SGD's divergence transition is (``python bench/sgd_theory.py --window --out FILE``),
 ``--sgd-full-batch FILE`` where full-batch GD leaves the plateau (``python bench/sgd_theory.py --full-batch --out FILE``),
@@ -194,6 +195,24 @@ def sgd_numbers(folders):
     return out
 
 
+def r15_speed_numbers(paths):
+    """R15's cost from runs of bench/r15_speed.py, grouped by BLAS threads (``r15_speed``: the library's own,
+    ``r15_speed_one_thread``: --blas-threads 1): the run with the median ratio (the upper one of an even number),
+    with the lowest and highest ratio over the group's runs."""
+    groups = {}
+    for path in paths:
+        with open(path) as fh:
+            r15 = json.load(fh)
+        groups.setdefault("r15_speed_one_thread" if r15.get("blas_threads") == 1 else "r15_speed", []).append(r15)
+    out = {}
+    for key, group in groups.items():
+        group.sort(key=lambda r: r["ratio"])
+        mid = group[len(group) // 2]
+        out[key] = dict({k: mid[k] for k in ("ratio", "epoch_ms", "record_ms", "records", "modes", "hidden")},
+                        runs=len(group), ratio_low=group[0]["ratio"], ratio_high=group[-1]["ratio"])
+    return out
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--reproduce", metavar="DIR", help="output folder of `lindae reproduce` (its timings and Figure 5)")
@@ -204,7 +223,9 @@ def main(argv=None):
                    "configs/generalisation_mnist.toml --out DIR`")
     p.add_argument("--sgd", metavar="DIR", nargs="+", help="output folder(s) of `lindae sgd configs/sgd.toml --out DIR`")
     p.add_argument("--sgd-speed", metavar="FILE", help="output of `python bench/sgd_speed.py --out FILE`")
-    p.add_argument("--r15-speed", metavar="FILE", help="output of `python bench/r15_speed.py --out FILE` (MNIST, H = 256)")
+    p.add_argument("--r15-speed", metavar="FILE", nargs="+", help="output(s) of `python bench/r15_speed.py --out FILE` "
+                   "(MNIST, H = 256), on the library's BLAS threads and with --blas-threads 1; several runs of each are summarised "
+                   "by their median")
     p.add_argument("--sgd-bias", metavar="FILE", help="output of `python bench/sgd_bias.py --out FILE` (B = 1)")
     p.add_argument("--sgd-window", metavar="FILE", help="output of `python bench/sgd_theory.py --window --out FILE`")
     p.add_argument("--sgd-full-batch", metavar="FILE",
@@ -241,10 +262,7 @@ def main(argv=None):
                                  **{f"{k}B{r['batch_size']}": r[v] for r in speed["rows"]
                                     for k, v in (("", "ratio"), ("side_by_side_", "ratio_side_by_side"),
                                                  ("floor_", "ratio_floor"))})
-    if a.r15_speed:
-        with open(a.r15_speed) as fh:
-            r15 = json.load(fh)
-        runs["r15_speed"] = {k: r15[k] for k in ("ratio", "epoch_ms", "record_ms", "records", "modes", "hidden")}
+    runs.update(r15_speed_numbers(a.r15_speed or ()))
     if a.sgd_bias:
         with open(a.sgd_bias) as fh:
             bias = json.load(fh)

@@ -19,8 +19,10 @@ The full training's own time, with the first evaluation's ratio to it, is printe
 The symbolic layer that generates the per-mode map is imported and generated once per process,
 before the clock starts; its time is printed on its own line.
 
+With ``--blas-threads 1`` both run on one BLAS thread, as they do on the main job's single-threaded workers.
+
 Run: python bench/r15_speed.py [--hidden 256] [--epochs 5000] [--record-every 5] [--window 1000]
-                               [--repeats 5] [--out FILE]
+                               [--repeats 5] [--blas-threads N] [--out FILE]
 """
 from __future__ import annotations
 
@@ -44,6 +46,9 @@ def main(argv=None):
     p.add_argument("--window", type=int, default=1000,
                    help="epochs of each training window timed before and after every evaluation (default 1000)")
     p.add_argument("--repeats", type=int, default=5, help="evaluations, each between two windows (default 5)")
+    p.add_argument("--blas-threads", type=int, default=None,
+                   help="BLAS threads for the training and R15 alike (default: the library's own, every core; "
+                        "1 is how the main job's single-threaded workers run both)")
     p.add_argument("--out", default=None, help="write the numbers here (JSON, atomically)")
     a = p.parse_args(argv)
     if min(a.hidden, a.epochs, a.record_every, a.repeats, a.window) < 1:
@@ -52,6 +57,17 @@ def main(argv=None):
         p.error("--epochs must exceed 10 (the training is estimated from a 10-epoch run and the epochs beyond it)")
     if a.window % a.record_every:
         p.error("--window must be a multiple of --record-every (a window records as the full run does)")
+    if a.blas_threads is not None and a.blas_threads < 1:
+        p.error("--blas-threads must be at least 1")
+    if a.blas_threads is None:
+        return _measure(a)
+    import scipy.linalg.blas  # noqa: F401  (SciPy's own OpenBLAS is loaded, so that the limit reaches it too)
+    from threadpoolctl import threadpool_limits
+    with threadpool_limits(limits=a.blas_threads, user_api="blas"):
+        return _measure(a)
+
+
+def _measure(a):
     spec = cached_spectrum(load_mnist(50_000, log=lambda m: None), log=lambda m: None)
     t = time.perf_counter()
     from lindae.derivations import mode_gd_map_function
@@ -92,8 +108,8 @@ def main(argv=None):
     print(f"median: R15 per recorded time / one epoch x{mid['record_ms'] / mid['epoch_ms']:.2f};  "
           f"R15 / the {a.epochs}-epoch training x{mid['ratio']:.3f}  (first evaluation / the full run timed above: "
           f"x{pairs[0]['theory_seconds'] / full:.3f})")
-    out = dict(hidden=a.hidden, epochs=a.epochs, record_every=a.record_every, records=n, window=a.window,
-               modes=len(spec.eigenvalues), ratio=mid["ratio"], epoch_ms=mid["epoch_ms"], record_ms=mid["record_ms"],
+    out = dict(hidden=a.hidden, epochs=a.epochs, blas_threads=a.blas_threads, record_every=a.record_every, records=n,
+               window=a.window, modes=len(spec.eigenvalues), ratio=mid["ratio"], epoch_ms=mid["epoch_ms"], record_ms=mid["record_ms"],
                full_training_seconds=full, pairs=pairs)
     if a.out:
         atomic_write_json(a.out, out)

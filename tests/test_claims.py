@@ -52,3 +52,18 @@ def test_the_full_batch_lead_follows_from_the_numbers():
     assert inside[64](fb["pair_block"]["over_bound_B64"]) and not inside[64](escape["all_modes"]["escape_over_bound_B64"])
     assert inside[512](escape["all_modes"]["escape_over_bound_B512"])
     assert fb["pair_block"]["over_bound_B512"] < w["B512_all"]["criterion_low"]
+
+
+def test_r15_speed_runs_are_grouped_by_threads_and_summarised_by_their_median(tmp_path):
+    """Runs on the library's threads and on one thread go to their own claim; the quoted run is the median one (the
+    higher of an even number), with the group's lowest and highest ratio."""
+    from claims import r15_speed_numbers
+    paths = []
+    for j, (threads, ratio) in enumerate([(None, 0.12), (1, 0.09), (None, 0.10), (None, 0.11), (None, 0.13), (1, 0.08)]):
+        paths.append(tmp_path / f"r{j}.json")
+        paths[-1].write_text(json.dumps(dict(blas_threads=threads, ratio=ratio, epoch_ms=10 * ratio, record_ms=1.0,
+                                             records=11, modes=7, hidden=3)))
+    got = r15_speed_numbers(paths)
+    assert got["r15_speed"]["ratio"] == 0.12 and got["r15_speed"]["epoch_ms"] == pytest.approx(1.2)
+    assert (got["r15_speed"]["runs"], got["r15_speed"]["ratio_low"], got["r15_speed"]["ratio_high"]) == (4, 0.10, 0.13)
+    assert got["r15_speed_one_thread"]["ratio"] == 0.09 and got["r15_speed_one_thread"]["ratio_low"] == 0.08

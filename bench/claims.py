@@ -198,7 +198,8 @@ def sgd_numbers(folders):
 def r15_speed_numbers(paths):
     """R15's cost from runs of bench/r15_speed.py, grouped by BLAS threads (``r15_speed``: the library's own,
     ``r15_speed_one_thread``: --blas-threads 1): the run with the median ratio (the upper one of an even number),
-    with the lowest and highest ratio over the group's runs."""
+    with the lowest and highest ratio over the group's runs, and (where the run timed them) its four dense kernels'
+    floor: their time per recorded time, their ratio to the training and their share of R15's time."""
     groups = {}
     for path in paths:
         with open(path) as fh:
@@ -210,6 +211,9 @@ def r15_speed_numbers(paths):
         mid = group[len(group) // 2]
         out[key] = dict({k: mid[k] for k in ("ratio", "epoch_ms", "record_ms", "records", "modes", "hidden")},
                         runs=len(group), ratio_low=group[0]["ratio"], ratio_high=group[-1]["ratio"])
+        if "floor_ms" in mid:
+            out[key].update(floor_ms=mid["floor_ms"], floor_ratio=mid["floor_ratio"],
+                            floor_share=mid["floor_ms"] / mid["record_ms"])
     return out
 
 

@@ -16,6 +16,12 @@ seconds as it. Each evaluation gives one ratio, R15's time over that training ti
 (the main job's acceptance bound is 0.1).
 The full training's own time, with the first evaluation's ratio to it, is printed as well.
 
+After each evaluation the four dense kernels every recorded time needs (module ``lindae.dynamics.random_init``:
+the rank-k update of the Gram matrix over the rows that grow, its Cholesky factor, the triangle's inverse and the
+triangular product with all D rows) are timed alone at the run's shapes, 20 times each, best of three: their
+sum per recorded time, over the same training, is the floor of this algorithm's ratio on this machine (the rest
+is the elementwise passes over the D x H rows and the per-mode map of every epoch).
+
 The symbolic layer that generates the per-mode map is imported and generated once per process,
 before the clock starts; its time is printed on its own line.
 
@@ -91,29 +97,70 @@ def _measure(a):
         return epoch, short + (a.epochs - 10) * epoch          # (one epoch, the full training at this speed)
 
     before = window()
+    grow = int(np.count_nonzero(spec.eigenvalues + a.noise_var > 0))      # rows that enter the rank-k update
     pairs = []
     for r in range(a.repeats):
         t = time.perf_counter()
         run_theory(res)
         theory = time.perf_counter() - t
+        kernels = kernel_times(len(spec.eigenvalues), a.hidden, grow)
         after = window()
         epoch, training = 0.5 * (before[0] + after[0]), 0.5 * (before[1] + after[1])
+        floor = sum(kernels.values())
         pairs.append(dict(theory_seconds=theory, window_epoch_ms=[1e3 * before[0], 1e3 * after[0]],
                           training_seconds=training, epoch_ms=1e3 * epoch, record_ms=1e3 * theory / n,
-                          ratio=theory / training))
+                          ratio=theory / training, kernel_ms={k: 1e3 * v for k, v in kernels.items()},
+                          floor_ms=1e3 * floor, floor_ratio=floor * n / training))
         print(f"  evaluation {r + 1}: windows {1e3 * before[0]:5.2f}, {1e3 * after[0]:5.2f} ms/epoch;  "
-              f"R15 {1e3 * theory / n:5.2f} ms per recorded time ({theory:5.2f} s);  R15 / training x{pairs[-1]['ratio']:.3f}")
+              f"R15 {1e3 * theory / n:5.2f} ms per recorded time ({theory:5.2f} s);  R15 / training x{pairs[-1]['ratio']:.3f};  "
+              f"kernels alone {1e3 * floor:4.2f} ms (" + ", ".join(f"{k} {1e3 * v:.2f}" for k, v in kernels.items())
+              + f"), floor x{pairs[-1]['floor_ratio']:.3f}")
         before = after
     mid = pairs[int(np.argsort([q["ratio"] for q in pairs])[len(pairs) // 2])]
     print(f"median: R15 per recorded time / one epoch x{mid['record_ms'] / mid['epoch_ms']:.2f};  "
           f"R15 / the {a.epochs}-epoch training x{mid['ratio']:.3f}  (first evaluation / the full run timed above: "
-          f"x{pairs[0]['theory_seconds'] / full:.3f})")
+          f"x{pairs[0]['theory_seconds'] / full:.3f});  its kernels alone x{mid['floor_ratio']:.3f} "
+          f"({mid['floor_ms'] / mid['record_ms']:.0%} of R15's time)")
     out = dict(hidden=a.hidden, epochs=a.epochs, blas_threads=a.blas_threads, record_every=a.record_every, records=n,
                window=a.window, modes=len(spec.eigenvalues), ratio=mid["ratio"], epoch_ms=mid["epoch_ms"], record_ms=mid["record_ms"],
+               floor_ms=mid["floor_ms"], floor_ratio=mid["floor_ratio"], kernel_ms=mid["kernel_ms"], growing_rows=grow,
                full_training_seconds=full, pairs=pairs)
     if a.out:
         atomic_write_json(a.out, out)
         print(f"wrote {a.out}")
+    return out
+
+
+def kernel_times(D, H, k, calls=20, repeats=3):
+    """Seconds per call of the four dense kernels of one relative step of R15's factor at its shapes (D rows,
+    H columns, k rows in the rank-k update), each the best of ``repeats`` runs of ``calls`` calls, on fresh copies
+    of a well-conditioned problem as the step has (B = SQ with condition number at most e^3)."""
+    from lindae.dynamics.random_init import dpotrf, dsyrk, dtrmm, dtrtri      # the very kernels the factor calls
+    rng = np.random.default_rng(0)
+    Z = rng.standard_normal((D, H))
+    rows = np.ascontiguousarray(Z[:k] / np.sqrt(k))
+    G = np.asfortranarray(dsyrk(1.0, rows.T, trans=0) + np.eye(H))
+    U = dpotrf(G, lower=0, clean=1)[0]
+    Ui = dtrtri(U, lower=0)[0]
+    kernels = {"rank-k update": lambda: dsyrk(1.0, rows.T, trans=0, beta=0.0, c=G.copy(order="F"), overwrite_c=1),
+               "Cholesky": lambda: dpotrf(G.copy(order="F"), lower=0, clean=1, overwrite_a=1),
+               "inverse": lambda: dtrtri(U.copy(order="F"), lower=0, overwrite_c=1),
+               "product": lambda: dtrmm(1.0, Ui, Z.copy().T, side=0, lower=0, trans_a=1, overwrite_b=1)}
+    copies = {"rank-k update": lambda: G.copy(order="F"), "Cholesky": lambda: G.copy(order="F"),
+              "inverse": lambda: U.copy(order="F"), "product": lambda: Z.copy().T}
+    out = {}
+    for name, fn in kernels.items():
+        best = np.inf
+        for _ in range(repeats):
+            t = time.perf_counter()
+            for _ in range(calls):
+                fn()
+            spent = time.perf_counter() - t
+            t = time.perf_counter()
+            for _ in range(calls):
+                copies[name]()                 # the copies that keep the inputs fresh are not the kernel's
+            best = min(best, spent - (time.perf_counter() - t))
+        out[name] = best / calls
     return out
 
 

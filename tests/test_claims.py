@@ -62,8 +62,12 @@ def test_r15_speed_runs_are_grouped_by_threads_and_summarised_by_their_median(tm
     for j, (threads, ratio) in enumerate([(None, 0.12), (1, 0.09), (None, 0.10), (None, 0.11), (None, 0.13), (1, 0.08)]):
         paths.append(tmp_path / f"r{j}.json")
         paths[-1].write_text(json.dumps(dict(blas_threads=threads, ratio=ratio, epoch_ms=10 * ratio, record_ms=1.0,
-                                             records=11, modes=7, hidden=3)))
+                                             records=11, modes=7, hidden=3)
+                                        | (dict(floor_ms=0.8, floor_ratio=0.8 * ratio) if threads else {})))
     got = r15_speed_numbers(paths)
+    assert "floor_ms" not in got["r15_speed"]          # runs from before the kernels were timed
+    assert got["r15_speed_one_thread"]["floor_share"] == pytest.approx(0.8)
+    assert got["r15_speed_one_thread"]["floor_ratio"] == pytest.approx(0.8 * 0.09)
     assert got["r15_speed"]["ratio"] == 0.12 and got["r15_speed"]["epoch_ms"] == pytest.approx(1.2)
     assert (got["r15_speed"]["runs"], got["r15_speed"]["ratio_low"], got["r15_speed"]["ratio_high"]) == (4, 0.10, 0.13)
     assert got["r15_speed_one_thread"]["ratio"] == 0.09 and got["r15_speed_one_thread"]["ratio_low"] == 0.08

@@ -91,7 +91,8 @@ def main(argv=None):
 
 def noise_times(X, H, std=2.0):
     """Seconds (best of three) of what sampled noise adds to a ReLU epoch on X (n x D, the training dtype) at
-    width H: the draws (:class:`ReluStep`'s, on its threads) and the products (see the module docstring)."""
+    width H: the draws (:class:`ReluStep`'s, on its threads), the products and the H x H factorisations (see the
+    module docstring)."""
     n, D = X.shape
     step = ReluStep(X, noise_std=std, seed=0)
     rng = np.random.default_rng(1)
